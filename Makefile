@@ -1,0 +1,40 @@
+# Every target runs with the project venv's bin/ first on PATH: python3 on PATH may be a slow shim.
+VENV ?= .venv
+PY_BOOT ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	c=$$(command -v $$p 2>/dev/null) || continue; \
+	$$c -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { \
+	$$c -c 'import sys; print(sys.executable)'; break; }; done)
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint fmt typecheck bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PY_BOOT) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: install
+	$(BIN)/harness run suites/demo --mode replay
+
+lint: install
+	$(BIN)/ruff check harness tests
+	$(BIN)/ruff format --check harness tests
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format harness tests
+	$(BIN)/ruff check --fix harness tests
+
+test: install lint
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python tests/bench/bench_replay.py
+
+clean:
+	rm -rf $(VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

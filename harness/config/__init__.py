@@ -1,0 +1,1 @@
+"""Suite configuration: file schemas, loading with file:line errors, RunLedger layout."""

@@ -1,0 +1,154 @@
+"""The one exception tree of harness and the exit codes it maps to.
+
+```
+HarnessError
+|-- ConfigError            2   bad suite/case/cassette input: path, line, field, hint
+|-- UsageError             2   bad flag combination
+|-- InfrastructureError    3   the run could not go on (disk full, output dir unwritable)
+`-- AttemptError               ends one attempt; recorded in its result, the run goes on
+    |-- SpawnError             the agent could not be started
+    |-- AgentProtocolError     bad JSON / unknown type / oversized line: line no + excerpt
+    |-- AgentCrashedError      the agent exited before final_output: exit status + stderr tail
+    |-- CassetteError          the cassette is missing or unreadable
+    |-- CassetteMissError      the call is not in the cassette: nearest interactions + diff
+    |-- ToolNotAllowedError    the tool is not in tool_registry
+    `-- BudgetExceededError    kind, limit, used
+```
+Only `harness.cli` turns an error into an exit code and a line on stderr.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_INFRA = 3
+EXIT_POLICY = 4
+EXIT_INTERRUPTED = 130
+
+
+class HarnessError(Exception):
+    """Base of every error harness raises on purpose."""
+
+    exit_code = EXIT_INFRA
+
+
+class ConfigError(HarnessError):
+    """Bad user input: a suite, case, cassette or baseline file, found before anything runs."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(
+        self,
+        path: str | None,
+        message: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where += ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class ConfigErrors(ConfigError):
+    """Several config problems found in one pass; each is rendered on its own line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.path, first.message, line=first.line, field=first.field)
+
+    def render(self) -> str:
+        if not hasattr(self, "errors"):
+            return super().render()
+        return "\n".join(error.render() for error in self.errors)
+
+
+class UsageError(HarnessError):
+    """A bad flag or flag combination."""
+
+    exit_code = EXIT_CONFIG
+
+
+class InfrastructureError(HarnessError):
+    """The run itself cannot go on: the output directory is unwritable, the disk is full."""
+
+    exit_code = EXIT_INFRA
+
+
+class AttemptError(HarnessError):
+    """Ends one attempt. `kind` is the failure type written to results and summaries."""
+
+    kind = "agent_error"
+    #: "error" (the attempt could not be judged) or "fail" (the agent did something wrong).
+    status = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        self.message = message
+        self.details = details
+        super().__init__(message)
+
+
+class SpawnError(AttemptError):
+    kind = "spawn_error"
+
+
+class AgentProtocolError(AttemptError):
+    kind = "protocol_error"
+
+
+class AgentCrashedError(AttemptError):
+    kind = "agent_exited"
+
+
+class IdleTimeoutError(AttemptError):
+    kind = "idle_timeout"
+
+
+class TaskError(AttemptError):
+    kind = "task_error"
+
+
+class CassetteError(AttemptError):
+    kind = "cassette_error"
+
+
+class CassetteMissError(AttemptError):
+    kind = "cassette_mismatch"
+    status = "fail"
+
+
+class ToolNotAllowedError(AttemptError):
+    kind = "tool_not_allowed"
+    status = "fail"
+
+
+class BudgetExceededError(AttemptError):
+    kind = "budget_exceeded"
+    status = "fail"
+
+    def __init__(self, budget: str, limit: float, used: float) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.used = used
+        super().__init__(
+            f"Budget exceeded: {budget} limit={_num(limit)} actual={_num(used)}",
+            field=budget,
+            limit=limit,
+            actual=used,
+        )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
