@@ -1,0 +1,32 @@
+"""Cassettes: recorded tool interactions, and replaying them to an agent.
+
+```
+format.py    the JSONL file: Interaction, CassetteHeader, read/load, encode (one line each)
+matching.py  canonical_args, ReplayCassette (consuming replay, miss explanations, strict checks)
+gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, live)
+```
+"""
+
+from harness.cassette.format import (
+    CassetteFile,
+    CassetteHeader,
+    Interaction,
+    encode_header,
+    encode_interaction,
+    load_cassette,
+    read_cassette,
+)
+from harness.cassette.matching import ReplayCassette, ReplayProblem, canonical_args
+
+__all__ = [
+    "CassetteFile",
+    "CassetteHeader",
+    "Interaction",
+    "ReplayCassette",
+    "ReplayProblem",
+    "canonical_args",
+    "encode_header",
+    "encode_interaction",
+    "load_cassette",
+    "read_cassette",
+]

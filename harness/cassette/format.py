@@ -1,0 +1,221 @@
+"""The cassette file format: JSONL, one recorded interaction a line, an optional header first.
+
+Lines are RunLedger's `{tool, args, ok, result, error}`; RunLedger cassettes load unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness.errors import CassetteError
+
+FORMAT_VERSION = 1
+HEADER_TYPE = "cassette_header"
+RECORD_HINT = "record it with `harness run SUITE --mode record`"
+
+_BOM = b"\xef\xbb\xbf"
+# RunLedger's loader splits with str.splitlines(), which also breaks on these three; escaping
+# them keeps our cassettes readable by it. Each UTF-8 sequence can only be that character.
+_LINE_BREAKERS = (
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+    (b"\xc2\x85", b"\\u0085"),
+)
+_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+class Interaction(msgspec.Struct):
+    """One recorded tool call and its answer."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    result: Any = None
+    error: str | None = None
+
+
+class CassetteHeader(msgspec.Struct, tag=HEADER_TYPE, tag_field="type"):
+    """Optional first line. Unknown fields are accepted so newer writers stay readable."""
+
+    format_version: int = FORMAT_VERSION
+    recorded_at: str | None = None
+    backend: str | None = None
+    harness_version: str | None = None
+
+
+class CassetteFile(msgspec.Struct):
+    """A loaded cassette. `lines[i]` is the 1-based file line of `interactions[i]`."""
+
+    path: Path
+    header: CassetteHeader | None
+    interactions: list[Interaction]
+    lines: list[int]
+
+
+def load_cassette(path: Path) -> list[Interaction]:
+    """Read a cassette's interactions, skipping any header.
+
+    Raises:
+        CassetteError: the file is missing, unreadable, or a line is not a valid interaction.
+    """
+    return read_cassette(path).interactions
+
+
+def read_cassette(path: Path) -> CassetteFile:
+    """Read a cassette with its header (None for RunLedger files) and each entry's line.
+
+    Raises:
+        CassetteError: `path:line: what is wrong; what to do`.
+    """
+    data = _read_bytes(path)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    loaded = CassetteFile(path=path, header=None, interactions=[], lines=[])
+    # Split on b"\n" only: U+2028 and friends are legal inside JSON strings.
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        line = raw_line.strip()
+        if not line:
+            continue
+        _add_line(loaded, _decode_object(path, number, line), number)
+    return loaded
+
+
+def encode_interaction(interaction: Interaction) -> bytes:
+    """One `\\n`-terminated line, keys sorted; `error` omitted when None, as RunLedger writes."""
+    fields: dict[str, Any] = {
+        "tool": interaction.tool,
+        "args": interaction.args,
+        "ok": interaction.ok,
+        "result": interaction.result,
+    }
+    if interaction.error is not None:
+        fields["error"] = interaction.error
+    return _escape_line_breakers(_encoder.encode(fields)) + b"\n"
+
+
+def encode_header(header: CassetteHeader) -> bytes:
+    """The header line, `\\n`-terminated."""
+    return _escape_line_breakers(_encoder.encode(header)) + b"\n"
+
+
+def _escape_line_breakers(line: bytes) -> bytes:
+    for raw, escaped in _LINE_BREAKERS:
+        line = line.replace(raw, escaped)
+    return line
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(f"{path}: cassette not found; {RECORD_HINT}", path=str(path)) from None
+    except IsADirectoryError:
+        raise CassetteError(
+            f"{path}: is a directory, not a cassette file; point `cassette:` at a .jsonl file",
+            path=str(path),
+        ) from None
+    except OSError as exc:
+        raise CassetteError(
+            f"{path}: cannot read cassette ({exc.strerror or exc}); check the path and its "
+            "permissions",
+            path=str(path),
+        ) from None
+
+
+def _fail(path: Path, number: int, problem: str, hint: str) -> CassetteError:
+    return CassetteError(f"{path}:{number}: {problem}; {hint}", path=str(path), line=number)
+
+
+def _decode_object(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    fix = "fix the line or re-record the cassette"
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(path, number, f"not valid UTF-8 (byte {exc.start + 1})", fix) from None
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise _fail(path, number, f"not valid JSON ({exc})", fix) from None
+    except RecursionError:
+        raise _fail(path, number, "JSON nested too deeply", fix) from None
+    if not isinstance(value, dict):
+        raise _fail(path, number, f"expected a JSON object, got {_json_type(value)}", fix)
+    return value
+
+
+def _add_line(loaded: CassetteFile, raw: dict[str, Any], number: int) -> None:
+    if raw.get("type") == HEADER_TYPE:
+        if loaded.interactions or loaded.header is not None:
+            raise _fail(
+                loaded.path, number, "cassette_header after the first line", "move it first"
+            )
+        loaded.header = _to_header(loaded.path, number, raw)
+    else:
+        loaded.interactions.append(_to_interaction(loaded.path, number, raw))
+        loaded.lines.append(number)
+
+
+def _to_header(path: Path, number: int, raw: dict[str, Any]) -> CassetteHeader:
+    try:
+        header = msgspec.convert(raw, CassetteHeader)
+    except msgspec.ValidationError as exc:
+        raise _fail(
+            path, number, f"bad cassette_header ({exc})", "re-record the cassette"
+        ) from None
+    if header.format_version > FORMAT_VERSION:
+        raise _fail(
+            path,
+            number,
+            f"cassette format_version {header.format_version} is newer than this harness "
+            f"supports ({FORMAT_VERSION})",
+            "upgrade harness",
+        )
+    return header
+
+
+def _to_interaction(path: Path, number: int, raw: dict[str, Any]) -> Interaction:
+    for field, expected, kind in (("tool", str, "a string"), ("args", dict, "an object")):
+        if not isinstance(raw.get(field), expected):
+            raise _field_error(path, number, raw, field, kind)
+    if not isinstance(raw.get("ok"), bool):
+        raise _field_error(path, number, raw, "ok", "true or false")
+    error = raw.get("error")
+    return Interaction(
+        tool=raw["tool"],
+        args=raw["args"],
+        ok=raw["ok"],
+        result=raw.get("result"),
+        # RunLedger's rule: a non-string error is dropped, not rejected.
+        error=error if isinstance(error, str) else None,
+    )
+
+
+def _field_error(
+    path: Path, number: int, raw: dict[str, Any], field: str, kind: str
+) -> CassetteError:
+    got = "missing" if field not in raw else f"got {_json_type(raw[field])}"
+    return _fail(
+        path,
+        number,
+        f"`{field}` must be {kind} ({got})",
+        "each line needs tool (string), args (object) and ok (bool)",
+    )
+
+
+def _json_type(value: Any) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case _:
+            return "an object"

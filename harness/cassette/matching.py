@@ -1,0 +1,270 @@
+"""Replay: answer a tool call from a cassette, consuming identical recorded calls in order.
+
+A call matches an interaction when the tool name is equal and `canonical_args` are equal. A miss
+raises CassetteMissError naming the closest recorded interactions and how their args differ.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from harness.cassette.format import RECORD_HINT, CassetteFile, Interaction
+from harness.errors import CassetteMissError
+
+NEAREST_SHOWN = 3
+DIFF_LINES_SHOWN = 6
+VALUE_CHARS = 60
+# Ranking every entry with SequenceMatcher.ratio is quadratic in the args' size; rank by the
+# cheap quick_ratio first and refine only the best few.
+_REFINED = 20
+_RATIO_BYTES = 2000
+
+_encoder = msgspec.json.Encoder(order="deterministic")
+_Key = tuple[str, bytes]
+
+
+def canonical_args(args: Any) -> bytes:
+    """The bytes two calls' args must share to match.
+
+    Key order never matters (at any depth), list order does, strings compare exactly. Numbers
+    compare by value: an integral float becomes an int, so `1` matches `1.0`. JSON has a single
+    number type and an agent written in JavaScript cannot tell 1 from 1.0, so the distinction
+    RunLedger makes is noise. Booleans stay booleans: `true` never matches `1`.
+    """
+    return _encoder.encode(_canonical_value(args))
+
+
+def _canonical_value(value: Any) -> Any:
+    match value:
+        case bool():
+            return value
+        case float() if value.is_integer():
+            return int(value)
+        case dict():
+            return {key: _canonical_value(item) for key, item in value.items()}
+        case list() | tuple():
+            return [_canonical_value(item) for item in value]
+        case _:
+            return value
+
+
+class ReplayProblem(msgspec.Struct, frozen=True):
+    """A strict-replay violation. `kind` is the failure type written to results."""
+
+    kind: str  # cassette_unused | cassette_out_of_order | cassette_overused
+    message: str
+    index: int  # the recorded entry concerned
+
+
+class ReplayCassette:
+    """Answers calls from recorded interactions.
+
+    The Nth identical call (same tool, same canonical args) gets the Nth matching entry, and
+    the last matching entry again after that, so RunLedger's repeat-the-answer suites still pass.
+    `unused()` works in every mode; `problems()` reports strict-mode violations (unused entries,
+    calls out of recorded order, calls repeated more often than recorded) and is empty when
+    `strict` is false.
+    """
+
+    def __init__(
+        self,
+        interactions: Sequence[Interaction],
+        *,
+        strict: bool = False,
+        lines: Sequence[int] | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Args:
+        interactions: the cassette's entries in file order.
+        strict: report unused entries, out-of-order and over-repeated calls in `problems()`.
+        lines: file line of each entry (from `read_cassette`), used in messages.
+        source: the cassette path, used in messages.
+        """
+        self.interactions = list(interactions)
+        self.strict = strict
+        self._lines = list(lines) if lines is not None else None
+        self._source = source
+        self._keys: list[_Key] = []
+        self._entries: dict[_Key, list[int]] = {}
+        for index, interaction in enumerate(self.interactions):
+            key = (interaction.tool, canonical_args(interaction.args))
+            self._keys.append(key)
+            self._entries.setdefault(key, []).append(index)
+        self._answered: dict[_Key, int] = {}
+        self._used = [False] * len(self.interactions)
+        self._latest_index = -1
+        self._out_of_order: list[ReplayProblem] = []
+
+    @classmethod
+    def from_file(cls, cassette: CassetteFile, *, strict: bool = False) -> ReplayCassette:
+        """A replay cassette whose messages name the file and line of each entry."""
+        return cls(
+            cassette.interactions, strict=strict, lines=cassette.lines, source=str(cassette.path)
+        )
+
+    def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
+        """The recorded interaction for this call.
+
+        Raises:
+            CassetteMissError: nothing recorded for this tool and args.
+        """
+        key = (tool, canonical_args(args))
+        indexes = self._entries.get(key)
+        if indexes is None:
+            raise self._miss(tool, args, key[1])
+        count = self._answered.get(key, 0)
+        self._answered[key] = count + 1
+        if count >= len(indexes):
+            # Past the recorded calls: repeat the last answer (reported by problems()).
+            return self.interactions[indexes[-1]]
+        index = indexes[count]
+        if index < self._latest_index:
+            message = (
+                f"{self._label(index)} was called after {self._where(self._latest_index)}: "
+                "out of recorded order"
+            )
+            self._out_of_order.append(ReplayProblem("cassette_out_of_order", message, index))
+        self._latest_index = max(self._latest_index, index)
+        self._used[index] = True
+        return self.interactions[index]
+
+    def unused(self) -> list[int]:
+        """Indexes of entries no call consumed, in file order."""
+        return [index for index, used in enumerate(self._used) if not used]
+
+    def problems(self) -> list[ReplayProblem]:
+        """Strict-mode violations, called once the attempt is over; empty when not strict."""
+        if not self.strict:
+            return []
+        overused = [
+            ReplayProblem(
+                "cassette_overused",
+                f"{self._label(indexes[-1])} was called {self._answered[key]} times but "
+                f"recorded {len(indexes)}; the last answer was repeated",
+                indexes[-1],
+            )
+            for key, indexes in self._entries.items()
+            if self._answered.get(key, 0) > len(indexes)
+        ]
+        unused = [
+            ReplayProblem("cassette_unused", f"{self._label(index)} was never called", index)
+            for index in self.unused()
+        ]
+        return [*self._out_of_order, *overused, *unused]
+
+    def _label(self, index: int) -> str:
+        return f"{self._where(index)}: {self._keys[index][0]} {_short(self._keys[index][1])}"
+
+    def _where(self, index: int) -> str:
+        """`cassettes/t1.jsonl:3` when the file is known, else the entry's position."""
+        if self._lines is None:
+            where = f"interaction {index + 1}"
+            return f"{self._source} {where}" if self._source else where
+        line = self._lines[index]
+        return f"{self._source}:{line}" if self._source else f"line {line}"
+
+    def _miss(self, tool: str, args: dict[str, Any], canonical: bytes) -> CassetteMissError:
+        nearest = self._nearest(tool, canonical)
+        requested = _short(canonical, VALUE_CHARS * 2)
+        prefix = f"{self._source}: " if self._source else ""
+        text = [f"{prefix}no recorded interaction for {tool} {requested}"]
+        details: list[dict[str, Any]] = []
+        if nearest:
+            text.append("closest recorded interactions:")
+        for rank, index in enumerate(nearest, start=1):
+            entry = self.interactions[index]
+            diff = diff_call(entry.tool, entry.args, tool, args)
+            text.append(f"  {rank}. {self._label(index)}")
+            text.extend(f"       {line}" for line in _bounded(diff))
+            details.append(
+                {
+                    "index": index,
+                    "where": self._where(index),
+                    "tool": entry.tool,
+                    "args": entry.args,
+                    "diff": diff,
+                }
+            )
+        if not self.interactions:
+            text.append("the cassette is empty")
+        text.append(f"{RECORD_HINT} (or --mode auto to add missing calls)")
+        return CassetteMissError(
+            "\n".join(text), requested={"tool": tool, "args": args}, nearest=details
+        )
+
+    def _nearest(self, tool: str, canonical: bytes) -> list[int]:
+        """Up to NEAREST_SHOWN distinct recorded calls, same tool first, most similar first."""
+        target = canonical[:_RATIO_BYTES]
+        firsts = [indexes[0] for indexes in self._entries.values()]
+
+        def quick(index: int) -> tuple[bool, float]:
+            matcher = difflib.SequenceMatcher(None, target, self._keys[index][1][:_RATIO_BYTES])
+            return self._keys[index][0] == tool, matcher.quick_ratio()
+
+        def exact(index: int) -> tuple[bool, float]:
+            matcher = difflib.SequenceMatcher(None, target, self._keys[index][1][:_RATIO_BYTES])
+            return self._keys[index][0] == tool, matcher.ratio()
+
+        shortlist = sorted(firsts, key=quick, reverse=True)[:_REFINED]
+        return sorted(shortlist, key=exact, reverse=True)[:NEAREST_SHOWN]
+
+
+def diff_call(expected_tool: str, expected_args: Any, got_tool: str, got_args: Any) -> list[str]:
+    """How a call differs from a recorded one: `args.city: expected "Paris", got "paris"`."""
+    lines = []
+    if expected_tool != got_tool:
+        lines.append(f"tool: expected {_show(expected_tool)}, got {_show(got_tool)}")
+    return lines + diff_values(expected_args, got_args, "args")
+
+
+def diff_values(expected: Any, got: Any, path: str) -> list[str]:
+    """Paths where `got` adds, lacks or changes a value of `expected`, compared canonically."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        lines: list[str] = []
+        for key in sorted(expected.keys() | got.keys()):
+            sub = _join(path, key)
+            if key not in got:
+                lines.append(f"{sub}: missing, expected {_show(expected[key])}")
+            elif key not in expected:
+                lines.append(f"{sub}: not recorded, got {_show(got[key])}")
+            else:
+                lines.extend(diff_values(expected[key], got[key], sub))
+        return lines
+    if isinstance(expected, list) and isinstance(got, list):
+        lines = []
+        for index in range(max(len(expected), len(got))):
+            sub = f"{path}[{index}]"
+            if index >= len(got):
+                lines.append(f"{sub}: missing, expected {_show(expected[index])}")
+            elif index >= len(expected):
+                lines.append(f"{sub}: not recorded, got {_show(got[index])}")
+            else:
+                lines.extend(diff_values(expected[index], got[index], sub))
+        return lines
+    if canonical_args(expected) == canonical_args(got):
+        return []
+    return [f"{path}: expected {_show(expected)}, got {_show(got)}"]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if key.isidentifier() else f"{path}[{_show(key)}]"
+
+
+def _show(value: Any) -> str:
+    return _short(_encoder.encode(value))
+
+
+def _short(encoded: bytes, limit: int = VALUE_CHARS) -> str:
+    text = encoded.decode("utf-8", errors="replace")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded(diff: list[str]) -> list[str]:
+    if len(diff) <= DIFF_LINES_SHOWN:
+        return diff
+    hidden = len(diff) - DIFF_LINES_SHOWN + 1
+    return [*diff[: DIFF_LINES_SHOWN - 1], f"... and {hidden} more differences"]
