@@ -1,0 +1,1 @@
+"""The agent process: spawn it in its own process group, talk JSONL, terminate the group."""

@@ -1,0 +1,125 @@
+"""Owns agent processes: spawn in a new session, and terminate -> grace -> kill the whole group.
+
+This is the one module that starts processes. Cleanup runs inside a shielded cancel scope so
+that a deadline or Ctrl+C never leaves a process group behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+import anyio
+from anyio.abc import Process
+
+from harness.errors import SpawnError
+
+PYENV_SHIM_MARKER = b"pyenv"
+
+# Process groups of agents alive right now, so a second Ctrl+C can kill them all at once.
+_live_groups: set[int] = set()
+
+
+def resolve_executable(argv0: str, *, cwd: Path | None = None) -> str:
+    """Resolve the agent's argv[0] once per run, so each spawn skips the PATH search."""
+    if os.sep in argv0:
+        path = Path(argv0) if cwd is None or os.path.isabs(argv0) else cwd / argv0
+        return str(path)
+    found = shutil.which(argv0)
+    if found is None and argv0 == "python":
+        # RunLedger rewrites a missing `python` to `python3`; suites written for it rely on that.
+        found = shutil.which("python3")
+    if found is None:
+        raise SpawnError(
+            f"agent command {argv0!r} not found on PATH; install it or use an absolute path",
+        )
+    return found
+
+
+def is_shell_shim(executable: str) -> bool:
+    """True for a script wrapper such as a pyenv shim, which adds ~120 ms to every spawn."""
+    try:
+        with open(executable, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and (PYENV_SHIM_MARKER in head or b"sh" in head.split(b"\n")[0])
+
+
+@contextlib.asynccontextmanager
+async def open_agent(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    grace_seconds: float,
+) -> AsyncIterator[Process]:
+    """Start `argv` in its own session; on exit terminate its whole process group."""
+    try:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise SpawnError(f"could not start agent {argv[0]!r}: {exc.strerror or exc}") from exc
+    _live_groups.add(process.pid)
+    try:
+        yield process
+    finally:
+        with anyio.CancelScope(shield=True):
+            await terminate_group(process, grace_seconds=grace_seconds)
+            _live_groups.discard(process.pid)
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                        await stream.aclose()
+
+
+async def terminate_group(process: Process, *, grace_seconds: float) -> None:
+    """SIGTERM the group, wait up to the grace period, then SIGKILL whatever is left.
+
+    The group is killed even when the leader has exited: grandchildren that kept the pipes
+    open would otherwise outlive the attempt.
+    """
+    pgid = process.pid  # start_new_session makes the child its own group leader
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        if process.stdin is not None:
+            await process.stdin.aclose()
+    if process.returncode is None:
+        _signal_group(pgid, signal.SIGTERM)
+        with anyio.move_on_after(grace_seconds):
+            await process.wait()
+    _signal_group(pgid, signal.SIGKILL)
+    if process.returncode is None:
+        await process.wait()
+
+
+async def wait_for_exit(process: Process, timeout_seconds: float) -> int | None:
+    """Give an agent that has answered a moment to exit on its own after stdin closes."""
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        if process.stdin is not None:
+            await process.stdin.aclose()
+    with anyio.move_on_after(timeout_seconds):
+        return await process.wait()
+    return None
+
+
+def kill_all_groups() -> None:
+    """SIGKILL every live agent group now (the second Ctrl+C)."""
+    for pgid in list(_live_groups):
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)

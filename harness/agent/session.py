@@ -1,0 +1,118 @@
+"""Typed messages over the agent's pipes, and its stderr kept whole in a log and as a tail."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+from anyio.abc import ByteReceiveStream, ByteSendStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from harness.errors import AgentProtocolError
+from harness.protocol.codec import decode_agent_line, encode_message, excerpt
+from harness.protocol.messages import AgentMessage, RunnerMessage
+
+STDERR_TAIL_LINES = 20
+STDERR_TAIL_BYTES = 4096
+
+
+class AgentClosedStdout(Exception):
+    """The agent's stdout reached end of file."""
+
+
+class AgentChannel:
+    """Reads agent messages line by line (bounded), writes runner messages."""
+
+    def __init__(self, stdin: ByteSendStream, stdout: ByteReceiveStream, max_line_bytes: int):
+        self._stdin = stdin
+        self._stdout = BufferedByteReceiveStream(stdout)
+        self._max_line_bytes = max_line_bytes
+        self._eof = False
+        self.lines_read = 0
+        self.stdin_broken = False
+
+    async def send(self, message: RunnerMessage) -> None:
+        """Write one message. A closed stdin is remembered, not raised: the read that follows
+        reports what the agent did (exited, or kept talking)."""
+        if self.stdin_broken:
+            return
+        try:
+            await self._stdin.send(encode_message(message))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            self.stdin_broken = True
+
+    async def receive(self) -> AgentMessage:
+        """The next message; blank lines are skipped. Raises AgentClosedStdout at EOF."""
+        while True:
+            line = await self._read_line()
+            self.lines_read += 1
+            if line.strip():
+                return decode_agent_line(line, self.lines_read)
+
+    async def _read_line(self) -> bytes:
+        if self._eof:
+            raise AgentClosedStdout
+        try:
+            return await self._stdout.receive_until(b"\n", self._max_line_bytes)
+        except anyio.DelimiterNotFound:
+            raise AgentProtocolError(
+                f"agent stdout line {self.lines_read + 1}: line longer than "
+                f"{self._max_line_bytes} bytes (max_line_bytes); "
+                f"starts with: {excerpt(bytes(self._stdout.buffer[:400]))}",
+                line=self.lines_read + 1,
+            ) from None
+        except (anyio.IncompleteRead, anyio.EndOfStream, anyio.ClosedResourceError):
+            self._eof = True
+            rest = bytes(self._stdout.buffer)
+            if rest.strip():
+                # A last message without its newline still counts.
+                return rest
+            raise AgentClosedStdout from None
+
+
+class StderrSink:
+    """Copies the agent's stderr to a log file as it arrives and keeps a bounded tail."""
+
+    def __init__(self, log_path: Path | None) -> None:
+        self.log_path = log_path
+        self._file: BinaryIO | None = None
+        self._tail: collections.deque[bytes] = collections.deque()
+        self._tail_bytes = 0
+        self.total_bytes = 0
+        self.done = anyio.Event()
+
+    async def pump(self, stream: ByteReceiveStream) -> None:
+        try:
+            async for chunk in stream:
+                self._write(chunk)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            pass
+        finally:
+            self.close()
+            self.done.set()
+
+    def _write(self, chunk: bytes) -> None:
+        self.total_bytes += len(chunk)
+        if self.log_path is not None:
+            if self._file is None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.log_path.open("ab")
+            self._file.write(chunk)
+        self._tail.append(chunk)
+        self._tail_bytes += len(chunk)
+        while self._tail_bytes > STDERR_TAIL_BYTES * 2 and len(self._tail) > 1:
+            self._tail_bytes -= len(self._tail.popleft())
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def tail(self) -> str:
+        data = b"".join(self._tail)[-STDERR_TAIL_BYTES:]
+        lines = data.decode("utf-8", errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+        return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""Budgets enforced while the attempt runs: a wall-clock deadline as a cancel scope, an idle
+timer per message, and counters checked at the call that exceeds them."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+
+from harness.agent.session import AgentChannel
+from harness.config.schema import DEFAULT_IDLE_MS, Budgets
+from harness.errors import BudgetExceededError
+from harness.protocol.messages import AgentMessage
+from harness.results import Failure
+
+
+class LiveBudget:
+    """The budgets of one attempt. Limits are strict: `used > limit` exceeds."""
+
+    def __init__(self, budgets: Budgets) -> None:
+        self.budgets = budgets
+        self.started = time.monotonic()
+        self._started_anyio = anyio.current_time()
+        idle_ms = budgets.max_idle_ms if budgets.max_idle_ms is not None else DEFAULT_IDLE_MS
+        self.idle_seconds = idle_ms / 1000
+
+    def wall_scope(self) -> anyio.CancelScope:
+        """A scope whose deadline is `max_wall_ms` after the attempt started (spawn included)."""
+        limit = self.budgets.max_wall_ms
+        if limit is None:
+            return anyio.CancelScope()
+        return anyio.CancelScope(deadline=self._started_anyio + limit / 1000)
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def wall_exceeded(self) -> BudgetExceededError:
+        assert self.budgets.max_wall_ms is not None
+        return BudgetExceededError("max_wall_ms", self.budgets.max_wall_ms, self.elapsed_ms())
+
+    async def receive(self, channel: AgentChannel) -> AgentMessage:
+        """The next message, or BudgetExceededError(max_idle_ms) if the agent stays silent."""
+        with anyio.move_on_after(self.idle_seconds) as idle:
+            return await channel.receive()
+        assert idle.cancelled_caught
+        limit_ms = int(self.idle_seconds * 1000)
+        raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+
+    def check_tool_calls(self, used: int) -> None:
+        limit = self.budgets.max_tool_calls
+        if limit is not None and used > limit:
+            raise BudgetExceededError("max_tool_calls", limit, used)
+
+    def check_tool_errors(self, used: int) -> None:
+        limit = self.budgets.max_tool_errors
+        if limit is not None and used > limit:
+            raise BudgetExceededError("max_tool_errors", limit, used)
+
+    def check_usage_live(self, tokens_out: int | None, cost_usd: float | None) -> None:
+        for failure in self.check_usage(tokens_out, cost_usd):
+            raise BudgetExceededError(
+                str(failure.details["field"] if failure.details else "usage"),
+                float(failure.expected),
+                float(failure.observed),
+            )
+
+    def check_usage(self, tokens_out: int | None, cost_usd: float | None) -> list[Failure]:
+        """Usage budgets reported next to any other failure (never hidden behind them)."""
+        failures = []
+        pairs = (
+            ("max_tokens_out", self.budgets.max_tokens_out, tokens_out),
+            ("max_cost_usd", self.budgets.max_cost_usd, cost_usd),
+        )
+        for name, limit, used in pairs:
+            if limit is not None and used is not None and used > limit:
+                error = BudgetExceededError(name, limit, used)
+                failures.append(
+                    Failure(
+                        type=error.kind,
+                        message=error.message,
+                        expected=limit,
+                        observed=used,
+                        details={"field": name, "limit": limit, "actual": used},
+                    )
+                )
+        return failures

@@ -1,0 +1,1 @@
+"""The command line: typer commands; the only place an error becomes an exit code."""

@@ -1,0 +1,128 @@
+"""The console: a live progress line, then failures with expected/observed, totals, run dir."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.config.schema import Suite
+from harness.results import ERROR, FAIL, PASS, AttemptResult
+from harness.run import RunEvents
+
+if TYPE_CHECKING:
+    from harness.run import RunReport
+
+MAX_DETAIL_CHARS = 600
+
+
+class ConsoleEvents(RunEvents):
+    """Progress on stderr: one rewritten line on a terminal, nothing per attempt otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty() and os.environ.get("CI") != "true"
+        self.planned = 0
+        self.counts = {PASS: 0, FAIL: 0, ERROR: 0}
+        self.started_at = time.monotonic()
+        self._line_shown = False
+
+    def warning(self, message: str) -> None:
+        self.clear_line()
+        print(f"warning: {message}", file=sys.stderr)
+
+    def started(self, suite: Suite, run_dir: Path, planned: int) -> None:
+        self.planned = planned
+        self.started_at = time.monotonic()
+        print(f"harness: running {planned} case(s) of suite {suite.name!r}", file=sys.stderr)
+
+    def attempt_finished(self, result: AttemptResult) -> None:
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if self.tty:
+            done = sum(self.counts.values())
+            elapsed = time.monotonic() - self.started_at
+            line = (
+                f"\r[{done}/{self.planned}] passed {self.counts[PASS]}  failed "
+                f"{self.counts[FAIL]}  errors {self.counts[ERROR]}  {elapsed:.1f}s"
+            )
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._line_shown = True
+
+    def clear_line(self) -> None:
+        if self._line_shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self._line_shown = False
+
+
+def print_report(report: RunReport) -> None:
+    failed = [r for r in report.results if r.status != PASS]
+    if failed:
+        _print_failures(failed)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for result in failed:
+            print(github_annotation(result))
+    passed = report.passed
+    total = len(report.results)
+    tail = ""
+    if report.status == "interrupted":
+        tail = f" (interrupted: {total} of {report.planned} finished)"
+    print(
+        f"{passed} passed, {total - passed} failed{tail}"
+        f"  [{_count(report.results, FAIL)} fail, {_count(report.results, ERROR)} error]"
+    )
+    print(f"Run directory: {report.run_dir}")
+
+
+def _count(results: list[AttemptResult], status: str) -> int:
+    return sum(1 for r in results if r.status == status)
+
+
+def _print_failures(failed: list[AttemptResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Failures ({len(failed)} cases)", show_lines=True, expand=False)
+    table.add_column("Case", overflow="fold")
+    table.add_column("Status")
+    table.add_column("Reason")
+    table.add_column("Detail", overflow="fold")
+    for result in sorted(failed, key=lambda r: r.attempt_id or r.case_id):
+        for index, failure in enumerate(result.failures or []):
+            table.add_row(
+                (result.attempt_id or result.case_id) if index == 0 else "",
+                result.status if index == 0 else "",
+                failure.type,
+                _detail(failure.message, failure.expected, failure.observed),
+            )
+    Console(soft_wrap=False, highlight=False).print(table)
+
+
+def _detail(message: str, expected: Any, observed: Any) -> str:
+    text = message
+    if expected is not None:
+        text += f"\nexpected: {_short(expected)}"
+    if observed is not None:
+        text += f"\nobserved: {_short(observed)}"
+    return text if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS] + "..."
+
+
+def _short(value: Any) -> str:
+    import msgspec
+
+    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def github_annotation(result: AttemptResult) -> str:
+    """A workflow command; %, CR and LF must be escaped or the annotation is cut."""
+    failure = result.failures[0] if result.failures else None
+    message = f"{failure.type}: {failure.message}" if failure else result.status
+    name = result.attempt_id or result.case_id
+    return f"::error title=harness: {_escape(name)}::{_escape(message)}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

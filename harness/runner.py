@@ -1,0 +1,355 @@
+"""One attempt, from spawn to AttemptResult: the conversation loop with live budgets.
+
+The runner writes no run artifacts; it returns the result and the trace events. (The agent's
+stderr is streamed to the log path it is given, because stderr can be larger than memory.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import Process
+
+from harness.agent.process import open_agent, terminate_group, wait_for_exit
+from harness.agent.session import AgentChannel, AgentClosedStdout, StderrSink
+from harness.budgets import LiveBudget
+from harness.cassette.gateway import ReplayGateway, ToolGateway
+from harness.config.schema import Case
+from harness.errors import (
+    AgentCrashedError,
+    AttemptError,
+    BudgetExceededError,
+    TaskError,
+    ToolNotAllowedError,
+)
+from harness.grading.assertions import grade
+from harness.normalization import Normalizer
+from harness.protocol.messages import (
+    FinalOutput,
+    Log,
+    TaskErrorMessage,
+    TaskStart,
+    ToolCall,
+    ToolResult,
+    UsageReport,
+)
+from harness.results import ERROR, FAIL, PASS, AttemptResult, Failure
+from harness.trace import Trace
+
+# After final_output the agent gets this long to exit on its own once stdin closes, so its
+# exit status can be recorded; then the group is terminated.
+EXIT_WAIT_SECONDS = 1.0
+# How long to wait for the rest of stderr once the agent has exited, for the error tail.
+STDERR_SETTLE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """How to start the agent: resolved once per run."""
+
+    argv: tuple[str, ...]
+    cwd: Path | None
+    env: Mapping[str, str] | None
+    max_line_bytes: int
+    grace_seconds: float
+
+
+@dataclass(frozen=True)
+class AttemptPlan:
+    attempt_id: str
+    case: Case
+    model: str | None = None
+    trial: int | None = None
+    seed: int | None = None
+
+
+@dataclass
+class AttemptOutput:
+    result: AttemptResult
+    trace: Trace
+
+
+@dataclass
+class _Counters:
+    tool_calls: int = 0
+    tool_errors: int = 0
+    calls_by_name: dict[str, int] = field(default_factory=dict)
+    errors_by_name: dict[str, int] = field(default_factory=dict)
+    call_names: list[str] = field(default_factory=list)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    steps: int = 0
+
+
+async def run_attempt(
+    plan: AttemptPlan,
+    agent: AgentSpec,
+    *,
+    tool_registry: frozenset[str],
+    strict: bool,
+    stderr_path: Path | None,
+    gateway: ToolGateway | None = None,
+) -> AttemptOutput:
+    """Run one attempt of a case and judge it. Never raises an AttemptError."""
+    case = plan.case
+    attempt = _Attempt(
+        plan=plan,
+        agent=agent,
+        registry=tool_registry,
+        gateway=gateway or ReplayGateway(case.cassette_path, strict=strict),
+        normalizer=Normalizer(case.normalization) if case.normalization else None,
+        budget=LiveBudget(case.budgets),
+        sink=StderrSink(stderr_path),
+        trace=Trace(case.id),
+    )
+    error = await attempt.run()
+    wall_ms = attempt.budget.elapsed_ms()
+    counters = attempt.counters
+    failures: list[Failure] = []
+    if error is not None:
+        failures.append(_failure_from(error))
+        attempt.trace.error(error.kind, error.message)
+    if attempt.output is not _NO_OUTPUT:
+        failures.extend(_grade(case, attempt.output, counters, attempt.trace))
+    failures.extend(attempt.gateway.finish())
+    if not isinstance(error, BudgetExceededError):
+        failures.extend(attempt.budget.check_usage(counters.tokens_out, counters.cost_usd))
+    status = _status(failures)
+    attempt.trace.end(status == PASS, wall_ms)
+    sink = attempt.sink
+    exit_code = attempt.exit_code
+    result = AttemptResult(
+        case_id=case.id,
+        attempt_id=plan.attempt_id,
+        status=status,
+        wall_ms=wall_ms,
+        failures=failures,
+        tool_calls=counters.tool_calls,
+        tool_errors=counters.tool_errors,
+        tool_calls_by_name=counters.calls_by_name,
+        tool_errors_by_name=counters.errors_by_name,
+        assertions_total=len(case.assertions),
+        assertions_failed=sum(1 for f in failures if f.type == "assertion_failed"),
+        exit_code=exit_code if exit_code is None or exit_code >= 0 else None,
+        signal=-exit_code if exit_code is not None and exit_code < 0 else None,
+        stderr_tail=sink.tail() if status != PASS and sink.total_bytes else None,
+        stderr_path=str(stderr_path) if stderr_path is not None and sink.total_bytes else None,
+        cassette_path=str(case.cassette_path) if case.cassette_path else None,
+        cassette_sha256=getattr(attempt.gateway, "sha256", None),
+        tokens_in=counters.tokens_in,
+        tokens_out=counters.tokens_out,
+        cost_usd=counters.cost_usd,
+        steps=counters.steps,
+        model=plan.model,
+        trial=plan.trial,
+    )
+    return AttemptOutput(result=result, trace=attempt.trace)
+
+
+class _NoOutput:
+    pass
+
+
+_NO_OUTPUT: Any = _NoOutput()
+
+
+@dataclass
+class _Attempt:
+    """The state of one running attempt: the agent, its budget, the gateway, the trace."""
+
+    plan: AttemptPlan
+    agent: AgentSpec
+    registry: frozenset[str]
+    gateway: ToolGateway
+    normalizer: Normalizer | None
+    budget: LiveBudget
+    sink: StderrSink
+    trace: Trace
+    counters: _Counters = field(default_factory=_Counters)
+    output: Any = _NO_OUTPUT
+    exit_code: int | None = None
+
+    async def run(self) -> AttemptError | None:
+        """Spawn, converse, tear down. Returns the error that ended the attempt, if any."""
+        agent = self.agent
+        error: AttemptError | None = None
+        try:
+            async with open_agent(
+                agent.argv, cwd=agent.cwd, env=agent.env, grace_seconds=agent.grace_seconds
+            ) as process:
+                async with anyio.create_task_group() as tasks:
+                    assert process.stderr is not None
+                    tasks.start_soon(self.sink.pump, process.stderr)
+                    # Errors are caught inside the task group: raised through it they would
+                    # arrive wrapped in an ExceptionGroup.
+                    try:
+                        await self._converse_within_budget(process)
+                    except AttemptError as exc:
+                        error = exc
+                    finally:
+                        with anyio.CancelScope(shield=True):
+                            await self._finish_process(process)
+                        tasks.cancel_scope.cancel()
+        except AttemptError as exc:  # the spawn itself failed
+            error = exc
+        finally:
+            self.sink.close()
+        return error
+
+    async def _finish_process(self, process: Process) -> None:
+        """Let a finished agent exit on its own (so its status is real), then end the group."""
+        if self.output is not _NO_OUTPUT:
+            await wait_for_exit(process, min(EXIT_WAIT_SECONDS, self.agent.grace_seconds))
+        await terminate_group(process, grace_seconds=self.agent.grace_seconds)
+        self.exit_code = process.returncode
+        with anyio.move_on_after(STDERR_SETTLE_SECONDS):
+            await self.sink.done.wait()
+
+    async def _converse_within_budget(self, process: Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
+        with self.budget.wall_scope() as wall:
+            await self._converse(channel, process)
+        if wall.cancelled_caught:
+            raise self.budget.wall_exceeded()
+
+    async def _converse(self, channel: AgentChannel, process: Process) -> None:
+        plan, case, trace, counters = self.plan, self.plan.case, self.trace, self.counters
+        trace.task_start(case.id, case.input)
+        await channel.send(
+            TaskStart(
+                task_id=case.id,
+                input=case.input,
+                model=plan.model,
+                trial=plan.trial,
+                seed=plan.seed,
+            )
+        )
+        while True:
+            try:
+                message = await self.budget.receive(channel)
+            except AgentClosedStdout:
+                raise await self._closed_early(process) from None
+            counters.steps += 1
+            match message:
+                case ToolCall():
+                    await self._answer_call(message, channel)
+                case FinalOutput(output=output, usage=usage):
+                    if usage is not None:
+                        _add_usage(counters, usage.tokens_in, usage.tokens_out, usage.cost_usd)
+                    if self.normalizer is not None:
+                        output = self.normalizer.apply(output)
+                    trace.final_output(output)
+                    self.output = output
+                    return
+                case Log():
+                    trace.log(message.level, message.message, message.data)
+                case TaskErrorMessage():
+                    trace.task_error(message.message, message.data)
+                    raise TaskError(
+                        f"agent reported task_error: {message.message}", data=message.data
+                    )
+                case UsageReport():
+                    _add_usage(counters, message.tokens_in, message.tokens_out, message.cost_usd)
+                    self.budget.check_usage_live(counters.tokens_out, counters.cost_usd)
+
+    async def _answer_call(self, call: ToolCall, channel: AgentChannel) -> None:
+        counters = self.counters
+        counters.tool_calls += 1
+        counters.calls_by_name[call.name] = counters.calls_by_name.get(call.name, 0) + 1
+        counters.call_names.append(call.name)
+        self.trace.tool_call(call.name, call.call_id, call.args)
+        self.budget.check_tool_calls(counters.tool_calls)
+        if call.name not in self.registry:
+            allowed = ", ".join(sorted(self.registry)) or "<none>"
+            raise ToolNotAllowedError(
+                f"Tool not allowed: {call.name}. Allowed tools: {allowed}", tool=call.name
+            )
+        interaction = await self.gateway.answer(call.name, call.args)
+        result, error = interaction.result, interaction.error
+        if self.normalizer is not None:
+            result = self.normalizer.apply(result)
+            if error is not None:
+                error = self.normalizer.apply(error)
+        await channel.send(
+            ToolResult(call_id=call.call_id, ok=interaction.ok, result=result, error=error)
+        )
+        self.trace.tool_result(call.call_id, interaction.ok, result, error)
+        if not interaction.ok:
+            counters.tool_errors += 1
+            counters.errors_by_name[call.name] = counters.errors_by_name.get(call.name, 0) + 1
+            self.budget.check_tool_errors(counters.tool_errors)
+
+    async def _closed_early(self, process: Process) -> AttemptError:
+        """The agent's stdout ended before final_output: say how it ended and what it said."""
+        status = await wait_for_exit(process, EXIT_WAIT_SECONDS)
+        with anyio.move_on_after(STDERR_SETTLE_SECONDS):
+            await self.sink.done.wait()
+        if status is None:
+            how = "closed its stdout but kept running"
+        elif status < 0:
+            how = f"was killed by signal {-status}"
+        else:
+            how = f"exited with status {status}"
+        message = f"agent {how} before sending final_output"
+        tail = self.sink.tail()
+        if tail:
+            message += f"\nAgent stderr (tail):\n{tail}"
+        return AgentCrashedError(message, exit_code=status)
+
+
+def _add_usage(
+    counters: _Counters, tokens_in: int | None, tokens_out: int | None, cost: float | None
+) -> None:
+    if tokens_in is not None:
+        counters.tokens_in = (counters.tokens_in or 0) + tokens_in
+    if tokens_out is not None:
+        counters.tokens_out = (counters.tokens_out or 0) + tokens_out
+    if cost is not None:
+        counters.cost_usd = (counters.cost_usd or 0.0) + cost
+
+
+def _grade(case: Case, output: Any, counters: _Counters, trace: Trace) -> list[Failure]:
+    failed = grade(case.assertions, output, counters.call_names, case.schemas)
+    if failed:
+        trace.assertion_failures(failed)
+    return [
+        Failure(
+            type="assertion_failed",
+            message=item.message,
+            expected=item.expected,
+            observed=item.observed,
+            details={"assertion": item.type, **(item.details or {})},
+        )
+        for item in failed
+    ]
+
+
+def _failure_from(exc: AttemptError) -> Failure:
+    details = {key: value for key, value in exc.details.items() if value is not None}
+    if isinstance(exc, BudgetExceededError):
+        return Failure(
+            type=exc.kind,
+            message=exc.message,
+            expected=exc.limit,
+            observed=exc.used,
+            details=details,
+        )
+    return Failure(type=exc.kind, message=exc.message, details=details or None)
+
+
+_ERROR_KINDS = frozenset(
+    {"protocol_error", "agent_exited", "spawn_error", "task_error", "cassette_error"}
+)
+
+
+def _status(failures: Sequence[Failure]) -> str:
+    if not failures:
+        return PASS
+    return ERROR if failures[0].type in _ERROR_KINDS else FAIL

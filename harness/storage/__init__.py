@@ -1,0 +1,1 @@
+"""The run directory on disk: atomic whole-file writes and appended lines."""

@@ -1,0 +1,59 @@
+"""Writes that a crash cannot tear: whole files via rename, lines via one append each."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from harness.errors import InfrastructureError
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise disk_error(path, exc) from exc
+
+
+class LineAppender:
+    """An append-only JSONL file: each record is one write() of a whole line, flushed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: BinaryIO | None = None
+
+    def append(self, line: bytes) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Unbuffered, so a line is either fully handed to the OS or not at all.
+            self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
+        try:
+            self._handle.write(line)
+        except OSError as exc:
+            raise disk_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+            self._handle = None
+
+
+def disk_error(path: Path, exc: OSError) -> InfrastructureError:
+    if exc.errno == errno.ENOSPC:
+        return InfrastructureError(f"{path}: disk full; results written so far are kept")
+    return InfrastructureError(f"{path}: cannot write: {exc.strerror or exc}")

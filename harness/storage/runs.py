@@ -1,0 +1,86 @@
+"""The run directory: run.json first and last, results and traces appended as attempts end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness.results import AttemptResult
+from harness.storage.atomic import LineAppender, atomic_write
+
+_encoder = msgspec.json.Encoder()
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a case id (ids may hold `/`, spaces or dots only)."""
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    return cleaned[:120] or "case"
+
+
+def encode_line(value: Any) -> bytes:
+    return _encoder.encode(value) + b"\n"
+
+
+class RunDirectory:
+    """Owns `<output_dir>/<suite>/<run_id>/` and every file written in it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._results = LineAppender(root / "results.jsonl")
+        self._trace = LineAppender(root / "run.jsonl")
+
+    @classmethod
+    def create(cls, output_dir: Path, suite_name: str, run_id: str) -> RunDirectory:
+        root = output_dir / safe_name(suite_name) / run_id
+        root.mkdir(parents=True, exist_ok=False)
+        return cls(root)
+
+    def stderr_path(self, attempt_key: str) -> Path:
+        return self.root / "attempts" / safe_name(attempt_key) / "stderr.log"
+
+    def append_result(self, result: AttemptResult) -> None:
+        self._results.append(encode_line(result))
+
+    def append_trace(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            self._trace.append(b"".join(encode_line(event) for event in events))
+
+    def write_json(self, name: str, value: Any, *, indent: int = 2) -> Path:
+        path = self.root / name
+        data = msgspec.json.format(_encoder.encode(value), indent=indent) + b"\n"
+        atomic_write(path, data)
+        return path
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        path = self.root / name
+        atomic_write(path, data)
+        return path
+
+    def close(self) -> None:
+        self._results.close()
+        self._trace.close()
+
+
+def read_results(run_dir: Path) -> list[AttemptResult]:
+    """Every complete line of results.jsonl; a torn last line (killed run) is skipped."""
+    path = run_dir / "results.jsonl"
+    decoder = msgspec.json.Decoder(AttemptResult)
+    results = []
+    for line in path.read_bytes().split(b"\n"):
+        if line.strip():
+            try:
+                results.append(decoder.decode(line))
+            except msgspec.DecodeError:
+                continue
+    return results
