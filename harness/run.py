@@ -91,7 +91,7 @@ async def run_suite(
     """Load and run a suite. Config problems raise ConfigError before any agent starts."""
     events = events or RunEvents()
     suite = load_suite(options.suite, mode=options.mode)
-    cases = _select_cases(suite, options.case_ids)
+    suite = _select_cases(suite, options.case_ids)
     _check_mode(suite.mode)
     agent = _agent_spec(suite, events)
     strict = suite.strict if options.strict is None else options.strict
@@ -101,7 +101,7 @@ async def run_suite(
     output_dir = options.output_dir or suite.output_dir or DEFAULT_OUTPUT_DIR
     run_id = new_run_id()
     run_dir = _create_run_dir(output_dir, suite.name, run_id)
-    plans = [AttemptPlan(attempt_id=case.id, case=case) for case in cases]
+    plans = [AttemptPlan(attempt_id=case.id, case=case) for case in suite.cases]
     header = _run_header(suite, run_id, strict, workers, len(plans))
     run_dir.write_json("run.json", {**header, "status": "started"})
     events.started(suite, run_dir.root, len(plans))

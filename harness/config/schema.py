@@ -38,23 +38,23 @@ class _Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
 # Assertions (RunLedger's set). Tagged by `type`; later graders join this union. -------------
 
 
-class JsonSchemaAssertion(_Spec, tag_field="type", tag="json_schema"):
+class JsonSchemaAssertion(_Spec, frozen=True, tag_field="type", tag="json_schema"):
     schema_path: str
 
 
-class RequiredFieldsAssertion(_Spec, tag_field="type", tag="required_fields"):
+class RequiredFieldsAssertion(_Spec, frozen=True, tag_field="type", tag="required_fields"):
     fields: list[str]
 
 
-class MustCallAssertion(_Spec, tag_field="type", tag="must_call"):
+class MustCallAssertion(_Spec, frozen=True, tag_field="type", tag="must_call"):
     tools: list[str]
 
 
-class MustNotCallAssertion(_Spec, tag_field="type", tag="must_not_call"):
+class MustNotCallAssertion(_Spec, frozen=True, tag_field="type", tag="must_not_call"):
     tools: list[str]
 
 
-class CallOrderAssertion(_Spec, tag_field="type", tag="call_order"):
+class CallOrderAssertion(_Spec, frozen=True, tag_field="type", tag="call_order"):
     order: list[str]
 
 
@@ -68,7 +68,7 @@ AssertionSpec = (
 ASSERTION_TYPES = ("json_schema", "required_fields", "must_call", "must_not_call", "call_order")
 
 
-class Budgets(_Spec):
+class Budgets(_Spec, frozen=True):
     """Limits enforced while the attempt runs. All optional; a case merges field by field."""
 
     max_wall_ms: int | None = None
@@ -93,7 +93,7 @@ class Budgets(_Spec):
 DEFAULT_IDLE_MS = 30_000
 
 
-class Regression(_Spec):
+class Regression(_Spec, frozen=True):
     min_pass_rate: float | None = None
     max_avg_wall_ms_delta_pct: float | None = None
     max_p95_wall_ms_delta_pct: float | None = None
@@ -106,13 +106,13 @@ REGRESSION_ALIASES = {
 }
 
 
-class ReplaceText(_Spec):
+class ReplaceText(_Spec, frozen=True):
     pattern: str
     replacement: str = ""
     flags: str | None = None
 
 
-class Normalization(_Spec):
+class Normalization(_Spec, frozen=True):
     strip_keys: list[str] = []
     strip_paths: list[str] = []
     replace_paths: dict[str, Any] = {}
@@ -133,7 +133,7 @@ class Normalization(_Spec):
         return not (self.strip_keys or self.strip_paths or self.replace_paths or self.replace_text)
 
 
-class SuiteFile(_Spec):
+class SuiteFile(_Spec, frozen=True):
     """`suite.yaml`: RunLedger's keys, then harness's own optional ones."""
 
     suite_name: str
@@ -157,7 +157,7 @@ class SuiteFile(_Spec):
     strict: bool = False  # replay-strict: unused entries and out-of-order calls fail
 
 
-class CaseFile(_Spec):
+class CaseFile(_Spec, frozen=True):
     """`cases/*.yaml`."""
 
     id: str

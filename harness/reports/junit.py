@@ -50,4 +50,5 @@ def render_junit(
         if result.stderr_tail:
             ET.SubElement(case, "system-err").text = _clean(result.stderr_tail)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

@@ -1,0 +1,136 @@
+"""`make bench`: harness replay throughput against a bare sequential spawn loop, start-up times.
+
+Prints medians of several repetitions measured in the same run, the ratio, cases/s and the
+harness's peak RSS. Targets (2 cores): 200 cases at >= 1.7x the bare loop; --help < 0.25 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CASES = int(os.environ.get("BENCH_CASES", "200"))
+CALLS = 3
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+PY = sys.executable
+BIN = Path(PY).parent
+
+AGENT = """\
+import json, sys
+task = json.loads(sys.stdin.readline())
+results = []
+for i in range(int(task["input"]["calls"])):
+    sys.stdout.write(json.dumps({"type": "tool_call", "name": "lookup", "call_id": str(i),
+                                 "args": {"n": i, "case": task["task_id"]}}) + "\\n")
+    sys.stdout.flush()
+    results.append(json.loads(sys.stdin.readline())["result"])
+sys.stdout.write(json.dumps({"type": "final_output", "output": {"results": results}}) + "\\n")
+sys.stdout.flush()
+"""
+
+
+def make_suite(root: Path, cases: int) -> Path:
+    suite = root / "bench"
+    (suite / "cases").mkdir(parents=True)
+    (suite / "cassettes").mkdir()
+    (suite / "agent.py").write_text(AGENT)
+    (suite / "suite.yaml").write_text(
+        "suite_name: bench\n"
+        f"agent_command: [{PY}, agent.py]\n"
+        "mode: replay\ncases_path: cases\ntool_registry: [lookup]\n"
+        "assertions:\n  - type: required_fields\n    fields: [results]\n"
+    )
+    for c in range(cases):
+        case_id = f"c{c:04d}"
+        (suite / "cases" / f"{case_id}.yaml").write_text(
+            f"id: {case_id}\ninput: {{calls: {CALLS}}}\ncassette: cassettes/{case_id}.jsonl\n"
+        )
+        lines = [
+            json.dumps(
+                {"tool": "lookup", "args": {"n": i, "case": case_id}, "ok": True,
+                 "result": {"value": i * 7}, "error": None},
+                sort_keys=True,
+            )
+            for i in range(CALLS)
+        ]
+        (suite / "cassettes" / f"{case_id}.jsonl").write_text("\n".join(lines) + "\n")
+    return suite
+
+
+def bare_loop(suite: Path, cases: int) -> float:
+    """The floor a sequential runner cannot beat: spawn, talk, reap, one case at a time."""
+    agent = str(suite / "agent.py")
+    started = time.perf_counter()
+    for c in range(cases):
+        proc = subprocess.Popen(
+            [PY, agent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"type": "task_start", "task_id": f"c{c:04d}",
+                                     "input": {"calls": CALLS}}) + "\n")
+        proc.stdin.flush()
+        while True:
+            message = json.loads(proc.stdout.readline())
+            if message["type"] == "final_output":
+                break
+            reply = {"type": "tool_result", "call_id": message["call_id"], "ok": True,
+                     "result": {"value": message["args"]["n"] * 7}, "error": None}
+            proc.stdin.write(json.dumps(reply) + "\n")
+            proc.stdin.flush()
+        proc.stdin.close()
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def timed(argv: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in KiB (the process or its largest descendant), exit code."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    env_path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"] = env_path
+    harness = [str(BIN / "harness")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        suite = make_suite(root, CASES)
+        one = make_suite(root / "one", 1)
+        runs, bares, rss = [], [], []
+        for _ in range(REPEATS):
+            bares.append(bare_loop(suite, CASES))
+            seconds, peak, code = timed(
+                [*harness, "run", str(suite), "--output-dir", str(root / "out")], root
+            )
+            if code != 0:
+                sys.exit(f"harness run failed with exit {code}")
+            runs.append(seconds)
+            rss.append(peak)
+        helps = [timed([*harness, "--help"], root)[0] for _ in range(5)]
+        typer_imports = [timed([PY, "-c", "import typer"], root)[0] for _ in range(5)]
+        singles = [
+            timed([*harness, "run", str(one), "--output-dir", str(root / "out1")], root)[0]
+            for _ in range(5)
+        ]
+    run_s, bare_s = statistics.median(runs), statistics.median(bares)
+    print(f"cases x tool calls         : {CASES} x {CALLS}, repeats {REPEATS}, cores {os.cpu_count()}")
+    print(f"bare sequential loop       : {bare_s:.2f} s (median)")
+    print(f"harness run (replay)       : {run_s:.2f} s (median), {CASES / run_s:.1f} cases/s")
+    print(f"speed-up vs bare loop      : {bare_s / run_s:.2f}x (target >= 1.7x)")
+    print(f"harness peak RSS           : {statistics.median(rss) / 1024:.1f} MiB")
+    help_s, typer_s = statistics.median(helps), statistics.median(typer_imports)
+    print(f"harness --help             : {help_s * 1000:.0f} ms (target < 250 ms); "
+          f"ratio to `import typer` {help_s / typer_s:.2f}")
+    print(f"1-case run                 : {statistics.median(singles) * 1000:.0f} ms (median)")
+
+
+if __name__ == "__main__":
+    main()
