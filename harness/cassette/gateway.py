@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.cassette.format import Interaction, load_cassette
+from harness.cassette.format import Interaction, read_cassette
 from harness.cassette.matching import ReplayCassette
 from harness.errors import CassetteError
 from harness.results import Failure
@@ -41,12 +41,12 @@ class ReplayGateway:
                 "the agent called a tool but the case names no cassette; "
                 "add `cassette: cassettes/<case>.jsonl` to the case and record it"
             )
-        interactions = load_cassette(self.cassette_path)
+        cassette = read_cassette(self.cassette_path)
         try:
             self.sha256 = hashlib.sha256(self.cassette_path.read_bytes()).hexdigest()
         except OSError:
             self.sha256 = None
-        return ReplayCassette(interactions, strict=self.strict)
+        return ReplayCassette.from_file(cassette, strict=self.strict)
 
     def finish(self) -> list[Failure]:
         if self._cassette is None:
