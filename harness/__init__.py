@@ -16,3 +16,29 @@ Layout, one line a module's job:
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.config.loader import load_suite
+    from harness.run import RunOptions, RunReport, run, run_suite
+
+__all__ = ["RunOptions", "RunReport", "__version__", "load_suite", "run", "run_suite"]
+
+_LAZY = {
+    "load_suite": "harness.config.loader",
+    "RunOptions": "harness.run",
+    "RunReport": "harness.run",
+    "run": "harness.run",
+    "run_suite": "harness.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `harness --help` does not pay for anyio, yaml and msgspec.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
