@@ -5,6 +5,7 @@ Lines are RunLedger's `{tool, args, ok, result, error}`; RunLedger cassettes loa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ _LINE_BREAKERS = (
     (b"\xe2\x80\xa9", b"\\u2029"),
     (b"\xc2\x85", b"\\u0085"),
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _encoder = msgspec.json.Encoder(order="deterministic")
 
 
@@ -93,12 +95,28 @@ def encode_interaction(interaction: Interaction) -> bytes:
     }
     if interaction.error is not None:
         fields["error"] = interaction.error
-    return _escape_line_breakers(_encoder.encode(fields)) + b"\n"
+    try:
+        encoded = _encoder.encode(fields)
+    except UnicodeEncodeError:
+        # A live Python tool can return lone surrogates (os.fsdecode of an odd file name).
+        # UTF-8 cannot hold them and msgspec will not decode their escapes: write U+FFFD.
+        encoded = _encoder.encode(_replace_surrogates(fields))
+    return _escape_line_breakers(encoded) + b"\n"
 
 
 def encode_header(header: CassetteHeader) -> bytes:
     """The header line, `\\n`-terminated."""
     return _escape_line_breakers(_encoder.encode(header)) + b"\n"
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace_surrogates(item) for item in value]
+    return value
 
 
 def _escape_line_breakers(line: bytes) -> bytes:

@@ -124,7 +124,7 @@ class ReplayCassette:
         index = indexes[count]
         if index < self._latest_index:
             message = (
-                f"{self._label(index)} was called after {self._where(self._latest_index)}: "
+                f"{self._label(index)} was called after {self._where(self._latest_index)}, "
                 "out of recorded order"
             )
             self._out_of_order.append(ReplayProblem("cassette_out_of_order", message, index))
