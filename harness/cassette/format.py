@@ -5,6 +5,7 @@ Lines are RunLedger's `{tool, args, ok, result, error}`; RunLedger cassettes loa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,10 @@ class CassetteFile(msgspec.Struct):
     """A loaded cassette. `lines[i]` is the 1-based file line of `interactions[i]`."""
 
     path: Path
-    header: CassetteHeader | None
-    interactions: list[Interaction]
-    lines: list[int]
+    sha256: str  # of the bytes read, so results name exactly what was replayed
+    header: CassetteHeader | None = None
+    interactions: list[Interaction] = []
+    lines: list[int] = []
 
 
 def load_cassette(path: Path) -> list[Interaction]:
@@ -73,9 +75,9 @@ def read_cassette(path: Path) -> CassetteFile:
         CassetteError: `path:line: what is wrong; what to do`.
     """
     data = _read_bytes(path)
+    loaded = CassetteFile(path=path, sha256=hashlib.sha256(data).hexdigest())
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    loaded = CassetteFile(path=path, header=None, interactions=[], lines=[])
     # Split on b"\n" only: U+2028 and friends are legal inside JSON strings.
     for number, raw_line in enumerate(data.split(b"\n"), start=1):
         line = raw_line.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ def test_read_cassette_reports_header_and_lines(tmp_path: Path) -> None:
     assert loaded.header == header
     assert loaded.interactions == [entry]
     assert loaded.lines == [3]
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert load_cassette(path) == [entry]
 
 
