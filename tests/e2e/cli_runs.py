@@ -1,0 +1,226 @@
+"""A `harness run` seen from outside: start `python -m harness` as a real subprocess, read what it
+wrote, and find the processes it left. Nothing of the runner is imported or faked here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = REPO / "suites"
+SCRIPT_AGENT = REPO / "tests" / "agents" / "script_agent.py"
+SHELL_AGENT = REPO / "tests" / "agents" / "shell_agent.sh"
+RUN_DIR_PREFIX = "Run directory: "
+# Every agent and grandchild a test starts can be found by this env var (agents) or argument
+# (script_agent's grandchildren), so leftovers are ours and not another session's processes.
+MARKER_ENV = "SCRIPT_AGENT_MARKER"
+
+
+@dataclass
+class Run:
+    """One finished `harness run`: its exit code, console output and run directory."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    cwd: Path
+    run_dir: Path | None = field(default=None)
+
+    def describe(self) -> str:
+        return f"exit {self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+    @property
+    def dir(self) -> Path:
+        assert self.run_dir is not None, f"no run directory named\n{self.describe()}"
+        return self.run_dir
+
+    def results(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.dir / "results.jsonl")
+
+    def results_by_case(self) -> dict[str, dict[str, Any]]:
+        return {result["case_id"]: result for result in self.results()}
+
+    def summary(self) -> dict[str, Any]:
+        return read_json(self.dir / "summary.json")
+
+    def run_json(self) -> dict[str, Any]:
+        return read_json(self.dir / "run.json")
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.dir / "run.jsonl")
+
+    def events_of(self, case_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.events()
+            if event.get("case_id") == case_id and event_type in (None, event.get("type"))
+        ]
+
+    def junit(self) -> ET.Element:
+        return ET.parse(self.dir / "junit.xml").getroot()
+
+    def stderr_log(self, case_id: str) -> Path:
+        return self.dir / "attempts" / case_id / "stderr.log"
+
+
+class Harness:
+    """Runs `python -m harness` in a temporary cwd with the venv first on PATH."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.out = cwd / "out"
+        self.marker = f"harness-e2e-{uuid.uuid4().hex}"
+        bin_dir = os.path.dirname(sys.executable)
+        self.env = {
+            **os.environ,
+            # `python3` in agent_command must be the venv interpreter, not a slow shim.
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            MARKER_ENV: self.marker,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        self.env.pop("GITHUB_ACTIONS", None)
+
+    def argv(self, suite: Path | str, *args: str, output_dir: bool = True) -> list[str]:
+        argv = [sys.executable, "-m", "harness", "run", str(suite), *args]
+        if output_dir:
+            argv += ["--output-dir", str(self.out)]
+        return argv
+
+    def run(
+        self,
+        suite: Path | str,
+        *args: str,
+        output_dir: bool = True,
+        timeout_seconds: float = 60,
+    ) -> Run:
+        completed = subprocess.run(
+            self.argv(suite, *args, output_dir=output_dir),
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_seconds,
+            check=False,
+        )
+        run = Run(completed.returncode, completed.stdout, completed.stderr, self.cwd)
+        run.run_dir = named_run_dir(run)
+        return run
+
+    def popen(self, suite: Path | str, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.argv(suite, *args),
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run_dirs(self) -> list[Path]:
+        """Every run directory under the output dir (`<out>/<suite>/<run_id>`)."""
+        if not self.out.exists():
+            return []
+        return sorted(path for path in self.out.glob("*/*") if path.is_dir())
+
+
+def named_run_dir(run: Run) -> Path | None:
+    """The directory the last console line names, resolved against the run's cwd."""
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    if not lines or not lines[-1].startswith(RUN_DIR_PREFIX):
+        return None
+    path = Path(lines[-1][len(RUN_DIR_PREFIX) :].strip())
+    return path if path.is_absolute() else run.cwd / path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    value = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(value, dict), f"{path}: not a JSON object"
+    return value
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    # Split on b"\n" only: a raw U+2028 inside a JSON string is not a line break.
+    rows = []
+    for raw in path.read_bytes().split(b"\n"):
+        if raw.strip():
+            row = json.loads(raw)
+            assert isinstance(row, dict), f"{path}: line is not a JSON object: {raw!r}"
+            rows.append(row)
+    return rows
+
+
+def write_suite(
+    root: Path,
+    suite: dict[str, Any],
+    cases: Sequence[dict[str, Any]],
+    cassettes: dict[str, Sequence[dict[str, Any]]] | None = None,
+) -> Path:
+    """Write a suite dir: suite.yaml, cases/<id>.yaml, and cassettes/<name> relative to it."""
+    root.mkdir(parents=True, exist_ok=True)
+    settings = {"mode": "replay", "cases_path": "cases", "tool_registry": [], **suite}
+    (root / "suite.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    (root / "cases").mkdir(exist_ok=True)
+    for case in cases:
+        text = yaml.safe_dump(case, sort_keys=False, allow_unicode=True)
+        (root / "cases" / f"{case['id']}.yaml").write_text(text, encoding="utf-8")
+    for name, entries in (cassettes or {}).items():
+        write_cassette(root / name, entries)
+    return root
+
+
+def write_cassette(path: Path, entries: Sequence[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(entry, sort_keys=True, ensure_ascii=False) for entry in entries]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def interaction(tool: str, args: dict[str, Any], result: Any) -> dict[str, Any]:
+    return {"tool": tool, "args": args, "ok": True, "result": result, "error": None}
+
+
+def script_agent_command(*extra: str) -> list[str]:
+    return ["python3", str(SCRIPT_AGENT), *extra]
+
+
+def marked_processes(marker: str) -> list[psutil.Process]:
+    """Live processes that carry `marker` in their command line or in MARKER_ENV."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE or process.pid == os.getpid():
+                continue
+            if (
+                any(marker in part for part in process.info["cmdline"] or [])
+                or process.environ().get(MARKER_ENV) == marker
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def surviving_processes(marker: str, settle_seconds: float = 3.0) -> list[str]:
+    """Marked processes still alive after `settle_seconds`; they are killed before returning."""
+    _, alive = psutil.wait_procs(marked_processes(marker), timeout=settle_seconds)
+    survivors = []
+    for process in alive:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:  # dead, only not reaped yet
+                continue
+            survivors.append(f"{process.pid} {' '.join(process.cmdline())}")
+            process.kill()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return survivors
