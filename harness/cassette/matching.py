@@ -198,19 +198,17 @@ class ReplayCassette:
 
     def _nearest(self, tool: str, canonical: bytes) -> list[int]:
         """Up to NEAREST_SHOWN distinct recorded calls, same tool first, most similar first."""
-        target = canonical[:_RATIO_BYTES]
+        # seq2 is the side SequenceMatcher indexes; set it once to the requested call.
+        matcher = difflib.SequenceMatcher(None, b"", canonical[:_RATIO_BYTES])
         firsts = [indexes[0] for indexes in self._entries.values()]
 
-        def quick(index: int) -> tuple[bool, float]:
-            matcher = difflib.SequenceMatcher(None, target, self._keys[index][1][:_RATIO_BYTES])
-            return self._keys[index][0] == tool, matcher.quick_ratio()
+        def similarity(index: int, exact: bool) -> tuple[bool, float]:
+            matcher.set_seq1(self._keys[index][1][:_RATIO_BYTES])
+            ratio = matcher.ratio() if exact else matcher.quick_ratio()
+            return self._keys[index][0] == tool, ratio
 
-        def exact(index: int) -> tuple[bool, float]:
-            matcher = difflib.SequenceMatcher(None, target, self._keys[index][1][:_RATIO_BYTES])
-            return self._keys[index][0] == tool, matcher.ratio()
-
-        shortlist = sorted(firsts, key=quick, reverse=True)[:_REFINED]
-        return sorted(shortlist, key=exact, reverse=True)[:NEAREST_SHOWN]
+        shortlist = sorted(firsts, key=lambda i: similarity(i, False), reverse=True)[:_REFINED]
+        return sorted(shortlist, key=lambda i: similarity(i, True), reverse=True)[:NEAREST_SHOWN]
 
 
 def diff_call(expected_tool: str, expected_args: Any, got_tool: str, got_args: Any) -> list[str]:
