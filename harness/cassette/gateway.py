@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,10 +41,7 @@ class ReplayGateway:
                 "add `cassette: cassettes/<case>.jsonl` to the case and record it"
             )
         cassette = read_cassette(self.cassette_path)
-        try:
-            self.sha256 = hashlib.sha256(self.cassette_path.read_bytes()).hexdigest()
-        except OSError:
-            self.sha256 = None
+        self.sha256 = cassette.sha256
         return ReplayCassette.from_file(cassette, strict=self.strict)
 
     def finish(self) -> list[Failure]:
