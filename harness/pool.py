@@ -1,7 +1,7 @@
-"""Attempts over a bounded worker pool; results are handed on one by one as they finish.
+"""Attempts over a bounded worker pool; each result is handed on the moment it finishes.
 
-Memory is bounded by the pool: workers pull plans from a shared iterator and each finished
-attempt is passed to `on_result` (which writes it) before the worker takes the next plan.
+Memory is bounded by the pool: workers pull plans from a shared iterator, and a finished
+attempt goes to `on_result` (which writes it) before its worker takes the next plan.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
 from harness.runner import AttemptOutput, AttemptPlan
 
@@ -21,20 +20,18 @@ async def run_pool(
     run_one: Callable[[AttemptPlan], Awaitable[AttemptOutput]],
     on_result: Callable[[AttemptOutput], None],
 ) -> None:
-    """Run every plan with at most `workers` at a time; `on_result` runs in one task only."""
-    pending = iter(plans)
-    send, receive = anyio.create_memory_object_stream[AttemptOutput](max(workers, 1))
+    """Run every plan with at most `workers` at a time.
 
-    async def worker(results: MemoryObjectSendStream[AttemptOutput]) -> None:
-        async with results:
-            # The iterator is shared: tasks take turns on one thread, so next() never races.
-            for plan in pending:
-                await results.send(await run_one(plan))
+    `on_result` is synchronous on purpose: it runs between two awaits of one worker, so two
+    calls never interleave, and a result is on disk before cancellation can reach it.
+    """
+    pending = iter(plans)
+
+    async def worker() -> None:
+        # The iterator is shared: tasks take turns on one thread, so next() never races.
+        for plan in pending:
+            on_result(await run_one(plan))
 
     async with anyio.create_task_group() as tasks:
-        async with send:
-            for _ in range(max(workers, 1)):
-                tasks.start_soon(worker, send.clone())
-        async with receive:
-            async for output in receive:
-                on_result(output)
+        for _ in range(max(workers, 1)):
+            tasks.start_soon(worker)

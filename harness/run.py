@@ -144,7 +144,12 @@ async def run_suite(
         run_dir.close()
 
     return _finish(
-        suite, run_dir, header, results, interrupted=interrupted, infra_error=infra_error,
+        suite,
+        run_dir,
+        header,
+        results,
+        interrupted=interrupted,
+        infra_error=infra_error,
         planned=len(plans),
     )
 
@@ -168,8 +173,12 @@ def _finish(
     else:
         exit_code, status, reason = EXIT_FAILED, "finished", "cases_failed"
     summary = build_summary(
-        suite, results, run_id=header["run_id"], mode=header["mode"],
-        interrupted=interrupted, planned=planned,
+        suite,
+        results,
+        run_id=header["run_id"],
+        mode=header["mode"],
+        interrupted=interrupted,
+        planned=planned,
     )
     with contextlib.suppress(HarnessError):
         run_dir.write_json("summary.json", summary)
@@ -187,8 +196,12 @@ def _finish(
     with contextlib.suppress(HarnessError):
         run_dir.write_json("run.json", final)
     return RunReport(
-        run_dir=run_dir.root, exit_code=exit_code, status=status, results=results,
-        summary=summary, planned=planned,
+        run_dir=run_dir.root,
+        exit_code=exit_code,
+        status=status,
+        results=results,
+        summary=summary,
+        planned=planned,
     )
 
 

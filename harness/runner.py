@@ -6,7 +6,6 @@ stderr is streamed to the log path it is given, because stderr can be larger tha
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,22 +179,24 @@ class _Attempt:
         agent = self.agent
         error: AttemptError | None = None
         try:
-            async with open_agent(
-                agent.argv, cwd=agent.cwd, env=agent.env, grace_seconds=agent.grace_seconds
-            ) as process:
-                async with anyio.create_task_group() as tasks:
-                    assert process.stderr is not None
-                    tasks.start_soon(self.sink.pump, process.stderr)
-                    # Errors are caught inside the task group: raised through it they would
-                    # arrive wrapped in an ExceptionGroup.
-                    try:
-                        await self._converse_within_budget(process)
-                    except AttemptError as exc:
-                        error = exc
-                    finally:
-                        with anyio.CancelScope(shield=True):
-                            await self._finish_process(process)
-                        tasks.cancel_scope.cancel()
+            async with (
+                open_agent(
+                    agent.argv, cwd=agent.cwd, env=agent.env, grace_seconds=agent.grace_seconds
+                ) as process,
+                anyio.create_task_group() as tasks,
+            ):
+                assert process.stderr is not None
+                tasks.start_soon(self.sink.pump, process.stderr)
+                # Errors are caught inside the task group: raised through it they would
+                # arrive wrapped in an ExceptionGroup.
+                try:
+                    await self._converse_within_budget(process)
+                except AttemptError as exc:
+                    error = exc
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await self._finish_process(process)
+                    tasks.cancel_scope.cancel()
         except AttemptError as exc:  # the spawn itself failed
             error = exc
         finally:

@@ -28,7 +28,8 @@ def _root() -> None:
 def run_command(
     suite: Annotated[Path, typer.Argument(help="Suite directory (or its suite.yaml).")],
     mode: Annotated[
-        str | None, typer.Option("--mode", help="replay | record | auto | live (overrides the suite).")
+        str | None,
+        typer.Option("--mode", help="replay | record | auto | live (overrides the suite)."),
     ] = None,
     case: Annotated[
         list[str] | None, typer.Option("--case", help="Run only this case id (repeatable).")
@@ -37,11 +38,14 @@ def run_command(
         int | None, typer.Option("--workers", "-j", help="Attempts at once (default 2 x cores).")
     ] = None,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Where run directories go (default harness_out).")
+        Path | None,
+        typer.Option("--output-dir", help="Where run directories go (default harness_out)."),
     ] = None,
     strict: Annotated[
         bool | None,
-        typer.Option("--strict/--no-strict", help="Replay-strict: unused or out-of-order entries fail."),
+        typer.Option(
+            "--strict/--no-strict", help="Replay-strict: unused or out-of-order entries fail."
+        ),
     ] = None,
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed), 2 (bad input), 3, or 130."""

@@ -38,7 +38,11 @@ def render_junit(
         case = ET.SubElement(
             suite,
             "testcase",
-            {"name": _clean(name), "classname": _clean(suite_name), "time": f"{result.wall_ms / 1000:.3f}"},
+            {
+                "name": _clean(name),
+                "classname": _clean(suite_name),
+                "time": f"{result.wall_ms / 1000:.3f}",
+            },
         )
         if result.failures:
             first = result.failures[0]

@@ -57,7 +57,9 @@ def build_summary(
     planned: int | None = None,
 ) -> dict[str, Any]:
     ordered = sorted(results, key=lambda r: (r.case_id, r.model or "", r.trial or 0))
-    counts = {status: sum(1 for r in results if r.status == status) for status in (PASS, FAIL, ERROR)}
+    counts = {
+        status: sum(1 for r in results if r.status == status) for status in (PASS, FAIL, ERROR)
+    }
     total = len(results)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -53,8 +53,13 @@ def make_suite(root: Path, cases: int) -> Path:
         )
         lines = [
             json.dumps(
-                {"tool": "lookup", "args": {"n": i, "case": case_id}, "ok": True,
-                 "result": {"value": i * 7}, "error": None},
+                {
+                    "tool": "lookup",
+                    "args": {"n": i, "case": case_id},
+                    "ok": True,
+                    "result": {"value": i * 7},
+                    "error": None,
+                },
                 sort_keys=True,
             )
             for i in range(CALLS)
@@ -72,15 +77,22 @@ def bare_loop(suite: Path, cases: int) -> float:
             [PY, agent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps({"type": "task_start", "task_id": f"c{c:04d}",
-                                     "input": {"calls": CALLS}}) + "\n")
+        proc.stdin.write(
+            json.dumps({"type": "task_start", "task_id": f"c{c:04d}", "input": {"calls": CALLS}})
+            + "\n"
+        )
         proc.stdin.flush()
         while True:
             message = json.loads(proc.stdout.readline())
             if message["type"] == "final_output":
                 break
-            reply = {"type": "tool_result", "call_id": message["call_id"], "ok": True,
-                     "result": {"value": message["args"]["n"] * 7}, "error": None}
+            reply = {
+                "type": "tool_result",
+                "call_id": message["call_id"],
+                "ok": True,
+                "result": {"value": message["args"]["n"] * 7},
+                "error": None,
+            }
             proc.stdin.write(json.dumps(reply) + "\n")
             proc.stdin.flush()
         proc.stdin.close()
@@ -121,14 +133,18 @@ def main() -> None:
             for _ in range(5)
         ]
     run_s, bare_s = statistics.median(runs), statistics.median(bares)
-    print(f"cases x tool calls         : {CASES} x {CALLS}, repeats {REPEATS}, cores {os.cpu_count()}")
+    print(
+        f"cases x tool calls         : {CASES} x {CALLS}, repeats {REPEATS}, cores {os.cpu_count()}"
+    )
     print(f"bare sequential loop       : {bare_s:.2f} s (median)")
     print(f"harness run (replay)       : {run_s:.2f} s (median), {CASES / run_s:.1f} cases/s")
     print(f"speed-up vs bare loop      : {bare_s / run_s:.2f}x (target >= 1.7x)")
     print(f"harness peak RSS           : {statistics.median(rss) / 1024:.1f} MiB")
     help_s, typer_s = statistics.median(helps), statistics.median(typer_imports)
-    print(f"harness --help             : {help_s * 1000:.0f} ms (target < 250 ms); "
-          f"ratio to `import typer` {help_s / typer_s:.2f}")
+    print(
+        f"harness --help             : {help_s * 1000:.0f} ms (target < 250 ms); "
+        f"ratio to `import typer` {help_s / typer_s:.2f}"
+    )
     print(f"1-case run                 : {statistics.median(singles) * 1000:.0f} ms (median)")
 
 

@@ -23,9 +23,14 @@ from harness.protocol.messages import (
 )
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -52,8 +57,13 @@ def test_runner_messages_are_one_line_and_round_trip_any_unicode(text: str) -> N
     line = encode_message(ToolResult(call_id="c1", ok=True, result={"t": text}, error=None))
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     decoded = json.loads(line.decode())
-    assert decoded == {"type": "tool_result", "call_id": "c1", "ok": True,
-                       "result": {"t": text}, "error": None}
+    assert decoded == {
+        "type": "tool_result",
+        "call_id": "c1",
+        "ok": True,
+        "result": {"t": text},
+        "error": None,
+    }
 
 
 def test_task_start_omits_unset_extras() -> None:
