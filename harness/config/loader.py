@@ -1,0 +1,329 @@
+"""Load a suite: read its layout, convert each YAML document to its schema struct (a msgspec
+`$.path` error becomes file:line), check the values msgspec cannot, then resolve a `Suite`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import msgspec.inspect as mi
+
+from harness.config import runledger
+from harness.config.schema import (
+    Budgets,
+    CaseFile,
+    Normalization,
+    RecordMode,
+    Regression,
+    Suite,
+    SuiteFile,
+    parse_mode,
+)
+from harness.config.yaml_source import (
+    Document,
+    Problems,
+    config_error,
+    display_path,
+    read_yaml,
+)
+from harness.errors import ConfigError
+
+T = TypeVar("T")
+
+_AT = re.compile(r"(?s)(.*?)(?: - at `(?:key` in `)?(\$[^`]*)`)?")
+_SEGMENT = re.compile(r"\.(\w+)|\[(\d+)\]|\[\.\.\.\]")
+_KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
+_HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
+_TYPE_INFO: dict[type[Any], mi.Type] = {}
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+
+
+def load_suite(path: str | Path, *, mode: str | None = None) -> Suite:
+    """Load, check and resolve a suite, reporting every problem found in one error.
+
+    Args:
+        path: the suite folder, or its `suite.yaml` (or `suite.yml`) file.
+        mode: overrides the suite's `mode`, as the CLI's `--mode` does.
+
+    Returns:
+        The resolved suite: paths absolute, case settings merged over the suite's.
+
+    Raises:
+        ConfigError: the one problem found; `ConfigErrors` when there are several.
+    """
+    problems = Problems()
+    layout = runledger.read_layout(runledger.find_suite_file(Path(path)), problems)
+    problems.file_order = [layout.suite.shown, *map(display_path, layout.case_files)]
+    suite = convert(layout.suite, SuiteFile, problems)
+    if suite is not None:
+        check_suite(layout.suite, suite, problems)
+    cases: list[tuple[Document, CaseFile]] = []
+    for case_file in layout.case_files:
+        document = problems.attempt(functools.partial(read_yaml, case_file))
+        case = None if document is None else convert(document, CaseFile, problems)
+        if document is not None and case is not None:
+            check_case(document, case, problems)
+            cases.append((document, case))
+    record_mode = _record_mode(layout.suite, suite, mode, problems)
+    if suite is None:
+        problems.check()  # raises: why the suite is None was recorded
+        raise AssertionError("unreachable")
+    # A bad mode is recorded already; resolving anyway finds the other problems too.
+    resolved = runledger.resolve(layout, suite, cases, record_mode or RecordMode.replay, problems)
+    problems.check()
+    return resolved
+
+
+def _record_mode(
+    document: Document, suite: SuiteFile | None, override: str | None, problems: Problems
+) -> RecordMode | None:
+    declared = None
+    if suite is not None:
+        try:
+            declared = parse_mode(suite.mode)
+        except ValueError as exc:
+            problems.add(document.error(str(exc), "$.mode"))
+    if override is None:
+        return declared
+    try:
+        return parse_mode(override)
+    except ValueError as exc:
+        problems.add(config_error(None, f"{exc} (from --mode)", field="mode"))
+        return None
+
+
+# Conversion ---------------------------------------------------------------------------------
+
+
+def convert(document: Document, kind: type[T], problems: Problems) -> T | None:
+    """The document as a `kind` struct, or None after recording what is wrong with it.
+
+    Unknown keys are found first, all of them, by walking the struct's type; msgspec then
+    reports the first remaining problem, whose `$.path` is mapped back to a line.
+    """
+    info = _type_info(kind)
+    if not isinstance(document.value, dict):
+        problems.add(document.error(_not_a_mapping(document.value, info)))
+        return None
+    unknown: list[ConfigError] = []
+    value = _prune(document, document.value, info, "$", unknown)
+    for error in unknown:
+        problems.add(error)
+    try:
+        result = msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        problems.add(_explain(document, value, info, str(exc)))
+        return None
+    # With unknown keys dropped the struct is still worth checking further: more errors found.
+    return result
+
+
+def _type_info(kind: type[Any]) -> mi.Type:
+    info = _TYPE_INFO.get(kind)
+    if info is None:
+        info = _TYPE_INFO[kind] = mi.type_info(kind)
+    return info
+
+
+def _not_a_mapping(value: Any, info: mi.Type) -> str:
+    assert isinstance(info, mi.StructType)
+    required = ", ".join(field.encode_name for field in info.fields if field.required)
+    if value is None:
+        return f"the file is empty; expected a mapping with the keys {required}"
+    return f"expected a mapping with the keys {required}, got {_kind_of(value)}"
+
+
+def _prune(
+    document: Document, value: Any, info: mi.Type, path: str, unknown: list[ConfigError]
+) -> Any:
+    """`value` without the keys `info` does not know, each recorded as an error."""
+    if isinstance(info, mi.UnionType):
+        info = _pick(info, value)
+    if isinstance(info, mi.StructType) and isinstance(value, dict):
+        fields = {field.encode_name: field.type for field in info.fields}
+        kept = {}
+        for key, item in value.items():
+            if key in fields:
+                kept[key] = _prune(document, item, fields[key], f"{path}.{key}", unknown)
+            elif key == info.tag_field:
+                kept[key] = item
+            else:
+                valid = ", ".join(_keys(info))
+                unknown.append(document.error(f"unknown key; valid keys: {valid}", f"{path}.{key}"))
+        return kept
+    if isinstance(info, mi.ListType) and isinstance(value, list):
+        item_type = info.item_type
+        return [
+            _prune(document, item, item_type, f"{path}[{i}]", unknown)
+            for i, item in enumerate(value)
+        ]
+    if isinstance(info, mi.DictType) and isinstance(value, dict):
+        value_type = info.value_type
+        return {
+            key: _prune(document, item, value_type, f"{path}.{key}", unknown)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _pick(union: mi.UnionType, value: Any) -> mi.Type:
+    """The member of `union` that `value` is meant to be (a tagged struct chosen by its tag)."""
+    members = [member for member in union.types if not isinstance(member, mi.NoneType)]
+    if isinstance(value, dict):
+        for member in members:
+            if isinstance(member, mi.StructType) and (
+                member.tag_field is None or value.get(member.tag_field) == member.tag
+            ):
+                return member
+    return members[0] if len(members) == 1 else union
+
+
+def _keys(info: mi.StructType) -> list[str]:
+    names = [field.encode_name for field in info.fields]
+    return [info.tag_field, *names] if info.tag_field else names
+
+
+def _explain(document: Document, value: Any, info: mi.Type, text: str) -> ConfigError:
+    """A msgspec validation message -> a ConfigError at the line of its `$.path`."""
+    found = _AT.fullmatch(text)
+    assert found is not None  # the pattern matches any text
+    message, path = found[1], found[2] or "$"
+    if missing := re.fullmatch(r"Object missing required field `(.+)`", message):
+        target = f"{path}.{missing[1]}"
+        return document.error("missing required key" + _tag_hint(info, value, target), target)
+    if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", message):
+        return document.error("unknown key", f"{path}.{unknown[1]}")
+    _, actual = _lookup(info, value, path)
+    if expected := re.fullmatch(r"Expected `(.+?)`, got `(.+?)`", message):
+        text = f"expected {_kinds(expected[1])}, got {_kinds(expected[2])}{_sample(actual)}"
+        hint = _tag_hint(info, value, path) or _HINTS.get(path, "")
+        return document.error(text + hint, path)
+    if message.startswith("Invalid value") and (hint := _tag_hint(info, value, path)):
+        return document.error(f"unknown type{_sample(actual)}{hint}", path)
+    return document.error(message[:1].lower() + message[1:], path)
+
+
+def _lookup(info: mi.Type | None, value: Any, path: str) -> tuple[mi.Type | None, Any]:
+    """The type and value at a msgspec `$.path` (which names struct fields and indexes only);
+    None for either once the path leaves what the schema or the document describes.
+    """
+    for segment in _SEGMENT.finditer(path, 1):
+        if isinstance(info, mi.UnionType):
+            info = _pick(info, value)
+        name, index = segment[1], segment[2]
+        if name is not None and isinstance(value, dict):
+            fields = info.fields if isinstance(info, mi.StructType) else ()
+            info = next((f.type for f in fields if f.encode_name == name), None)
+            value = value.get(name)
+        elif index is not None and isinstance(value, list) and int(index) < len(value):
+            info = info.item_type if isinstance(info, mi.ListType) else None
+            value = value[int(index)]
+        else:
+            return None, None
+    return info, value
+
+
+def _tag_hint(info: mi.Type, value: Any, path: str) -> str:
+    """The valid types when `path` is the tag key of a tagged union (`type`), else ""."""
+    parent, _, name = path.rpartition(".")
+    union, _ = _lookup(info, value, parent)
+    if not isinstance(union, mi.UnionType):
+        return ""
+    tags = [m.tag for m in union.types if isinstance(m, mi.StructType) and m.tag_field == name]
+    return f"; valid types: {', '.join(map(str, tags))}" if tags else ""
+
+
+def _kinds(text: str) -> str:
+    names = [_KIND_NAMES.get(name, name) for name in text.split(" | ")]
+    return " or ".join([name for name in names if name != "null"] or names)
+
+
+def _kind_of(value: Any) -> str:
+    return _KIND_NAMES.get(type(value).__name__, type(value).__name__)
+
+
+def _sample(value: Any) -> str:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        shown = msgspec.json.encode(value).decode() if not isinstance(value, float) else repr(value)
+        return " " + (shown if len(shown) <= 40 else shown[:37] + "...")
+    return ""
+
+
+# Checks msgspec cannot express ----------------------------------------------------------------
+
+
+def check_suite(document: Document, suite: SuiteFile, problems: Problems) -> None:
+    def require(ok: bool, path: str, message: str) -> None:
+        if not ok:
+            problems.add(document.error(message, path))
+
+    name = suite.suite_name
+    require(
+        name.strip() not in ("", ".", "..") and not re.search(r"[/\\\x00-\x1f]", name),
+        "$.suite_name",
+        "must be a plain name, without slashes (it names the output folder)",
+    )
+    require(bool(suite.agent_command), "$.agent_command", "must name a program to run")
+    require(bool(suite.agent_command[:1] != [""]), "$.agent_command[0]", "must not be empty")
+    for i, element in enumerate(suite.agent_command):
+        require("\x00" not in element, f"$.agent_command[{i}]", "contains a NUL character")
+    if suite.max_line_bytes is not None:
+        require(suite.max_line_bytes > 0, "$.max_line_bytes", "must be greater than 0")
+    if suite.kill_grace_ms is not None:
+        require(suite.kill_grace_ms >= 0, "$.kill_grace_ms", "must be 0 or more")
+    _check_budgets(document, suite.budgets, problems)
+    _check_normalization(document, suite.normalization, problems)
+    if suite.regression is not None:
+        _check_regression(document, suite.regression, problems)
+
+
+def check_case(document: Document, case: CaseFile, problems: Problems) -> None:
+    if not case.id.strip():
+        problems.add(document.error("must not be empty", "$.id"))
+    _check_budgets(document, case.budgets, problems)
+    _check_normalization(document, case.normalization, problems)
+
+
+def _check_budgets(document: Document, budgets: Budgets | None, problems: Problems) -> None:
+    for name in Budgets.__struct_fields__:
+        limit = None if budgets is None else getattr(budgets, name)
+        # `not limit >= 0` also catches NaN.
+        if limit is not None and not limit >= 0:
+            problems.add(document.error(f"must be 0 or more, got {limit}", f"$.budgets.{name}"))
+
+
+def _check_regression(document: Document, regression: Regression, problems: Problems) -> None:
+    rate = regression.min_pass_rate
+    if rate is not None and not 0 <= rate <= 1:
+        hint = f"; did you mean {rate / 100:g}?" if 1 < rate <= 100 else ""
+        message = f"must be a fraction between 0 and 1, got {rate:g}{hint}"
+        problems.add(document.error(message, "$.regression.min_pass_rate"))
+    for name in Regression.__struct_fields__:
+        limit = getattr(regression, name)
+        if limit is not None and math.isnan(limit):
+            problems.add(document.error("must be a number, got NaN", f"$.regression.{name}"))
+
+
+def _check_normalization(
+    document: Document, normalization: Normalization | None, problems: Problems
+) -> None:
+    rules = [] if normalization is None else normalization.replace_text
+    for i, rule in enumerate(rules):
+        path = f"$.normalization.replace_text[{i}]"
+        flags = re.RegexFlag(0)
+        for letter in rule.flags or "":
+            if letter not in _REGEX_FLAGS:
+                message = f"unknown flag {letter!r}; use letters from 'ims'"
+                problems.add(document.error(message, f"{path}.flags"))
+                break
+            flags |= _REGEX_FLAGS[letter]
+        try:
+            re.compile(rule.pattern, flags)
+        except (re.error, RecursionError, OverflowError, ValueError) as exc:
+            message = f"invalid regular expression: {exc}; escape special characters with \\"
+            problems.add(document.error(message, f"{path}.pattern"))

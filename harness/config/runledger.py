@@ -1,0 +1,331 @@
+"""RunLedger's suite layout and rules: `suite.yaml` beside a folder of case files, paths relative
+to the suite folder, case settings merged over the suite's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import msgspec
+
+from harness.config.schema import (
+    REGRESSION_ALIASES,
+    AssertionSpec,
+    Budgets,
+    CallOrderAssertion,
+    Case,
+    CaseFile,
+    JsonSchemaAssertion,
+    MustCallAssertion,
+    Normalization,
+    RecordMode,
+    Suite,
+    SuiteFile,
+)
+from harness.config.yaml_source import (
+    MAX_DEPTH,
+    Document,
+    Problems,
+    config_error,
+    decode_text,
+    display_path,
+    parse_yaml,
+    read_bytes,
+    read_yaml,
+)
+from harness.errors import ConfigError
+from harness.protocol.codec import DEFAULT_MAX_LINE_BYTES
+
+SUITE_FILE_NAMES = ("suite.yaml", "suite.yml")
+CASE_FILE_SUFFIXES = (".yaml", ".yml")
+DEFAULT_KILL_GRACE_MS = 2000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Layout:
+    """One suite's files: the suite document, read, and its case files, sorted by name."""
+
+    dir: Path
+    suite: Document
+    case_files: list[Path]
+
+
+def find_suite_file(path: Path) -> Path:
+    """`path` itself when it is a file, else the suite file in that folder."""
+    shown = display_path(path)
+    try:
+        is_folder = stat.S_ISDIR(path.stat().st_mode)
+        path = Path(os.path.abspath(path))
+    except FileNotFoundError:
+        raise config_error(shown, "no such suite folder or file") from None
+    except (OSError, ValueError) as exc:
+        raise config_error(shown, f"cannot open: {getattr(exc, 'strerror', None) or exc}") from None
+    if not is_folder:
+        return path
+    found = [path / name for name in SUITE_FILE_NAMES if os.path.lexists(path / name)]
+    if not found:
+        raise config_error(shown, "no suite.yaml in this folder; pass a suite folder or its file")
+    if len(found) > 1:
+        raise config_error(shown, "both suite.yaml and suite.yml exist; keep one")
+    return found[0]
+
+
+def read_layout(suite_file: Path, problems: Problems) -> Layout:
+    """Read the suite file (raising if it is unreadable) and find its case files."""
+    suite = _rename_aliases(read_yaml(suite_file), problems)
+    folder = suite_file.parent
+    return Layout(folder, suite, _case_files(suite, folder, problems))
+
+
+def _rename_aliases(suite: Document, problems: Problems) -> Document:
+    """RunLedger's older `regression` key names -> the current ones, lines kept."""
+    regression = suite.value.get("regression") if isinstance(suite.value, dict) else None
+    if not isinstance(regression, dict) or not regression.keys() & REGRESSION_ALIASES.keys():
+        return suite
+    renamed, lines = {}, dict(suite.lines)
+    for key, item in regression.items():
+        new = REGRESSION_ALIASES.get(key, key)
+        if new != key and new in regression:
+            message = f"old name of `{new}`, which is also given; keep only `{new}`"
+            problems.add(suite.error(message, f"$.regression.{key}"))
+            continue
+        lines[f"$.regression.{new}"] = suite.line_of(f"$.regression.{key}")
+        renamed[new] = item
+    return dataclasses.replace(suite, value={**suite.value, "regression": renamed}, lines=lines)
+
+
+def _case_files(suite: Document, folder: Path, problems: Problems) -> list[Path]:
+    cases_path = suite.value.get("cases_path") if isinstance(suite.value, dict) else None
+    if not isinstance(cases_path, str):
+        return []  # converting the suite reports the missing or mistyped key
+    cases_dir = _resolve(folder, cases_path)
+    shown = display_path(cases_dir)
+    try:
+        with os.scandir(cases_dir) as entries:
+            names = sorted(
+                entry.name
+                for entry in entries
+                # Dot files are editor lock and backup files, not cases.
+                if entry.name.lower().endswith(CASE_FILE_SUFFIXES) and entry.name[0] != "."
+            )
+    except FileNotFoundError:
+        names, problem = [], f"folder {shown} not found; create it or fix cases_path"
+    except NotADirectoryError:
+        names, problem = [], f"{shown} is not a folder; point cases_path at the case files' folder"
+    except (OSError, ValueError) as exc:
+        names, problem = [], f"cannot list {shown}: {getattr(exc, 'strerror', None) or exc}"
+    else:
+        problem = f"no case files (*.yaml, *.yml) in {shown}; add one file per case"
+    if not names:
+        problems.add(suite.error(problem, "$.cases_path"))
+    return [cases_dir / name for name in names]
+
+
+def _resolve(folder: Path, relative: str) -> Path:
+    return Path(os.path.abspath(folder / relative))
+
+
+def resolve(
+    layout: Layout,
+    suite: SuiteFile,
+    cases: list[tuple[Document, CaseFile]],
+    mode: RecordMode,
+    problems: Problems,
+) -> Suite:
+    """The checked specs -> a `Suite`; problems found on the way are recorded, not raised."""
+    resolver = _Resolver(layout, suite, problems)
+    resolved = [(document, resolver.case(document, case)) for document, case in cases]
+    _check_unique_ids(resolved, problems)
+    digest = hashlib.sha256(layout.suite.raw)
+    for document, _ in cases:
+        digest.update(document.raw)
+    return Suite(
+        name=suite.suite_name,
+        dir=layout.dir,
+        file=layout.suite.path,
+        agent_command=tuple(resolver.command_element(element) for element in suite.agent_command),
+        mode=mode,
+        tool_registry=resolver.registry,
+        tool_module=suite.tool_module,
+        cases=tuple(case for _, case in resolved),
+        regression=suite.regression,
+        baseline_path=resolver.optional_path(suite.baseline_path),
+        output_dir=resolver.optional_path(suite.output_dir),
+        agent_cwd=resolver.agent_cwd(suite.agent_cwd),
+        agent_env=suite.agent_env,
+        max_line_bytes=_default(suite.max_line_bytes, DEFAULT_MAX_LINE_BYTES),
+        kill_grace_ms=_default(suite.kill_grace_ms, DEFAULT_KILL_GRACE_MS),
+        strict=suite.strict,
+        description=suite.description,
+        config_hash=digest.hexdigest(),
+    )
+
+
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _check_unique_ids(cases: list[tuple[Document, Case]], problems: Problems) -> None:
+    first: dict[str, Document] = {}
+    for document, case in cases:
+        other = first.setdefault(case.id, document)
+        if other is not document:
+            where = f"{other.shown}:{other.line_of('$.id')}"
+            message = f"duplicate case id {case.id!r}, also used in {where}; ids must be unique"
+            problems.add(document.error(message, "$.id"))
+
+
+class _Resolver:
+    """Resolves paths against the suite folder and merges each case over the suite."""
+
+    def __init__(self, layout: Layout, suite: SuiteFile, problems: Problems) -> None:
+        self.dir = layout.dir
+        self.document = layout.suite
+        self.problems = problems
+        self.registry = frozenset(suite.tool_registry)
+        # Loaded once per file however many cases use it: the document, or why it is unusable.
+        self.schemas: dict[str, Any] = {}
+        self.assertions, self.suite_schemas = self.resolve_assertions(layout.suite, suite)
+        self.budgets = suite.budgets or Budgets()
+        self.normalization = suite.normalization or Normalization()
+
+    def case(self, document: Document, case: CaseFile) -> Case:
+        assertions, schemas = self.resolve_assertions(document, case)
+        normalization = self.normalization.merged(case.normalization)
+        return Case(
+            id=case.id,
+            input=case.input,
+            cassette_path=self.optional_path(case.cassette),
+            file=document.path,
+            line=document.line_of("$"),
+            description=case.description,
+            assertions=(*self.assertions, *assertions),
+            budgets=self.budgets.merged(case.budgets),
+            normalization=None if normalization.is_empty() else normalization,
+            schemas={**self.suite_schemas, **schemas},
+            tags=case.tags,
+        )
+
+    def optional_path(self, relative: str | None) -> Path | None:
+        return None if relative is None else _resolve(self.dir, relative)
+
+    def agent_cwd(self, relative: str | None) -> Path | None:
+        path = self.optional_path(relative)
+        if path is not None and not os.path.isdir(path):
+            message = f"folder {display_path(path)} not found (relative to the suite folder)"
+            self.problems.add(self.document.error(message, "$.agent_cwd"))
+        return path
+
+    def command_element(self, element: str) -> str:
+        # RunLedger's rule: an element naming an existing path beside the suite becomes
+        # absolute, so the agent starts from any cwd; anything else (`python3`) passes through.
+        element = element.replace("\\", "/")
+        if not element or os.path.isabs(element) or not os.path.exists(self.dir / element):
+            return element
+        return str(_resolve(self.dir, element))
+
+    def resolve_assertions(
+        self, document: Document, spec: SuiteFile | CaseFile
+    ) -> tuple[tuple[AssertionSpec, ...], dict[str, Any]]:
+        resolved: list[AssertionSpec] = []
+        schemas: dict[str, Any] = {}
+        for i, assertion in enumerate(spec.assertions or []):
+            path = f"$.assertions[{i}]"
+            if isinstance(assertion, JsonSchemaAssertion):
+                target = _resolve(self.dir, assertion.schema_path)
+                if (schema := self.schema(document, f"{path}.schema_path", target)) is not None:
+                    schemas[str(target)] = schema
+                assertion = msgspec.structs.replace(assertion, schema_path=str(target))
+            elif isinstance(assertion, MustCallAssertion | CallOrderAssertion):
+                self.check_registered(document, assertion, path)
+            resolved.append(assertion)
+        return tuple(resolved), schemas
+
+    def check_registered(
+        self, document: Document, assertion: MustCallAssertion | CallOrderAssertion, path: str
+    ) -> None:
+        key, tools = (
+            ("tools", assertion.tools)
+            if isinstance(assertion, MustCallAssertion)
+            else ("order", assertion.order)
+        )
+        for i, tool in enumerate(tools):
+            if tool not in self.registry:
+                message = f"tool {tool!r} is not in tool_registry, so this can never pass"
+                self.problems.add(document.error(message, f"{path}.{key}[{i}]"))
+
+    def schema(self, document: Document, path: str, target: Path) -> Any:
+        """The schema document at `target`, or None after recording why it is unusable."""
+        key = str(target)
+        if key not in self.schemas:
+            try:
+                is_file = stat.S_ISREG(target.stat().st_mode)
+            except (OSError, ValueError):
+                is_file = False
+            if not is_file:
+                # Reported at each reference, so every case naming it gets its own line.
+                message = f"schema file {display_path(target)} not found (relative to the suite)"
+                self.problems.add(document.error(message, path))
+                return None
+            try:
+                self.schemas[key] = load_json_schema(target)
+            except ConfigError as exc:
+                self.schemas[key] = exc
+        schema = self.schemas[key]
+        if isinstance(schema, ConfigError):
+            self.problems.add(schema)  # the same error again; Problems drops repeats
+            return None
+        return schema
+
+
+def load_json_schema(path: Path) -> Any:
+    """A JSON Schema file (JSON, or YAML when not named `*.json`), checked to be valid."""
+    shown = display_path(path)
+    raw = read_bytes(path, shown)
+    if path.suffix.lower() == ".json":
+        schema = _decode_json(raw, shown)
+    else:
+        schema = parse_yaml(decode_text(raw, shown), shown)[0]
+    try:
+        jsonschema_rs.validator_for(schema)
+    # Any failure of the third-party validator means the same to the user: a bad schema.
+    except Exception as exc:
+        reason = str(exc).split("\n", 1)[0]
+        raise config_error(shown, f"not a valid JSON Schema: {reason}") from None
+    return schema
+
+
+def _decode_json(raw: bytes, shown: str) -> Any:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        at_byte = str(exc).rpartition("(byte ")[2].rstrip(")")
+        line = raw[: int(at_byte)].count(b"\n") + 1 if at_byte.isdigit() else None
+        raise config_error(shown, f"invalid JSON: {exc}", line=line) from None
+    except RecursionError:
+        value, too_deep = None, True
+    else:
+        too_deep = _deeper_than(value, MAX_DEPTH)
+    # The validator is Rust: recursing through a deep enough schema would abort the process.
+    if too_deep:
+        raise config_error(shown, f"nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
