@@ -45,6 +45,8 @@ from harness.trace import Trace
 EXIT_WAIT_SECONDS = 1.0
 # How long to wait for the rest of stderr once the agent has exited, for the error tail.
 STDERR_SETTLE_SECONDS = 0.5
+# Once the agent has exited, how long its remaining stdout lines may take to be read.
+EXITED_READ_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,15 @@ class _Attempt:
             ):
                 assert process.stderr is not None
                 tasks.start_soon(self.sink.pump, process.stderr)
+                exited = anyio.CancelScope()
+                tasks.start_soon(_cancel_when_exited, process, exited)
                 # Errors are caught inside the task group: raised through it they would
                 # arrive wrapped in an ExceptionGroup.
                 try:
-                    await self._converse_within_budget(process)
+                    with exited:
+                        await self._converse_within_budget(process)
+                    if exited.cancelled_caught:
+                        raise await self._closed_early(process, pipes_held=True)
                 except AttemptError as exc:
                     error = exc
                 finally:
@@ -287,8 +294,9 @@ class _Attempt:
             counters.errors_by_name[call.name] = counters.errors_by_name.get(call.name, 0) + 1
             self.budget.check_tool_errors(counters.tool_errors)
 
-    async def _closed_early(self, process: Process) -> AttemptError:
-        """The agent's stdout ended before final_output: say how it ended and what it said."""
+    async def _closed_early(self, process: Process, *, pipes_held: bool = False) -> AttemptError:
+        """The agent's stdout ended (or it exited) before final_output: say how, and what it
+        wrote on stderr."""
         status = await wait_for_exit(process, EXIT_WAIT_SECONDS)
         with anyio.move_on_after(STDERR_SETTLE_SECONDS):
             await self.sink.done.wait()
@@ -299,10 +307,20 @@ class _Attempt:
         else:
             how = f"exited with status {status}"
         message = f"agent {how} before sending final_output"
+        if pipes_held:
+            message += " (a process it started still holds its stdout open)"
         tail = self.sink.tail()
         if tail:
             message += f"\nAgent stderr (tail):\n{tail}"
         return AgentCrashedError(message, exit_code=status)
+
+
+async def _cancel_when_exited(process: Process, scope: anyio.CancelScope) -> None:
+    """Ends the conversation soon after the agent exits, even if a grandchild keeps its stdout
+    open (then no end of file ever comes). The delay lets its last lines be read first."""
+    await process.wait()
+    await anyio.sleep(EXITED_READ_SECONDS)
+    scope.cancel()
 
 
 def _add_usage(
