@@ -28,6 +28,7 @@ from harness.errors import (
     UsageError,
 )
 from harness.pool import run_pool
+from harness.protocol.messages import PROTOCOL_VERSION
 from harness.reports.junit import render_junit
 from harness.reports.summary import build_summary
 from harness.results import PASS, AttemptResult
@@ -291,8 +292,12 @@ def _run_header(
         "workers": workers,
         "attempts_planned": planned,
         "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "harness_version": __version__,
-        "python_version": sys.version.split()[0],
+        "versions": {
+            "harness": __version__,
+            "python": sys.version.split()[0],
+            "platform": sys.platform,
+            "protocol": PROTOCOL_VERSION,
+        },
         "argv": sys.argv,
         "exit_code_meaning": {
             str(EXIT_OK): "all passed",
