@@ -27,6 +27,7 @@ from harness.errors import (
     SpawnError,
     UsageError,
 )
+from harness.plan import build_plan
 from harness.pool import run_pool
 from harness.protocol.messages import PROTOCOL_VERSION
 from harness.reports.junit import render_junit
@@ -102,7 +103,7 @@ async def run_suite(
     output_dir = options.output_dir or suite.output_dir or DEFAULT_OUTPUT_DIR
     run_id = new_run_id()
     run_dir = _create_run_dir(output_dir, suite.name, run_id)
-    plans = [AttemptPlan(attempt_id=case.id, case=case) for case in suite.cases]
+    plans = build_plan(suite)
     header = _run_header(suite, run_id, strict, workers, len(plans))
     run_dir.write_json("run.json", {**header, "status": "started"})
     events.started(suite, run_dir.root, len(plans))
