@@ -173,7 +173,9 @@ def write_suite(
     (root / "suite.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     (root / "cases").mkdir(exist_ok=True)
     for case in cases:
-        text = yaml.safe_dump(case, sort_keys=False, allow_unicode=True)
+        # Not allow_unicode: PyYAML then writes U+2028 raw in a quoted scalar and reads it back
+        # as a space. Escaped (\L, \P, \N) it round-trips.
+        text = yaml.safe_dump(case, sort_keys=False)
         (root / "cases" / f"{case['id']}.yaml").write_text(text, encoding="utf-8")
     for name, entries in (cassettes or {}).items():
         write_cassette(root / name, entries)

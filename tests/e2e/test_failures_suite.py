@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_runs import SUITES, Harness, Run, surviving_processes
+from cli_runs import SUITES, Harness, Run, surviving_processes, write_suite
 
 # Failure kinds that mean "the attempt could not be judged" (status error); the rest are fail.
 ERROR_KINDS = {"protocol_error", "agent_exited", "spawn_error", "task_error", "cassette_error"}
@@ -84,12 +84,30 @@ def test_strict_suite_reports_unused_and_out_of_order(strict_run: Run) -> None:
     check_tagged_failures(strict_run, SUITES / "failures_strict")
 
 
-def test_missing_agent_command_is_a_spawn_error(module_harness: Harness) -> None:
+def test_agent_that_cannot_start_is_a_spawn_error(module_harness: Harness) -> None:
     run = module_harness.run(SUITES / "failures_spawn")
 
     assert run.exit_code == 1, run.describe()
     check_tagged_failures(run, SUITES / "failures_spawn")
     (failure,) = run.results()[0]["failures"]
+    assert "not_executable.py" in failure["message"]
+
+
+def test_agent_command_not_on_path_is_a_spawn_error(harness: Harness, tmp_path: Path) -> None:
+    # The contract: a command that is not found fails each case as spawn_error (exit 1).
+    suite = write_suite(
+        tmp_path / "not_found",
+        {"suite_name": "not_found", "agent_command": ["harness-e2e-no-such-agent", "--flag"]},
+        [{"id": "cannot_start", "input": {}}],
+    )
+
+    run = harness.run(suite)
+
+    assert run.exit_code == 1, run.describe()
+    (result,) = run.results()
+    assert result["status"] == "error"
+    (failure,) = result["failures"]
+    assert failure["type"] == "spawn_error"
     assert "harness-e2e-no-such-agent" in failure["message"]
 
 
