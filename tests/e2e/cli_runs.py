@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,12 +196,16 @@ def script_agent_command(*extra: str) -> list[str]:
     return ["python3", str(SCRIPT_AGENT), *extra]
 
 
-def marked_processes(marker: str) -> list[psutil.Process]:
-    """Live processes that carry `marker` in their command line or in MARKER_ENV."""
+def marked_processes(marker: str, exclude: Collection[int] = ()) -> list[psutil.Process]:
+    """Live processes that carry `marker` in their command line or in MARKER_ENV.
+
+    `harness run` itself has MARKER_ENV too (its agents inherit it): exclude it while it runs.
+    """
     found = []
+    skip = {os.getpid(), *exclude}
     for process in psutil.process_iter(["pid", "cmdline", "status"]):
         try:
-            if process.info["status"] == psutil.STATUS_ZOMBIE or process.pid == os.getpid():
+            if process.info["status"] == psutil.STATUS_ZOMBIE or process.pid in skip:
                 continue
             if (
                 any(marker in part for part in process.info["cmdline"] or [])
