@@ -82,18 +82,22 @@ class Harness:
         self.cwd = cwd
         self.out = cwd / "out"
         self.marker = f"harness-e2e-{uuid.uuid4().hex}"
-        bin_dir = os.path.dirname(sys.executable)
+        self.bin_dir = os.path.dirname(sys.executable)
         self.env = {
             **os.environ,
             # `python3` in agent_command must be the venv interpreter, not a slow shim.
-            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "PATH": self.bin_dir + os.pathsep + os.environ.get("PATH", ""),
             MARKER_ENV: self.marker,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         self.env.pop("GITHUB_ACTIONS", None)
 
-    def argv(self, suite: Path | str, *args: str, output_dir: bool = True) -> list[str]:
-        argv = [sys.executable, "-m", "harness", "run", str(suite), *args]
+    def argv(
+        self, suite: Path | str, *args: str, output_dir: bool = True, script: bool = False
+    ) -> list[str]:
+        # `script`: the `harness` console script instead of `python -m harness`.
+        launcher = [self.bin_dir + "/harness"] if script else [sys.executable, "-m", "harness"]
+        argv = [*launcher, "run", str(suite), *args]
         if output_dir:
             argv += ["--output-dir", str(self.out)]
         return argv
@@ -103,10 +107,11 @@ class Harness:
         suite: Path | str,
         *args: str,
         output_dir: bool = True,
+        script: bool = False,
         timeout_seconds: float = 60,
     ) -> Run:
         completed = subprocess.run(
-            self.argv(suite, *args, output_dir=output_dir),
+            self.argv(suite, *args, output_dir=output_dir, script=script),
             cwd=self.cwd,
             env=self.env,
             capture_output=True,

@@ -93,6 +93,36 @@ def test_demo_trace_has_every_event_kind(harness: Harness) -> None:
     final = next(event for event in events if event["type"] == "final_output")
     assert final["output"]["category"] == "billing"
     assert final["output"]["ticket_id"] == "TCK-5001"
+    # The suite's normalization rule replaced the agent's clock reading.
+    assert final["output"]["handled_at"] == "<timestamp>"
+
+
+def test_case_normalization_adds_to_the_suites(harness: Harness) -> None:
+    run = harness.run(DEMO, "--case", "enterprise_outage")
+    assert run.exit_code == 0, run.describe()
+
+    (final,) = run.events_of("enterprise_outage", "final_output")
+    assert final["output"]["ticket_id"] == "TCK-<id>"  # the case's replace_text
+    assert "ticket TCK-<id>." in final["output"]["reply"]
+    assert final["output"]["handled_at"] == "<timestamp>"  # the suite's replace_paths
+
+
+def test_console_script_runs_too(harness: Harness) -> None:
+    run = harness.run(DEMO, "--case", "sso_question", script=True)
+
+    assert run.exit_code == 0, run.describe()
+    assert [result["case_id"] for result in run.results()] == ["sso_question"]
+
+
+def test_unwritable_output_dir_is_an_infrastructure_error(harness: Harness, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the output directory should go")
+
+    run = harness.run(DEMO, "--output-dir", str(blocker / "out"), output_dir=False)
+
+    assert run.exit_code == 3, run.describe()
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip()
 
 
 def test_junit_of_a_passing_run(harness: Harness) -> None:
