@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,8 @@ from anyio.abc import Process
 
 from harness.errors import SpawnError
 
-PYENV_SHIM_MARKER = b"pyenv"
+# Version managers whose shims re-exec the real interpreter through a shell script.
+SHIM_MARKERS = (b"pyenv", b"asdf", b"rbenv", b"nodenv", b"mise")
 
 # Process groups of agents alive right now, so a second Ctrl+C can kill them all at once.
 _live_groups: set[int] = set()
@@ -48,7 +50,49 @@ def is_shell_shim(executable: str) -> bool:
             head = handle.read(256)
     except OSError:
         return False
-    return head.startswith(b"#!") and (PYENV_SHIM_MARKER in head or b"sh" in head.split(b"\n")[0])
+    first_line = head.split(b"\n")[0]
+    is_shell = head.startswith(b"#!") and b"sh" in first_line
+    return is_shell and any(marker in head for marker in SHIM_MARKERS)
+
+
+_pidfd_support: bool | None = None
+
+
+def _use_pidfd_child_watcher() -> None:
+    """On Python 3.11 asyncio reaps each child with a new thread, and starting that thread
+    costs ~5 ms (a GIL switch interval) per spawn. A pidfd watcher reaps through the event
+    loop instead; it is bound to one loop, so it is (re)attached to the running one. Python
+    3.12+ does this by itself."""
+    global _pidfd_support
+    if _pidfd_support is False:
+        return
+    import asyncio
+    import warnings
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # another backend (trio) reaps children itself
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if _pidfd_support is None:
+            _pidfd_support = _kernel_has_pidfd()
+            if not _pidfd_support:
+                return
+            asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
+        watcher = asyncio.get_child_watcher()
+        if isinstance(watcher, asyncio.PidfdChildWatcher) and not watcher.is_active():
+            watcher.attach_loop(loop)
+
+
+def _kernel_has_pidfd() -> bool:
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:  # kernel before 5.3
+        return False
+    return True
 
 
 @contextlib.asynccontextmanager
@@ -60,6 +104,7 @@ async def open_agent(
     grace_seconds: float,
 ) -> AsyncIterator[Process]:
     """Start `argv` in its own session; on exit terminate its whole process group."""
+    _use_pidfd_child_watcher()
     try:
         process = await anyio.open_process(
             list(argv),
