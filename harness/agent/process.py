@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
