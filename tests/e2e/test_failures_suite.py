@@ -93,8 +93,9 @@ def test_agent_that_cannot_start_is_a_spawn_error(module_harness: Harness) -> No
     assert "not_executable.py" in failure["message"]
 
 
-def test_agent_command_not_on_path_is_a_spawn_error(harness: Harness, tmp_path: Path) -> None:
-    # The contract: a command that is not found fails each case as spawn_error (exit 1).
+def test_agent_command_not_on_path_is_a_config_error(harness: Harness, tmp_path: Path) -> None:
+    # The executable is resolved once per run, before any case starts: a command that is not
+    # found is a config error (exit 2, one line naming suite.yaml), and no run directory.
     suite = write_suite(
         tmp_path / "not_found",
         {"suite_name": "not_found", "agent_command": ["harness-e2e-no-such-agent", "--flag"]},
@@ -103,12 +104,14 @@ def test_agent_command_not_on_path_is_a_spawn_error(harness: Harness, tmp_path: 
 
     run = harness.run(suite)
 
-    assert run.exit_code == 1, run.describe()
-    (result,) = run.results()
-    assert result["status"] == "error"
-    (failure,) = result["failures"]
-    assert failure["type"] == "spawn_error"
-    assert "harness-e2e-no-such-agent" in failure["message"]
+    assert run.exit_code == 2, run.describe()
+    assert run.run_dir is None
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.describe()
+    assert "suite.yaml" in lines[0]
+    assert "agent_command" in lines[0]
+    assert "harness-e2e-no-such-agent" in lines[0]
+    assert "Traceback" not in run.stderr
 
 
 def test_summary_counts_fail_and_error(failures_run: Run) -> None:
