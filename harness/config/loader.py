@@ -62,13 +62,17 @@ def load_suite(path: str | Path, *, mode: str | None = None) -> Suite:
     suite = convert(layout.suite, SuiteFile, problems)
     if suite is not None:
         check_suite(layout.suite, suite, problems)
+    documents = [
+        document
+        for case_file in layout.case_files
+        if (document := problems.attempt(functools.partial(read_yaml, case_file))) is not None
+    ]
     cases: list[tuple[Document, CaseFile]] = []
-    for case_file in layout.case_files:
-        document = problems.attempt(functools.partial(read_yaml, case_file))
-        case = None if document is None else convert(document, CaseFile, problems)
-        if document is not None and case is not None:
+    for document in documents:
+        if (case := convert(document, CaseFile, problems)) is not None:
             check_case(document, case, problems)
             cases.append((document, case))
+    _check_unique_ids(documents, problems)
     record_mode = _record_mode(layout.suite, suite, mode, problems)
     if suite is None:
         problems.check()  # raises: why the suite is None was recorded
@@ -77,6 +81,20 @@ def load_suite(path: str | Path, *, mode: str | None = None) -> Suite:
     resolved = runledger.resolve(layout, suite, cases, record_mode or RecordMode.replay, problems)
     problems.check()
     return resolved
+
+
+def _check_unique_ids(documents: list[Document], problems: Problems) -> None:
+    # On the raw values, so a case that fails to convert still claims its id.
+    first: dict[str, Document] = {}
+    for document in documents:
+        case_id = document.value.get("id") if isinstance(document.value, dict) else None
+        if (
+            isinstance(case_id, str)
+            and (other := first.setdefault(case_id, document)) is not document
+        ):
+            where = f"{other.shown}:{other.line_of('$.id')}"
+            message = f"duplicate case id {case_id!r}, also used in {where}; ids must be unique"
+            problems.add(document.error(message, "$.id"))
 
 
 def _record_mode(

@@ -140,8 +140,7 @@ def resolve(
 ) -> Suite:
     """The checked specs -> a `Suite`; problems found on the way are recorded, not raised."""
     resolver = _Resolver(layout, suite, problems)
-    resolved = [(document, resolver.case(document, case)) for document, case in cases]
-    _check_unique_ids(resolved, problems)
+    resolved = [resolver.case(document, case) for document, case in cases]
     digest = hashlib.sha256(layout.suite.raw)
     for document, _ in cases:
         digest.update(document.raw)
@@ -153,7 +152,7 @@ def resolve(
         mode=mode,
         tool_registry=resolver.registry,
         tool_module=suite.tool_module,
-        cases=tuple(case for _, case in resolved),
+        cases=tuple(resolved),
         regression=suite.regression,
         baseline_path=resolver.optional_path(suite.baseline_path),
         output_dir=resolver.optional_path(suite.output_dir),
@@ -169,16 +168,6 @@ def resolve(
 
 def _default(value: int | None, default: int) -> int:
     return default if value is None else value
-
-
-def _check_unique_ids(cases: list[tuple[Document, Case]], problems: Problems) -> None:
-    first: dict[str, Document] = {}
-    for document, case in cases:
-        other = first.setdefault(case.id, document)
-        if other is not document:
-            where = f"{other.shown}:{other.line_of('$.id')}"
-            message = f"duplicate case id {case.id!r}, also used in {where}; ids must be unique"
-            problems.add(document.error(message, "$.id"))
 
 
 class _Resolver:

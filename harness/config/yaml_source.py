@@ -21,13 +21,9 @@ from harness.errors import ConfigError, ConfigErrors
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 200
 # Counted after alias expansion, so a "billion laughs" document stops early.
-MAX_VALUES = 1_000_000
+MAX_VALUES = 100_000
 
-# libyaml composes recursively in C and crashes the whole process on very deep nesting (about
-# 20,000 levels with an 8 MiB stack). A document that might nest deeper than this bound goes to
-# the pure-Python parser instead, whose RecursionError can be caught.
-_C_PARSER_MAX_NESTING = 500
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _SCALARS = {
@@ -169,20 +165,17 @@ def decode_text(raw: bytes, shown: str) -> str:
 
 def parse_yaml(text: str, shown: str) -> tuple[Any, dict[str, int]]:
     """One YAML document -> (JSON value, lines). An empty document is None with no lines."""
-    loader_class = _FAST_LOADER
-    if _nesting_bound(text) > _C_PARSER_MAX_NESTING:
-        loader_class = yaml.SafeLoader
-    loader = loader_class(text)
     try:
-        node = loader.get_single_node()
+        _check_depth(text, shown)
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, shown) from None
     except yaml.YAMLError as exc:
         raise _reader_error(exc, text, shown) from None
-    except RecursionError:
-        raise config_error(shown, f"nested more than {MAX_DEPTH} levels deep") from None
-    finally:
-        loader.dispose()
     if node is None:
         return None, {}
     builder = _Builder(shown)
@@ -192,16 +185,34 @@ def parse_yaml(text: str, shown: str) -> tuple[Any, dict[str, int]]:
     return value, builder.lines
 
 
+def _check_depth(text: str, shown: str) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH before composing them: libyaml composes
+    recursively in C, and about 20,000 levels crash the whole process.
+    """
+    if _nesting_bound(text) <= MAX_DEPTH:
+        return  # the common case, decided without parsing
+    # Parsing events is iterative, and stopping at the limit avoids libyaml's quadratic cost.
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                message = f"nested more than {MAX_DEPTH} levels deep"
+                raise config_error(shown, message, line=line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _nesting_bound(text: str) -> int:
-    """An upper bound on how deep `text` can nest: every flow bracket, plus, for block style,
-    twice the deepest indentation and every indicator on that line (`- - a: b` nests in place).
+    """An upper bound on how deep `text` nests: every flow bracket, plus for block style twice
+    the deepest indentation and every indicator on that line (`- - a: b` nests in place).
     """
     flow = text.count("[") + text.count("{")
     block = 0
     for line in text.splitlines():
         indent = len(line) - len(line.lstrip(" "))
-        indicators = line.count("-") + line.count("?") + line.count(":")
-        block = max(block, 2 * indent + indicators)
+        block = max(block, 2 * indent + line.count("-") + line.count("?") + line.count(":"))
     return flow + block + 1
 
 
