@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.config.loader import load_suite
-    from harness.run import RunOptions, RunReport, run, run_suite
+    from harness.run import RunOptions, RunReport, run_suite
+    from harness.run import run as run_sync
 
-__all__ = ["RunOptions", "RunReport", "__version__", "load_suite", "run", "run_suite"]
+__all__ = ["RunOptions", "RunReport", "__version__", "load_suite", "run_suite", "run_sync"]
 
 _LAZY = {
     "load_suite": "harness.config.loader",
     "RunOptions": "harness.run",
     "RunReport": "harness.run",
-    "run": "harness.run",
     "run_suite": "harness.run",
+    # Not `run`: the submodule harness.run would shadow it once imported.
+    "run_sync": "harness.run:run",
 }
 
 
@@ -41,4 +43,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'harness' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    return getattr(importlib.import_module(module), attribute or name)
