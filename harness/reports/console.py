@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from harness.run import RunReport
 
 MAX_DETAIL_CHARS = 600
+CI_LOG_WIDTH = 160
 
 
 class ConsoleEvents(RunEvents):
@@ -95,9 +96,13 @@ def _print_failures(failed: list[AttemptResult]) -> None:
                 (result.attempt_id or result.case_id) if index == 0 else "",
                 result.status if index == 0 else "",
                 failure.type,
-                _detail(failure.message, failure.expected, failure.observed),
+                _detail(failure.message, failure.expected, failure.observed)
+                if failure.type != "budget_exceeded"  # its message names limit and actual
+                else failure.message,
             )
-    Console(soft_wrap=False, highlight=False).print(table)
+    # Off a terminal (CI logs) rich would assume 80 columns and fold every message.
+    width = None if sys.stdout.isatty() else CI_LOG_WIDTH
+    Console(soft_wrap=False, highlight=False, width=width).print(table)
 
 
 def _detail(message: str, expected: Any, observed: Any) -> str:
