@@ -276,11 +276,11 @@ class _Resolver:
 def load_json_schema(path: Path) -> Any:
     """A JSON Schema file (JSON, or YAML when not named `*.json`), checked to be valid."""
     shown = display_path(path)
-    raw = read_bytes(path, shown)
+    text = decode_text(read_bytes(path, shown), shown)
     if path.suffix.lower() == ".json":
-        schema = _decode_json(raw, shown)
+        schema = _decode_json(text, shown)
     else:
-        schema = parse_yaml(decode_text(raw, shown), shown)[0]
+        schema = parse_yaml(text, shown)[0]
     try:
         jsonschema_rs.validator_for(schema)
     # Any failure of the third-party validator means the same to the user: a bad schema.
@@ -290,12 +290,12 @@ def load_json_schema(path: Path) -> Any:
     return schema
 
 
-def _decode_json(raw: bytes, shown: str) -> Any:
+def _decode_json(text: str, shown: str) -> Any:
     try:
-        value = msgspec.json.decode(raw)
+        value = msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
         at_byte = str(exc).rpartition("(byte ")[2].rstrip(")")
-        line = raw[: int(at_byte)].count(b"\n") + 1 if at_byte.isdigit() else None
+        line = text.encode()[: int(at_byte)].count(b"\n") + 1 if at_byte.isdigit() else None
         raise config_error(shown, f"invalid JSON: {exc}", line=line) from None
     except RecursionError:
         value, too_deep = None, True

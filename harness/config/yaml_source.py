@@ -45,10 +45,11 @@ def one_line(text: str) -> str:
 def display_path(path: Path) -> str:
     """The path as errors show it: relative to the cwd when under it, else absolute."""
     try:
-        absolute = Path(os.path.abspath(path))
-        return one_line(str(absolute.relative_to(Path.cwd())))
-    except (ValueError, OSError):
+        cwd, absolute = os.getcwd(), os.path.abspath(path)
+    except OSError:  # the cwd was deleted
         return one_line(str(path))
+    prefix = cwd.rstrip(os.sep) + os.sep
+    return one_line(absolute.removeprefix(prefix) if absolute.startswith(prefix) else absolute)
 
 
 def config_error(
