@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ import msgspec.inspect as mi
 
 from harness.config import runledger
 from harness.config.schema import (
+    ASSERTION_TYPES,
     Budgets,
     CaseFile,
     Normalization,
@@ -37,6 +37,7 @@ T = TypeVar("T")
 
 _AT = re.compile(r"(?s)(.*?)(?: - at `(?:key` in `)?(\$[^`]*)`)?")
 _SEGMENT = re.compile(r"\.(\w+)|\[(\d+)\]|\[\.\.\.\]")
+_ASSERTION_TYPE = re.compile(r"\$\.assertions\[\d+\]\.type")
 _KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
 _HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
 _TYPE_INFO: dict[type[Any], mi.Type] = {}
@@ -135,7 +136,7 @@ def convert(document: Document, kind: type[T], problems: Problems) -> T | None:
     try:
         result = msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
-        problems.add(_explain(document, value, info, str(exc)))
+        problems.add(_explain(document, value, str(exc)))
         return None
     # With unknown keys dropped the struct is still worth checking further: more errors found.
     return result
@@ -206,54 +207,54 @@ def _keys(info: mi.StructType) -> list[str]:
     return [info.tag_field, *names] if info.tag_field else names
 
 
-def _explain(document: Document, value: Any, info: mi.Type, text: str) -> ConfigError:
+def _explain(document: Document, value: Any, text: str) -> ConfigError:
     """A msgspec validation message -> a ConfigError at the line of its `$.path`."""
     found = _AT.fullmatch(text)
     assert found is not None  # the pattern matches any text
     message, path = found[1], found[2] or "$"
     if missing := re.fullmatch(r"Object missing required field `(.+)`", message):
         target = f"{path}.{missing[1]}"
-        return document.error("missing required key" + _tag_hint(info, value, target), target)
+        return document.error("missing required key" + _types_hint(target), target)
     if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", message):
         return document.error("unknown key", f"{path}.{unknown[1]}")
-    _, actual = _lookup(info, value, path)
+    actual = _sample(_value_at(value, path))
     if expected := re.fullmatch(r"Expected `(.+?)`, got `(.+?)`", message):
-        text = f"expected {_kinds(expected[1])}, got {_kinds(expected[2])}{_sample(actual)}"
-        hint = _tag_hint(info, value, path) or _HINTS.get(path, "")
-        return document.error(text + hint, path)
-    if message.startswith("Invalid value") and (hint := _tag_hint(info, value, path)):
-        return document.error(f"unknown type{_sample(actual)}{hint}", path)
+        got = _kinds(expected[2])
+        if path.endswith("[...]"):  # a dict's value: msgspec does not say which key
+            path, actual = _dict_entry(value, path.removesuffix("[...]"), got)
+        text = f"expected {_kinds(expected[1])}, got {got}{actual}"
+        return document.error(text + (_types_hint(path) or _HINTS.get(path, "")), path)
+    if message.startswith("Invalid value") and (hint := _types_hint(path)):
+        return document.error(f"unknown type{actual}{hint}", path)
     return document.error(message[:1].lower() + message[1:], path)
 
 
-def _lookup(info: mi.Type | None, value: Any, path: str) -> tuple[mi.Type | None, Any]:
-    """The type and value at a msgspec `$.path` (which names struct fields and indexes only);
-    None for either once the path leaves what the schema or the document describes.
-    """
-    for segment in _SEGMENT.finditer(path, 1):
-        if isinstance(info, mi.UnionType):
-            info = _pick(info, value)
-        name, index = segment[1], segment[2]
-        if name is not None and isinstance(value, dict):
-            fields = info.fields if isinstance(info, mi.StructType) else ()
-            info = next((f.type for f in fields if f.encode_name == name), None)
+def _value_at(value: Any, path: str) -> Any:
+    """The value at a msgspec `$.path`, which names struct fields and list indexes only."""
+    for name, index in _SEGMENT.findall(path):
+        if name and isinstance(value, dict):
             value = value.get(name)
-        elif index is not None and isinstance(value, list) and int(index) < len(value):
-            info = info.item_type if isinstance(info, mi.ListType) else None
+        elif index and isinstance(value, list) and int(index) < len(value):
             value = value[int(index)]
         else:
-            return None, None
-    return info, value
+            return None
+    return value
 
 
-def _tag_hint(info: mi.Type, value: Any, path: str) -> str:
-    """The valid types when `path` is the tag key of a tagged union (`type`), else ""."""
-    parent, _, name = path.rpartition(".")
-    union, _ = _lookup(info, value, parent)
-    if not isinstance(union, mi.UnionType):
-        return ""
-    tags = [m.tag for m in union.types if isinstance(m, mi.StructType) and m.tag_field == name]
-    return f"; valid types: {', '.join(map(str, tags))}" if tags else ""
+def _dict_entry(value: Any, path: str, kind: str) -> tuple[str, str]:
+    """The path and sample of the first entry of the dict at `path` whose value is a `kind`."""
+    entries = _value_at(value, path)
+    for key, item in entries.items() if isinstance(entries, dict) else ():
+        if _kind_of(item) == kind:
+            return f"{path}.{key}", _sample(item)
+    return path, ""
+
+
+def _types_hint(path: str) -> str:
+    """The valid assertion types, when `path` is an assertion's `type`."""
+    if _ASSERTION_TYPE.fullmatch(path):
+        return f"; valid types: {', '.join(ASSERTION_TYPES)}"
+    return ""
 
 
 def _kinds(text: str) -> str:
@@ -321,10 +322,6 @@ def _check_regression(document: Document, regression: Regression, problems: Prob
         hint = f"; did you mean {rate / 100:g}?" if 1 < rate <= 100 else ""
         message = f"must be a fraction between 0 and 1, got {rate:g}{hint}"
         problems.add(document.error(message, "$.regression.min_pass_rate"))
-    for name in Regression.__struct_fields__:
-        limit = getattr(regression, name)
-        if limit is not None and math.isnan(limit):
-            problems.add(document.error("must be a number, got NaN", f"$.regression.{name}"))
 
 
 def _check_normalization(

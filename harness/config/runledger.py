@@ -231,23 +231,18 @@ class _Resolver:
                 if (schema := self.schema(document, f"{path}.schema_path", target)) is not None:
                     schemas[str(target)] = schema
                 assertion = msgspec.structs.replace(assertion, schema_path=str(target))
-            elif isinstance(assertion, MustCallAssertion | CallOrderAssertion):
-                self.check_registered(document, assertion, path)
+            elif isinstance(assertion, MustCallAssertion):
+                self.check_registered(document, assertion.tools, f"{path}.tools")
+            elif isinstance(assertion, CallOrderAssertion):
+                self.check_registered(document, assertion.order, f"{path}.order")
             resolved.append(assertion)
         return tuple(resolved), schemas
 
-    def check_registered(
-        self, document: Document, assertion: MustCallAssertion | CallOrderAssertion, path: str
-    ) -> None:
-        key, tools = (
-            ("tools", assertion.tools)
-            if isinstance(assertion, MustCallAssertion)
-            else ("order", assertion.order)
-        )
+    def check_registered(self, document: Document, tools: list[str], path: str) -> None:
         for i, tool in enumerate(tools):
             if tool not in self.registry:
                 message = f"tool {tool!r} is not in tool_registry, so this can never pass"
-                self.problems.add(document.error(message, f"{path}.{key}[{i}]"))
+                self.problems.add(document.error(message, f"{path}[{i}]"))
 
     def schema(self, document: Document, path: str, target: Path) -> Any:
         """The schema document at `target`, or None after recording why it is unusable."""

@@ -220,9 +220,9 @@ def _nesting_bound(text: str) -> int:
 def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> ConfigError:
     mark = exc.problem_mark or exc.context_mark
     line = None if mark is None else mark.line + 1
-    problem = exc.problem or str(exc).split("\n", 1)[0]
-    context = f" ({exc.context})" if exc.context else ""
-    return config_error(shown, f"YAML syntax error: {problem}{context}", line=line)
+    # PyYAML's own order reads best: "while scanning a quoted scalar, found unexpected end..."
+    text = ", ".join(part for part in (exc.context, exc.problem) if part)
+    return config_error(shown, f"YAML syntax error: {text or exc}", line=line)
 
 
 def _reader_error(exc: yaml.YAMLError, text: str, shown: str) -> ConfigError:

@@ -287,6 +287,15 @@ def test_unknown_keys_are_all_reported_with_the_valid_keys() -> None:
     ]
 
 
+def test_a_bad_dict_value_is_named_by_its_key() -> None:
+    suite = SUITE + "agent_env:\n  LANG: C\n  DEBUG: 1\n"
+    case = CASE + "tags: {team: support, odd.key: [x]}\n"
+    assert errors(make_suite(suite, {"t1.yaml": case})) == [
+        "s/suite.yaml:8: agent_env.DEBUG: expected str, got int 1",
+        "s/cases/t1.yaml:3: tags.odd.key: expected str, got list",
+    ]
+
+
 def test_missing_required_key() -> None:
     assert errors(make_suite(cases={"t1.yaml": "id: t1\n"})) == [
         "s/cases/t1.yaml:1: input: missing required key"
@@ -419,12 +428,11 @@ def test_case_folder_problems() -> None:
         (b"id: t1\ninput: caf\xe9\n", "2: not valid UTF-8 (byte 17); save the file as UTF-8"),
         (
             b"id: t1\ninput: [1, 2\n",
-            "3: YAML syntax error: did not find expected ',' or ']'"
-            " (while parsing a flow sequence)",
+            "3: YAML syntax error: while parsing a flow sequence, did not find expected ',' or ']'",
         ),
         (
             b"id: t1\ninput: 'open\n",
-            "3: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar)",
+            "3: YAML syntax error: while scanning a quoted scalar, found unexpected end of stream",
         ),
         (
             b"id: t1\ninput: a\x01b\n",
@@ -432,14 +440,15 @@ def test_case_folder_problems() -> None:
         ),
         (
             b"id: t1\n---\nid: t2\n",
-            "2: YAML syntax error: but found another document"
-            " (expected a single document in the stream)",
+            "2: YAML syntax error: expected a single document in the stream,"
+            " but found another document",
         ),
         (
             b"id: t1\ninput: !!binary aGk=\n",
             "2: input: YAML tag !!binary is not supported; write a plain value",
         ),
         (b"id: t1\ninput: {1: one}\n", "2: input: keys must be strings, got '1'; quote the key"),
+        (b"- " * 300 + b"x\n", "1: nested more than 200 levels deep"),
         (
             b"id: t1\ninput: &a [*a]\n",
             "2: input[0]: an alias refers to a collection that contains it",
