@@ -226,10 +226,17 @@ def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> ConfigError:
 
 
 def _reader_error(exc: yaml.YAMLError, text: str, shown: str) -> ConfigError:
-    position = getattr(exc, "position", None)
-    line = text[:position].count("\n") + 1 if isinstance(position, int) else None
-    reason = getattr(exc, "reason", None) or str(exc).split("\n", 1)[0]
-    return config_error(shown, f"YAML cannot hold this character: {reason}", line=line)
+    position, character = getattr(exc, "position", None), getattr(exc, "character", None)
+    line = None
+    if isinstance(position, int):
+        # libyaml counts bytes of the UTF-8 text, the Python reader counts characters.
+        if _LOADER is yaml.SafeLoader:
+            line = text[:position].count("\n") + 1
+        else:
+            line = text.encode()[:position].count(b"\n") + 1
+    what = f"character U+{character:04X}" if isinstance(character, int) else "character"
+    reason = getattr(exc, "reason", None) or exc
+    return config_error(shown, f"YAML cannot hold the {what}: {reason}; remove it", line=line)
 
 
 def _short_tag(tag: str) -> str:
