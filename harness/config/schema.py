@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 
-class RecordMode(str, enum.Enum):
+class RecordMode(enum.StrEnum):
     """How tool calls are answered."""
 
     replay = "replay"  # from the cassette only; a miss fails the case

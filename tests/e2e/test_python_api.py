@@ -1,4 +1,4 @@
-"""The same runs through the Python API: `harness.run_sync`, `harness.run_suite`, `harness.load_suite`.
+"""The same runs through the Python API: `run_sync`, `run_suite` and `load_suite`.
 
 Real agents are spawned; nothing of the runner is replaced.
 """
