@@ -1,0 +1,194 @@
+"""Baselines: RunLedger's format (a promoted summary.json) read, written, promoted and matched.
+
+A baseline row is keyed by case id + model + trial (model and trial may be None: RunLedger's
+baselines and single-trial runs have neither), so sweeps compare like with like.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness.errors import ConfigError, UsageError
+from harness.storage.atomic import atomic_write
+
+# Statuses RunLedger's summary schema allows, plus ours.
+STATUSES = frozenset({"pass", "fail", "error", "skipped"})
+
+
+class CaseRow(msgspec.Struct, frozen=True):
+    """One row of `summary.json`'s `cases`: what a gate compares. Extra keys are ignored."""
+
+    id: str
+    status: str
+    model: str | None = None
+    trial: int | None = None
+    wall_ms: float | None = None
+    tool_calls: float | None = None
+    tool_errors: float | None = None
+    tokens_in: float | None = None
+    tokens_out: float | None = None
+    cost_usd: float | None = None
+    steps: float | None = None
+    failure_reason: str | None = None
+    flaky: bool = False
+
+    @property
+    def unit(self) -> tuple[str, str | None]:
+        """What trials are repetitions of: the case on one model."""
+        return (self.id, self.model)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline: where it came from, its suite, and its rows."""
+
+    path: Path
+    suite: str
+    run_id: str | None
+    schema_version: Any
+    rows: tuple[CaseRow, ...]
+
+
+def load_baseline(path: Path) -> Baseline:
+    """Read and check a baseline file; every problem is a one-line ConfigError (exit 2)."""
+    shown = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            shown, "baseline not found; create one with --export-baseline or `baseline promote`"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(shown, f"cannot read the baseline: {exc.strerror or exc}") from None
+    try:
+        value = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ConfigError(shown, f"not valid JSON: {exc}; is this a summary.json?") from None
+    return baseline_from_value(value, path)
+
+
+def baseline_from_value(value: Any, path: Path) -> Baseline:
+    shown = str(path)
+    if not isinstance(value, dict):
+        raise ConfigError(shown, "expected a JSON object (a promoted summary.json)")
+    for key in ("schema_version", "suite", "cases"):
+        if key not in value:
+            raise ConfigError(shown, "missing required key; is this a summary.json?", field=key)
+    suite = value["suite"]
+    if not isinstance(suite, dict) or not isinstance(suite.get("name"), str):
+        raise ConfigError(shown, "expected an object with a string `name`", field="suite")
+    cases = value["cases"]
+    if not isinstance(cases, list):
+        raise ConfigError(shown, "expected a list of case rows", field="cases")
+    rows = []
+    for index, row in enumerate(cases):
+        try:
+            parsed = msgspec.convert(row, CaseRow)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(shown, str(exc).replace("$", f"cases[{index}]", 1)) from None
+        if parsed.status not in STATUSES:
+            message = f"unknown status {parsed.status!r}; valid: {', '.join(sorted(STATUSES))}"
+            raise ConfigError(shown, message, field=f"cases[{index}].status")
+        rows.append(parsed)
+    keys = [(row.id, row.model, row.trial) for row in rows]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ConfigError(shown, f"duplicate case row {duplicate}", field="cases")
+    run = value.get("run")
+    run = run if isinstance(run, dict) else {}
+    return Baseline(
+        path=path,
+        suite=suite["name"],
+        run_id=run.get("run_id"),
+        schema_version=value["schema_version"],
+        rows=tuple(rows),
+    )
+
+
+def rows_of(summary: dict[str, Any]) -> list[CaseRow]:
+    """The case rows of a summary.json this harness wrote."""
+    return [msgspec.convert(row, CaseRow) for row in summary.get("cases", [])]
+
+
+def baseline_document(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary made into a baseline, as RunLedger's promote does: the gate's verdict removed,
+    `exit_status` recomputed from the counts, cases sorted, so promoting twice is a no-op."""
+    document = copy.deepcopy(summary)
+    document.pop("regression", None)
+    aggregates = document.get("aggregates", {})
+    failing = aggregates.get("cases_fail", 0) + aggregates.get("cases_error", 0)
+    run = document.setdefault("run", {})
+    run["exit_status"] = "failed" if failing else "success"
+    document["cases"] = sorted(
+        document.get("cases", []),
+        key=lambda row: (row.get("id", ""), row.get("model") or "", row.get("trial") or 0),
+    )
+    return document
+
+
+def write_baseline(path: Path, summary: dict[str, Any]) -> Path:
+    """Write `summary` as a baseline: sorted keys, indent 2, atomically."""
+    document = baseline_document(summary)
+    data = msgspec.json.format(msgspec.json.encode(document, order="sorted"), indent=2)
+    atomic_write(path, data + b"\n")
+    return path
+
+
+def read_summary(run: Path) -> tuple[dict[str, Any], Path]:
+    """The summary.json of a run directory (or the file itself), with its path."""
+    path = run / "summary.json" if run.is_dir() else run
+    try:
+        value = msgspec.json.decode(path.read_bytes())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: not found; pass a run directory or its summary.json") from None
+    except (OSError, msgspec.DecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the run summary: {exc}") from None
+    if not isinstance(value, dict) or "cases" not in value:
+        raise UsageError(f"{path}: not a harness or RunLedger summary.json")
+    return value, path
+
+
+def failing_ids(rows: Iterable[CaseRow]) -> list[str]:
+    return sorted({row.id for row in rows if not row.passed and row.status != "skipped"})
+
+
+def promote(run: Path, to: Path, *, allow_failing: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Write the run's summary as the baseline `to`; a failing run needs `allow_failing`."""
+    summary, path = read_summary(run)
+    failing = failing_ids(rows_of(summary))
+    if failing and not allow_failing:
+        shown = ", ".join(failing[:10]) + (" ..." if len(failing) > 10 else "")
+        raise UsageError(
+            f"{path}: {len(failing)} case(s) did not pass ({shown}); a baseline should be a "
+            "known-good run: fix them, or promote anyway with --allow-failing"
+        )
+    return write_baseline(to, summary), summary
+
+
+def check_same_suite(baseline: Baseline, suite_name: str) -> None:
+    """A baseline of another suite compares nothing; say so instead of diffing."""
+    if baseline.suite != suite_name:
+        raise UsageError(
+            f"{baseline.path}: baseline of suite {baseline.suite!r}, but the run is of suite "
+            f"{suite_name!r}; compare runs of the same suite"
+        )
+
+
+def index_rows(rows: Sequence[CaseRow]) -> dict[tuple[str, str | None], list[CaseRow]]:
+    """Rows grouped by (case id, model), trials in order."""
+    units: dict[tuple[str, str | None], list[CaseRow]] = {}
+    for row in rows:
+        units.setdefault(row.unit, []).append(row)
+    for trials in units.values():
+        trials.sort(key=lambda row: row.trial if row.trial is not None else -1)
+    return units

@@ -1,0 +1,39 @@
+"""`harness baseline promote`: make a run's summary the baseline future runs are gated on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Manage baseline files (RunLedger's format: a promoted summary.json).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@app.command("promote")
+def promote_command(
+    source: Annotated[Path, typer.Option("--from", help="A run directory (or its summary.json).")],
+    target: Annotated[Path, typer.Option("--to", help="The baseline file to write.")],
+    allow_failing: Annotated[
+        bool,
+        typer.Option("--allow-failing", help="Promote even if some cases did not pass."),
+    ] = False,
+) -> None:
+    """Write the run's summary as a baseline: exit 0, or 2 when the run failed (see
+    --allow-failing) or cannot be read."""
+    from harness.baseline import promote
+    from harness.errors import HarnessError
+
+    try:
+        path, summary = promote(source, target, allow_failing=allow_failing)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    cases = len(summary.get("cases", []))
+    suite = summary.get("suite", {}).get("name")
+    print(f"baseline of suite {suite!r} ({cases} case rows) written to {path}")

@@ -1,0 +1,92 @@
+"""`harness ci`: run a suite for CI, write the reports asked for, exit with Assay's codes.
+
+Exit codes as Assay's: 0 success, 1 a test failed or regressed, 2 config or input error, 3
+infrastructure; plus 130 when interrupted. The last line names Assay's reason code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli import gate_flags
+
+# Exit code -> Assay's reason code (reason_code_version 1); where Assay has no code for what
+# happened (a full disk, Ctrl+C), one in its style.
+ASSAY_REASONS = {
+    "all_passed": "",
+    "cases_failed": "E_TEST_FAILED",  # a failing case or a regression
+    "config": "E_CFG_PARSE",  # config, baseline or flag error: nothing ran
+    "infrastructure_error": "E_INFRASTRUCTURE",
+    "interrupted": "E_INTERRUPTED",
+}
+
+
+def ci_command(
+    suite: Annotated[Path, typer.Argument(help="Suite directory (or its suite.yaml).")],
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    sarif: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", "--pr-comment", help="Write the PR comment here."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="Overrides the suite's mode.")] = None,
+    case: Annotated[list[str] | None, typer.Option("--case", help="Only these cases.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", help="a,b: models.")] = None,
+    runs: Annotated[int | None, typer.Option("--runs", help="Trials per case and model.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-j")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir")] = None,
+    baseline: gate_flags.BaselineFlag = None,
+    export_baseline: gate_flags.ExportBaselineFlag = None,
+    db: gate_flags.DbFlag = gate_flags.DEFAULT_DB,
+    incremental: gate_flags.IncrementalFlag = False,
+    no_cache: gate_flags.NoCacheFlag = False,
+    rerun_failures: Annotated[
+        int, typer.Option("--rerun-failures", help="Re-run failed attempts (default 2, Assay's).")
+    ] = 2,
+    quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
+) -> None:
+    """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
+    import sys
+
+    from harness.cli.run import execute_run
+    from harness.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
+    from harness.run import RunOptions
+
+    chosen = {"junit": junit, "sarif": sarif, "markdown": markdown, "html": html}
+    reports = {kind: path for kind, path in chosen.items() if path is not None}
+    options = RunOptions(
+        suite=suite,
+        mode=mode,
+        case_ids=tuple(case or ()),
+        models=tuple(model or ()),
+        runs=runs,
+        workers=workers,
+        output_dir=output_dir,
+        gate=gate_flags.gate_options(
+            baseline=baseline,
+            export_baseline=export_baseline,
+            db=db,
+            incremental=incremental,
+            no_cache=no_cache,
+            rerun_failures=rerun_failures,
+            quarantine_flaky=quarantine_flaky,
+            reports=reports,
+        ),
+    )
+    code = execute_run(options)
+    reason = {
+        EXIT_OK: "all_passed",
+        EXIT_FAILED: "cases_failed",
+        EXIT_CONFIG: "config",
+        EXIT_INFRA: "infrastructure_error",
+        EXIT_INTERRUPTED: "interrupted",
+    }.get(code, "infrastructure_error")
+    for kind, path in reports.items():
+        if path.exists():
+            print(f"{kind}: {path}", file=sys.stderr)
+    print(f"harness ci: exit {code} {ASSAY_REASONS[reason] or 'OK'}", file=sys.stderr)
+    raise typer.Exit(code)

@@ -1,0 +1,44 @@
+"""`harness diff`: a stored run against a baseline, case by case; exit 1 on regression."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def diff_command(
+    baseline: Annotated[Path, typer.Option("--baseline", help="The baseline file.")],
+    run: Annotated[Path, typer.Option("--run", help="A run directory (or its summary.json).")],
+) -> None:
+    """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
+    regression), 1 (regression), 2 (unreadable input or a different suite)."""
+    from harness.baseline import check_same_suite, load_baseline, read_summary, rows_of
+    from harness.cli.gate_flags import print_gate
+    from harness.errors import HarnessError
+    from harness.gate import Policy, evaluate
+
+    try:
+        summary, _ = read_summary(run)
+        loaded = load_baseline(baseline)
+        check_same_suite(loaded, str(summary.get("suite", {}).get("name")))
+        # The thresholds the run was gated with (RunLedger's policy_snapshot), not today's.
+        policy = Policy.from_snapshot(summary.get("policy_snapshot"))
+        gate = evaluate(rows_of(summary), loaded, policy)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    diffs = gate.case_diffs
+    for change in diffs.get("status_changed", []):
+        model = f" [{change['model']}]" if change.get("model") else ""
+        print(f"changed  {change['id']}{model}: {change['baseline']} -> {change['current']}")
+    for name in diffs.get("new_in_current", []):
+        print(f"new      {name}")
+    for name in diffs.get("missing_in_current", []):
+        print(f"missing  {name}")
+    if not any(diffs.values()):
+        print("no case changed status")
+    print_gate({"regression": gate.to_json()})
+    raise typer.Exit(0 if gate.passed else 1)

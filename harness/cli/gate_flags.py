@@ -1,0 +1,105 @@
+"""The gate's flags, shared by `harness run` and `harness ci`, and the gate's console lines.
+
+Imported when the CLI starts: typer and pathlib only, the rest inside functions.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from harness.gating import GateOptions
+
+DEFAULT_DB = ".harness/history.db"  # harness.storage.history.DEFAULT_DB, without the import
+
+BaselineFlag = Annotated[
+    Path | None,
+    typer.Option("--baseline", help="Gate against this baseline (a promoted summary.json)."),
+]
+ExportBaselineFlag = Annotated[
+    Path | None,
+    typer.Option("--export-baseline", help="Write this run's summary as a baseline file."),
+]
+DbFlag = Annotated[
+    str,
+    typer.Option("--db", help="History database (default .harness/history.db; :memory:)."),
+]
+IncrementalFlag = Annotated[
+    bool,
+    typer.Option("--incremental", help="Skip attempts unchanged since they passed (history)."),
+]
+NoCacheFlag = Annotated[
+    bool,
+    typer.Option("--refresh-cache", "--no-cache", help="Ignore the history for --incremental."),
+]
+RerunFlag = Annotated[
+    int,
+    typer.Option("--rerun-failures", help="Re-run failed attempts up to N times (flaky if saved)."),
+]
+QuarantineFlakyFlag = Annotated[
+    bool,
+    typer.Option("--quarantine-flaky", help="Cases flaky in the history report but never gate."),
+]
+
+
+def gate_options(
+    *,
+    baseline: Path | None,
+    export_baseline: Path | None,
+    db: str,
+    incremental: bool,
+    no_cache: bool,
+    rerun_failures: int,
+    quarantine_flaky: bool,
+    reports: dict[str, Path] | None = None,
+) -> GateOptions:
+    from harness.gating import GateOptions
+
+    return GateOptions(
+        baseline=baseline,
+        export_baseline=export_baseline,
+        db=db or None,
+        incremental=incremental,
+        no_cache=no_cache,
+        rerun_failures=rerun_failures,
+        quarantine_flaky=quarantine_flaky,
+        reports=reports or {},
+    )
+
+
+def print_gate(summary: dict[str, Any]) -> None:
+    """The gate's verdict on the console: failed checks and every case that is not a plain pass."""
+    gate = summary.get("regression")
+    if not isinstance(gate, dict):
+        return
+    baseline = (gate.get("baseline") or {}).get("path")
+    noted = [unit for unit in gate.get("cases", []) if unit.get("verdict") != "pass"]
+    failed_checks = [check for check in gate.get("checks", []) if not check.get("passed")]
+    if not baseline and not noted and not failed_checks and not gate.get("checks"):
+        return
+    out = sys.stdout
+    title = f"Regression gate against {baseline}" if baseline else "Regression gate"
+    print(f"{title}: {'passed' if gate.get('passed') else 'FAILED'}", file=out)
+    for check in gate.get("checks", []):
+        mark = "ok  " if check.get("passed") else "FAIL"
+        extra = f" ({check['message']})" if check.get("message") else ""
+        value, limit = _num(check.get("value")), _num(check.get("limit"))
+        print(f"  {mark} {check['name']}: {value} (limit {limit}){extra}", file=out)
+    order = {True: 0, False: 1}
+    for unit in sorted(noted, key=lambda u: (order[bool(u.get("gating"))], u["case_id"])):
+        model = f" [{unit['model']}]" if unit.get("model") else ""
+        base = unit.get("baseline") or "-"
+        why = f": {unit['detail']}" if unit.get("detail") else ""
+        mark = "FAIL" if unit.get("gating") else "note"
+        line = f"  {mark} {unit['case_id']}{model}: {unit['verdict']} ({base} -> {unit['current']})"
+        print(line + why, file=out)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)

@@ -1,0 +1,48 @@
+"""`harness report RUN_DIR`: rebuild reports from a run directory alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (harness_out/<suite>/<id>).")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    sarif: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Write the PR-comment Markdown here.")
+    ] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the HTML report in a browser.")
+    ] = False,
+) -> None:
+    """Rebuild reports. With no --html/--junit/--sarif/--markdown, writes all four into
+    RUN_DIR (report.html, junit.xml, sarif.json, report.md)."""
+    from harness.errors import HarnessError
+    from harness.reports.rebuild import REPORT_FILES, load_run, write_reports
+
+    chosen = {"html": html, "junit": junit, "sarif": sarif, "markdown": markdown}
+    targets = {kind: path for kind, path in chosen.items() if path is not None}
+    if not targets:
+        targets = {kind: run_dir / name for kind, name in REPORT_FILES.items()}
+    try:
+        data = load_run(run_dir)
+        write_reports(data, targets)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    for kind, path in targets.items():
+        print(f"{kind}: {path}")
+    if open_page:
+        import webbrowser
+
+        page = targets.get("html")
+        if page is None:
+            print("error: --open needs an HTML report; add --html PATH", file=sys.stderr)
+            raise typer.Exit(2)
+        webbrowser.open(page.resolve().as_uri())

@@ -1,0 +1,399 @@
+"""The regression gate: case rows of a run (and of a baseline) -> checks, verdicts, pass/fail.
+
+Pure: no files, no clock. `run.py` gates a fresh run with it, `harness diff` a stored one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from harness.baseline import Baseline, CaseRow, index_rows
+from harness.config.schema import MetricGate, Regression
+from harness.paired import paired_drop
+
+Unit = tuple[str, str | None]
+
+# Verdicts. Gating ones fail the run unless the case is quarantined.
+PASS = "pass"
+FIXED = "fixed"  # failed in the baseline, passes now
+FLAKY = "flaky"  # passed only on a re-run
+UNEXPECTED_PASS = "unexpected_pass"  # marked as an expected failure, passes now
+REGRESSED = "regressed"  # passed in the baseline, fails now
+NEW_FAILURE = "new_failure"  # fails, and the baseline has no such case
+FAILED = "failed"  # fails, and there is no baseline
+STILL_FAILING = "still_failing"  # failed in the baseline too, not marked expected
+EXPECTED_FAILURE = "expected_failure"
+BELOW_THRESHOLD = "below_threshold"  # passed fewer trials than its repeat threshold
+METRIC_REGRESSION = "metric_regression"
+NOT_SIGNIFICANT = "not_significant"  # fewer trials passed, within noise (paired test)
+QUARANTINED = "quarantined"
+MISSING = "missing"  # in the baseline, not run now
+
+METRICS = ("wall_ms", "tool_calls", "tool_errors", "tokens_in", "tokens_out", "cost_usd", "steps")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What gates: the suite's `regression:` settings plus quarantined case ids."""
+
+    regression: Regression = field(default_factory=Regression)
+    quarantine: frozenset[str] = frozenset()
+
+    def case_pass_rate(self, case_id: str) -> float | None:
+        return self.regression.case_pass_rates.get(case_id, self.regression.min_case_pass_rate)
+
+    def snapshot(self) -> dict[str, Any]:
+        """RunLedger's `policy_snapshot`, plus ours; `harness diff` gates with it later."""
+        return {
+            "thresholds": {"min_pass_rate": self.regression.min_pass_rate},
+            "regression": msgspec.to_builtins(self.regression),
+            "quarantine": sorted(self.quarantine),
+        }
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Any) -> Policy:
+        if not isinstance(snapshot, dict):
+            return cls()
+        regression = msgspec.convert(snapshot.get("regression") or {}, Regression)
+        return cls(regression=regression, quarantine=frozenset(snapshot.get("quarantine") or ()))
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    value: float | None
+    limit: float | None
+    baseline: float | None = None
+    message: str = ""
+
+
+@dataclass
+class UnitVerdict:
+    case_id: str
+    model: str | None
+    verdict: str
+    gating: bool
+    current: str
+    baseline: str | None = None
+    detail: str = ""
+    p_value: float | None = None
+    metric_regressions: list[dict[str, Any]] = field(default_factory=list)
+    current_metrics: dict[str, float | None] = field(default_factory=dict)
+    baseline_metrics: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class GateReport:
+    passed: bool
+    checks: list[Check]
+    units: list[UnitVerdict]
+    case_diffs: dict[str, Any]
+    baseline: dict[str, Any] | None = None
+    paired_test: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[UnitVerdict]:
+        return [unit for unit in self.units if unit.gating]
+
+    @property
+    def reason_code(self) -> str:
+        if self.passed:
+            return "all_passed"
+        regressed = {REGRESSED, METRIC_REGRESSION, BELOW_THRESHOLD}
+        if any(u.verdict in regressed for u in self.regressions) or self.failed_checks:
+            return "regression"
+        return "cases_failed"
+
+    @property
+    def failed_checks(self) -> list[Check]:
+        return [check for check in self.checks if not check.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "baseline": self.baseline,
+            "checks": [vars(check) for check in self.checks],
+            "cases": [vars(unit) for unit in self.units],
+            "case_diffs": self.case_diffs,
+            "paired_test": self.paired_test,
+            "warnings": self.warnings,
+        }
+
+
+def evaluate(rows: Sequence[CaseRow], baseline: Baseline | None, policy: Policy) -> GateReport:
+    """Gate `rows` (this run) against `baseline` (optional) under `policy`."""
+    current = index_rows(rows)
+    base = index_rows(baseline.rows) if baseline is not None else {}
+    significance = policy.regression.significance
+    tested = [u for u in current if u in base and _multi(current[u], base[u])]
+    # Bonferroni: each case's paired test at alpha / cases tested, so many cases do not
+    # multiply the false alarms; the suite-wide test below uses alpha itself.
+    unit_alpha = significance.alpha / max(len(tested), 1) if significance else None
+    units = [
+        _judge(unit, current[unit], base.get(unit, []), policy, baseline is not None, unit_alpha)
+        for unit in sorted(current, key=lambda u: (u[0], u[1] or ""))
+    ]
+    units += [
+        UnitVerdict(case_id, model, MISSING, False, "-", _tally(base[(case_id, model)]))
+        for case_id, model in sorted(base.keys() - current.keys(), key=lambda u: (u[0], u[1] or ""))
+    ]
+    excluded = {u.case_id for u in units if u.verdict in (QUARANTINED, EXPECTED_FAILURE)}
+    excluded |= policy.quarantine | set(policy.regression.expected_failures)
+    checks = _aggregate_checks(rows, baseline.rows if baseline else (), policy, excluded)
+    report = GateReport(
+        passed=False,
+        checks=checks,
+        units=units,
+        case_diffs=_case_diffs(current, base) if baseline is not None else {},
+    )
+    if baseline is not None:
+        report.baseline = {"path": str(baseline.path), "run_id": baseline.run_id}
+        if str(baseline.schema_version) != "1":
+            report.warnings.append(f"baseline schema_version {baseline.schema_version!r} != 1")
+        if significance is not None and tested:
+            pairs = [
+                pair for u in tested if u[0] not in excluded for pair in _pairs(base[u], current[u])
+            ]
+            test = paired_drop(pairs)
+            significant = test.p_value < significance.alpha and test.drop > significance.min_drop
+            report.paired_test = {
+                **vars(test),
+                "alpha": significance.alpha,
+                "min_drop": significance.min_drop,
+                "significant": significant,
+            }
+            checks.append(
+                Check(
+                    "paired_test",
+                    not significant,
+                    test.drop,
+                    significance.min_drop,
+                    message=f"one-sided exact sign test p={test.p_value:.4g}",
+                )
+            )
+    report.passed = all(c.passed for c in checks) and not report.regressions
+    return report
+
+
+def _multi(current: list[CaseRow], base: list[CaseRow]) -> bool:
+    return len(current) > 1 or len(base) > 1
+
+
+def _tally(rows: Sequence[CaseRow]) -> str:
+    if len(rows) == 1:
+        return rows[0].status
+    return f"{sum(row.passed for row in rows)}/{len(rows)}"
+
+
+def _ok(rows: Sequence[CaseRow], threshold: float | None) -> bool:
+    counted = [row for row in rows if row.status != "skipped"]
+    if not counted:
+        return True
+    passed = sum(row.passed for row in counted)
+    return passed / len(counted) >= threshold if threshold is not None else passed == len(counted)
+
+
+def _pairs(base: list[CaseRow], current: list[CaseRow]) -> list[tuple[bool, bool]]:
+    """Trials paired by trial number when both sides have them, else by position."""
+    by_trial = {row.trial: row for row in base}
+    if all(row.trial is not None for row in current) and all(r.trial in by_trial for r in current):
+        return [(by_trial[row.trial].passed, row.passed) for row in current]
+    return [(b.passed, c.passed) for b, c in zip(base, current, strict=False)]
+
+
+def _judge(
+    unit: Unit,
+    current: list[CaseRow],
+    base: list[CaseRow],
+    policy: Policy,
+    has_baseline: bool,
+    unit_alpha: float | None,
+) -> UnitVerdict:
+    case_id, model = unit
+    threshold = policy.case_pass_rate(case_id)
+    ok_now = _ok(current, threshold)
+    verdict = UnitVerdict(
+        case_id, model, PASS, False, _tally(current), _tally(base) if base else None
+    )
+    verdict.current_metrics = {name: _mean(current, name) for name in METRICS}
+    verdict.baseline_metrics = {name: _mean(base, name) for name in METRICS} if base else {}
+    expected = case_id in policy.regression.expected_failures
+    reasons = sorted({row.failure_reason for row in current if row.failure_reason})
+    verdict.detail = ", ".join(reasons)
+    significance = policy.regression.significance
+    if base and significance is not None and unit_alpha is not None and _multi(current, base):
+        test = paired_drop(_pairs(base, current))
+        verdict.p_value = test.p_value
+        significant = test.p_value < unit_alpha and test.drop > significance.min_drop
+        if threshold is not None and not ok_now:
+            verdict.verdict = BELOW_THRESHOLD
+        elif significant:
+            verdict.verdict = REGRESSED
+        elif not ok_now:
+            verdict.verdict = EXPECTED_FAILURE if expected else NOT_SIGNIFICANT
+    elif ok_now:
+        if any(row.flaky for row in current):
+            verdict.verdict = FLAKY
+        elif expected:
+            verdict.verdict = UNEXPECTED_PASS
+        elif base and not _ok(base, threshold):
+            verdict.verdict = FIXED
+    elif threshold is not None and (not base or _ok(base, threshold)) and _multi(current, base):
+        verdict.verdict = BELOW_THRESHOLD
+    elif not base:
+        verdict.verdict = EXPECTED_FAILURE if expected else NEW_FAILURE if has_baseline else FAILED
+    elif _ok(base, threshold):
+        verdict.verdict = REGRESSED
+    else:
+        verdict.verdict = EXPECTED_FAILURE if expected else STILL_FAILING
+    if base and policy.regression.metrics is not None and verdict.verdict in (PASS, FIXED, FLAKY):
+        verdict.metric_regressions = _metric_regressions(policy, base, current)
+        if verdict.metric_regressions:
+            verdict.verdict = METRIC_REGRESSION
+            verdict.detail = "; ".join(m["message"] for m in verdict.metric_regressions)
+    gating = {REGRESSED, NEW_FAILURE, FAILED, STILL_FAILING, BELOW_THRESHOLD, METRIC_REGRESSION}
+    if case_id in policy.quarantine and verdict.verdict in gating:
+        verdict.detail = f"{verdict.verdict}: {verdict.detail}".rstrip(": ")
+        verdict.verdict = QUARANTINED
+    verdict.gating = verdict.verdict in gating and (
+        policy.regression.per_case or verdict.verdict in (METRIC_REGRESSION, BELOW_THRESHOLD)
+    )
+    return verdict
+
+
+def _mean(rows: Sequence[CaseRow], metric: str) -> float | None:
+    values = [getattr(row, metric) for row in rows if getattr(row, metric) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _metric_regressions(
+    policy: Policy, base: list[CaseRow], current: list[CaseRow]
+) -> list[dict[str, Any]]:
+    found = []
+    gates = policy.regression.metrics
+    for metric in type(gates).__struct_fields__ if gates is not None else ():
+        gate: MetricGate | None = getattr(gates, metric)
+        before, now = _mean(base, metric), _mean(current, metric)
+        if gate is None or before is None or now is None:
+            continue
+        increase = now - before
+        over = gate.max_increase is not None and increase > gate.max_increase
+        # A zero baseline has no relative change (RunLedger's rule): only max_increase applies.
+        if gate.max_increase_pct is not None and before > 0:
+            over = over or increase / before > gate.max_increase_pct
+        if over:
+            found.append(
+                {
+                    "metric": metric,
+                    "baseline": before,
+                    "current": now,
+                    "max_increase": gate.max_increase,
+                    "max_increase_pct": gate.max_increase_pct,
+                    "message": f"{metric} {_num(before)} -> {_num(now)}",
+                }
+            )
+    return found
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def _rate(rows: Sequence[CaseRow], excluded: set[str]) -> float | None:
+    counted = [row for row in rows if row.id not in excluded and row.status != "skipped"]
+    return sum(row.passed for row in counted) / len(counted) if counted else None
+
+
+def _aggregate_checks(
+    rows: Sequence[CaseRow], base: Sequence[CaseRow], policy: Policy, excluded: set[str]
+) -> list[Check]:
+    regression = policy.regression
+    checks: list[Check] = []
+    models = sorted({row.model for row in rows if row.model is not None})
+    scopes: list[tuple[str, Callable[[CaseRow], bool]]] = [("", lambda row: True)]
+    if len(models) > 1:  # a sweep gates each model too: one model's drop must not hide
+        scopes += [(f"[{m}]", lambda row, m=m: row.model == m) for m in models]  # type: ignore[misc]
+    for suffix, keep in scopes:
+        now = _rate([r for r in rows if keep(r)], excluded)
+        before = _rate([r for r in base if keep(r)], excluded) if base else None
+        if regression.min_pass_rate is not None and now is not None:
+            checks.append(
+                Check(
+                    f"min_pass_rate{suffix}",
+                    now >= regression.min_pass_rate,
+                    now,
+                    regression.min_pass_rate,
+                    before,
+                )
+            )
+        if regression.max_pass_rate_drop is not None and now is not None and before is not None:
+            drop = before - now
+            checks.append(
+                Check(
+                    f"max_pass_rate_drop{suffix}",
+                    drop <= regression.max_pass_rate_drop + 1e-12,
+                    drop,
+                    regression.max_pass_rate_drop,
+                    before,
+                    f"pass rate {before:.3f} -> {now:.3f}",
+                )
+            )
+    for name, limit, stat in (
+        ("max_avg_wall_ms_delta_pct", regression.max_avg_wall_ms_delta_pct, _avg),
+        ("max_p95_wall_ms_delta_pct", regression.max_p95_wall_ms_delta_pct, _p95),
+    ):
+        before_ms = stat([r.wall_ms for r in base if r.wall_ms is not None])
+        now_ms = stat([r.wall_ms for r in rows if r.wall_ms is not None])
+        # Skipped when unset or the baseline is 0, as RunLedger does.
+        if limit is None or not before_ms or now_ms is None:
+            continue
+        delta = (now_ms - before_ms) / before_ms
+        checks.append(
+            Check(
+                name,
+                delta <= limit,
+                delta,
+                limit,
+                before_ms,
+                f"wall_ms {before_ms:.0f} -> {now_ms:.0f}",
+            )
+        )
+    return checks
+
+
+def _avg(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
+
+
+def _case_diffs(
+    current: dict[Unit, list[CaseRow]], base: dict[Unit, list[CaseRow]]
+) -> dict[str, Any]:
+    """RunLedger's case_diffs, keyed by case id (+ model in sweeps)."""
+
+    def name(unit: Unit) -> str:
+        return unit[0] if unit[1] is None else f"{unit[0]} [{unit[1]}]"
+
+    changed = [
+        {"id": unit[0], "model": unit[1], "baseline": _tally(base[unit]), "current": _tally(rows)}
+        for unit, rows in sorted(current.items(), key=lambda item: name(item[0]))
+        if unit in base and _tally(base[unit]) != _tally(rows)
+    ]
+    return {
+        "missing_in_current": sorted(name(u) for u in base.keys() - current.keys()),
+        "new_in_current": sorted(name(u) for u in current.keys() - base.keys()),
+        "status_changed": changed,
+    }

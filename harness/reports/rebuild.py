@@ -1,0 +1,148 @@
+"""What every report renders, read back from a run directory alone (`harness report RUN_DIR`).
+
+A fresh run builds the same `RunData` in memory; so a report rebuilt later is byte-for-byte the
+report the run wrote (timestamps come from the run, never from the clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness.errors import UsageError
+from harness.results import AttemptResult
+from harness.storage.runs import read_results
+
+HISTORY_FILE = "history.json"  # the trend at the end of the run, for the HTML chart
+REPORT_FILES = {
+    "junit": "junit.xml",
+    "sarif": "sarif.json",
+    "markdown": "report.md",
+    "html": "report.html",
+}
+
+
+@dataclass
+class RunData:
+    """A finished run as the reports see it."""
+
+    run_dir: Path
+    run: dict[str, Any]  # run.json
+    summary: dict[str, Any]  # summary.json, with `regression` when gated
+    results: list[AttemptResult]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    _traces: dict[str, list[dict[str, Any]]] | None = None
+
+    @property
+    def suite(self) -> str:
+        return str(self.run.get("suite") or self.summary.get("suite", {}).get("name", ""))
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run.get("run_id") or self.summary.get("run", {}).get("run_id", ""))
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        gate = self.summary.get("regression")
+        return gate if isinstance(gate, dict) else None
+
+    @property
+    def exit_code(self) -> int | None:
+        code = self.run.get("exit_code")
+        return code if isinstance(code, int) else None
+
+    @property
+    def timestamp(self) -> str:
+        return str(self.run.get("started_at") or self.summary.get("generated_at") or "")
+
+    def verdicts(self) -> dict[tuple[str, str | None], dict[str, Any]]:
+        """(case id, model) -> the gate's verdict on it."""
+        units = (self.gate or {}).get("cases") or []
+        return {(unit["case_id"], unit.get("model")): unit for unit in units}
+
+    def verdict_of(self, result: AttemptResult) -> dict[str, Any] | None:
+        return self.verdicts().get((result.case_id, result.model))
+
+    def source_of(self, case_id: str) -> tuple[str, int] | None:
+        """Where the case is defined (file, line), when the run recorded it."""
+        source = (self.run.get("case_sources") or {}).get(case_id)
+        if isinstance(source, list) and len(source) == 2:
+            return str(source[0]), int(source[1])
+        return None
+
+    def traces(self) -> dict[str, list[dict[str, Any]]]:
+        """run.jsonl events grouped by attempt (attempt id when present, else case id)."""
+        if self._traces is None:
+            self._traces = {}
+            path = self.run_dir / "run.jsonl"
+            raw = path.read_bytes() if path.exists() else b""
+            for line in raw.split(b"\n"):
+                if not line.strip():
+                    continue
+                try:
+                    event = msgspec.json.decode(line)
+                except msgspec.DecodeError:
+                    continue  # a torn last line of a killed run
+                if isinstance(event, dict):
+                    key = str(event.get("attempt_id") or event.get("case_id") or "")
+                    self._traces.setdefault(key, []).append(event)
+        return self._traces
+
+
+def attempt_key(result: AttemptResult) -> str:
+    return result.attempt_id or result.case_id
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Read a run directory; a missing summary.json (a killed run) is rebuilt from results."""
+    if not (run_dir / "results.jsonl").is_file() and not (run_dir / "run.json").is_file():
+        raise UsageError(f"{run_dir}: not a run directory (no run.json or results.jsonl)")
+    run = _read_json(run_dir / "run.json") or {}
+    results = read_results(run_dir) if (run_dir / "results.jsonl").is_file() else []
+    summary = _read_json(run_dir / "summary.json")
+    if summary is None:
+        from harness.reports.summary import case_row
+
+        summary = {"suite": {"name": run.get("suite")}, "cases": [case_row(r) for r in results]}
+    history = _read_json(run_dir / HISTORY_FILE) or {}
+    return RunData(run_dir, run, summary, results, list(history.get("runs", [])))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return msgspec.json.decode(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, msgspec.DecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+
+
+def renderers() -> dict[str, Callable[[RunData], bytes]]:
+    from harness.reports.html import render_html
+    from harness.reports.junit import render_junit
+    from harness.reports.markdown import render_markdown
+    from harness.reports.sarif import render_sarif
+
+    return {
+        "junit": render_junit,
+        "sarif": render_sarif,
+        "markdown": lambda data: render_markdown(data).encode("utf-8"),
+        "html": render_html,
+    }
+
+
+def write_reports(data: RunData, targets: dict[str, Path]) -> dict[str, Path]:
+    """Render each report named in `targets` (kind -> path) and write it atomically."""
+    from harness.storage.atomic import atomic_write
+
+    unknown = targets.keys() - REPORT_FILES.keys()
+    if unknown:
+        raise UsageError(f"unknown report kind(s) {sorted(unknown)}; known: {list(REPORT_FILES)}")
+    render = renderers()
+    for kind, path in targets.items():
+        atomic_write(path, render[kind](data))
+    return targets
