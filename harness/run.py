@@ -13,9 +13,11 @@ from typing import Any
 import anyio
 
 from harness import __version__
+from harness.agent.persistent import AgentSlots, reuse_agents
 from harness.agent.process import is_shell_shim, resolve_executable
+from harness.cassette.modes import Gateways, Tooling, open_gateways, prepare_tooling
 from harness.config.loader import load_suite
-from harness.config.schema import RecordMode, Suite
+from harness.config.schema import RetrySpec, Suite
 from harness.errors import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -27,13 +29,21 @@ from harness.errors import (
     SpawnError,
     UsageError,
 )
-from harness.plan import build_plan
-from harness.pool import run_pool
+from harness.gating import Gatekeeper, GateOptions
+from harness.plan import Completeness, Plan, agent_argv, build_plan, check_complete, parse_models
+from harness.pool import (
+    DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+    STOP_FAIL_FAST,
+    STOP_INTERRUPTED,
+    Pool,
+    PoolSettings,
+)
 from harness.protocol.messages import PROTOCOL_VERSION
-from harness.reports.junit import render_junit
 from harness.reports.summary import build_summary
 from harness.results import PASS, AttemptResult
+from harness.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from harness.runner import AgentSpec, AttemptOutput, AttemptPlan, run_attempt
+from harness.select import select_cases
 from harness.storage.runs import RunDirectory, new_run_id
 
 DEFAULT_OUTPUT_DIR = Path("harness_out")
@@ -53,16 +63,29 @@ class RunOptions:
     workers: int | None = None
     output_dir: Path | None = None
     strict: bool | None = None
+    # Sweeps (see harness.plan, harness.select, harness.retry, harness.pool)
+    tags: tuple[str, ...] = ()  # `key=v1,v2` filters: AND across, OR within
+    models: tuple[str, ...] = ()  # `a,b` entries; replace the suite's and cases' models
+    runs: int | None = None  # trials per case and model; 0 validates only
+    max_retries: int | None = None  # retries of infrastructure failures (default 2)
+    fail_fast: bool = False
+    shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+    agent_reuse: str | None = None  # never | per_worker; wins over the suite's agent_reuse
+    # Baseline, history, incremental runs, re-runs, reports (see harness.gating)
+    gate: GateOptions = field(default_factory=GateOptions)
 
 
 @dataclass
 class RunReport:
-    run_dir: Path
+    run_dir: Path | None  # None when nothing ran (--runs 0 validates only)
     exit_code: int
-    status: str  # finished | interrupted | error
+    status: str  # finished | stopped | interrupted | error | validated
     results: list[AttemptResult] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     planned: int = 0
+    plan: Plan | None = None
+    completeness: Completeness | None = None
+    stop_reason: str | None = None  # fail_fast | interrupted
 
     @property
     def passed(self) -> int:
@@ -81,6 +104,64 @@ class RunEvents:
     def attempt_finished(self, result: AttemptResult) -> None:
         pass
 
+    def plan_ready(self, plan: Plan) -> None:
+        pass
+
+    def attempt_started(self, attempt: AttemptPlan) -> None:
+        pass
+
+    def attempt_retrying(
+        self, attempt: AttemptPlan, result: AttemptResult, try_number: int
+    ) -> None:
+        pass
+
+    #: When True the runner streams each agent's stderr and log messages to agent_output.
+    wants_agent_output = False
+
+    def agent_output(self, attempt: AttemptPlan, kind: str, text: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded, selected and planned run: everything checked, nothing started."""
+
+    suite: Suite
+    plan: Plan
+    agents: dict[str | None, AgentSpec]
+    strict: bool
+    workers: int
+    retry: RetryPolicy
+    tooling: Tooling | None = None  # record modes: live tools checked, redaction
+
+
+def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepared:
+    """Load, select and plan; every config and usage problem is raised here, before any run
+    directory or agent exists. `harness run --list` and `--runs 0` stop here."""
+    events = events or RunEvents()
+    loaded = load_suite(options.suite, mode=options.mode)
+    suite = select_cases(loaded, options.case_ids, options.tags)
+    plan = build_plan(suite, models=parse_models(options.models), runs=options.runs)
+    warned: set[str] = set()
+    agents = {model: _agent_spec(suite, events, model, warned) for model in plan.models}
+    workers = options.workers or default_workers()
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if options.shutdown_timeout_seconds < 0:
+        raise UsageError("--shutdown-timeout must be 0 or more seconds")
+    strict = suite.strict if options.strict is None else options.strict
+    return Prepared(
+        suite=suite,
+        plan=plan,
+        agents=agents,
+        strict=strict,
+        workers=workers,
+        retry=_retry_policy(suite.retry, options.max_retries),
+        # Every case of the suite, not only those selected: a cassette shared with an
+        # unselected case must keep that case's entries when recorded.
+        tooling=prepare_tooling(suite, all_cases=loaded.cases, strict=strict),
+    )
+
 
 def run(options: RunOptions, events: RunEvents | None = None) -> RunReport:
     """Blocking entry point of the Python API."""
@@ -92,49 +173,103 @@ async def run_suite(
 ) -> RunReport:
     """Load and run a suite. Config problems raise ConfigError before any agent starts."""
     events = events or RunEvents()
-    suite = load_suite(options.suite, mode=options.mode)
-    suite = _select_cases(suite, options.case_ids)
-    _check_mode(suite.mode)
-    agent = _agent_spec(suite, events)
-    strict = suite.strict if options.strict is None else options.strict
-    workers = options.workers or default_workers()
-    if workers < 1:
-        raise UsageError("--workers must be at least 1")
+    prepared = prepare_run(options, events)
+    suite, plan, strict, workers = prepared.suite, prepared.plan, prepared.strict, prepared.workers
+    events.plan_ready(plan)
+    if not plan.attempts:
+        return RunReport(run_dir=None, exit_code=EXIT_OK, status="validated", plan=plan)
+    keeper = Gatekeeper.prepare(options.gate, suite, plan.attempts, events.warning)
     output_dir = options.output_dir or suite.output_dir or DEFAULT_OUTPUT_DIR
     run_id = new_run_id()
     run_dir = _create_run_dir(output_dir, suite.name, run_id)
-    plans = build_plan(suite)
-    header = _run_header(suite, run_id, strict, workers, len(plans))
+    header = _run_header(suite, run_id, strict, workers, len(plan))
+    header.update(models=[m for m in plan.models if m is not None], runs=plan.runs)
+    header.update(keeper.header())
     run_dir.write_json("run.json", {**header, "status": "started"})
-    events.started(suite, run_dir.root, len(plans))
+    events.started(suite, run_dir.root, len(plan))
 
     results: list[AttemptResult] = []
+    output_hook = events.wants_agent_output
+    slots = AgentSlots()
+    reuse = reuse_agents(options.agent_reuse, suite.agent_reuse)
 
-    async def run_one(plan: AttemptPlan) -> AttemptOutput:
+    def paths(attempt: AttemptPlan) -> tuple[Path | None, Path]:
+        """(the attempt's folder in a sweep, its stderr log)."""
+        if not plan.sweep:
+            return None, run_dir.stderr_path(attempt.attempt_id)
+        folder = run_dir.attempt_dir(attempt.case.id, attempt.model, attempt.trial)
+        return folder, folder / "stderr.log"
+
+    tooling = prepared.tooling or prepare_tooling(suite, all_cases=suite.cases, strict=strict)
+    # Replay's until the live tools are open; rebound then (attempts start only after that).
+    gateways = Gateways(tooling)
+
+    async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:
         return await run_attempt(
-            plan,
-            agent,
+            attempt,
+            prepared.agents[attempt.model],
             tool_registry=suite.tool_registry,
             strict=strict,
-            stderr_path=run_dir.stderr_path(plan.attempt_id),
+            stderr_path=paths(attempt)[1],
+            on_output=(lambda kind, text: events.agent_output(attempt, kind, text))
+            if output_hook
+            else None,
+            agents=slots if reuse else None,
+            gateway=gateways.for_case(attempt.case),
+            redact_line=gateways.redact_line,
         )
 
-    def on_result(output: AttemptOutput) -> None:
-        run_dir.append_trace(output.trace.events)
-        run_dir.append_result(output.result)
-        results.append(output.result)
-        events.attempt_finished(output.result)
+    def on_retry(attempt: AttemptPlan, output: AttemptOutput, try_number: int) -> str | None:
+        # Keep the failed try's stderr beside the final one instead of appending to it.
+        events.attempt_retrying(attempt, output.result, try_number)
+        stderr = paths(attempt)[1]
+        if output.result.stderr_path is None or not stderr.exists():
+            return None
+        kept = stderr.with_name(f"stderr.try-{try_number}.log")
+        with contextlib.suppress(OSError):
+            os.replace(stderr, kept)
+            return str(kept)
+        return None
 
-    interrupted = False
+    def on_result(output: AttemptOutput) -> None:
+        # Redacted before anything is written or reported: secrets never reach disk.
+        result = gateways.redact_result(output.result)
+        trace_events = gateways.redact_events(output.trace.events)
+        run_dir.append_trace(trace_events)
+        if plan.sweep:
+            folder = run_dir.attempt_dir(result.case_id, result.model, result.trial)
+            run_dir.write_transcript(folder, trace_events)
+        run_dir.append_result(result)
+        results.append(result)
+        events.attempt_finished(result)
+
+    for reused in keeper.reused.values():  # --incremental: unchanged since they passed
+        run_dir.append_result(reused)
+        results.append(reused)
+        events.attempt_finished(reused)
+
+    pool = Pool(
+        PoolSettings(
+            workers=workers,
+            retry=prepared.retry,
+            fail_fast=options.fail_fast,
+            shutdown_timeout_seconds=options.shutdown_timeout_seconds,
+        ),
+        keeper.wrap(run_one),
+        on_result,
+        on_start=events.attempt_started,
+        on_retry=on_retry,
+    )
     infra_error: HarnessError | None = None
     try:
-        with anyio.CancelScope() as scope:
-            async with anyio.create_task_group() as tasks:
-                if handle_signals:
-                    tasks.start_soon(_watch_signals, scope)
-                await run_pool(plans, workers=workers, run_one=run_one, on_result=on_result)
-                tasks.cancel_scope.cancel()
-        interrupted = scope.cancelled_caught
+        async with anyio.create_task_group() as tasks:
+            if handle_signals:
+                tasks.start_soon(_watch_signals, pool)
+            # Live tools (an MCP server) are started once per run, closed at the end.
+            async with open_gateways(tooling, log_dir=run_dir.root / "tools") as opened, slots:
+                gateways = opened
+                await pool.run(keeper.to_run(plan.attempts))
+            tasks.cancel_scope.cancel()
     except HarnessError as exc:
         infra_error = exc
     except BaseExceptionGroup as group:
@@ -150,9 +285,10 @@ async def run_suite(
         run_dir,
         header,
         results,
-        interrupted=interrupted,
+        plan=plan,
+        stop_reason=pool.stop_reason,
         infra_error=infra_error,
-        planned=len(plans),
+        keeper=keeper,
     )
 
 
@@ -162,14 +298,23 @@ def _finish(
     header: dict[str, Any],
     results: list[AttemptResult],
     *,
-    interrupted: bool,
+    plan: Plan,
+    stop_reason: str | None,
     infra_error: HarnessError | None,
-    planned: int,
+    keeper: Gatekeeper,
 ) -> RunReport:
+    interrupted = stop_reason == STOP_INTERRUPTED
+    completeness = check_complete(plan, results)
     if interrupted:
         exit_code, status, reason = EXIT_INTERRUPTED, "interrupted", "interrupted"
     elif infra_error is not None:
-        exit_code, status, reason = EXIT_INFRA, "error", "infrastructure_error"
+        # A config problem found only once tools started (an MCP server lacks a tool) is 2.
+        exit_code, status, reason = infra_error.exit_code, "error", "infrastructure_error"
+    elif stop_reason == STOP_FAIL_FAST:
+        exit_code, status, reason = EXIT_FAILED, "stopped", "fail_fast"
+    elif not completeness.complete:
+        # Not stopped, yet a planned attempt has no result or two: a bug, never a green run.
+        exit_code, status, reason = EXIT_INFRA, "error", "results_incomplete"
     elif all(r.status == PASS for r in results):
         exit_code, status, reason = EXIT_OK, "finished", "all_passed"
     else:
@@ -180,11 +325,20 @@ def _finish(
         run_id=header["run_id"],
         mode=header["mode"],
         interrupted=interrupted,
-        planned=planned,
+        planned=len(plan),
     )
+    summary["run"]["completeness"] = completeness.to_json()
+    if status == "finished":
+        exit_code, reason = keeper.judge(results, summary, exit_code, reason)
+    if plan.sweep:
+        from harness.reports.sweep import render_markdown, sweep_summary
+
+        summary["sweep"] = sweep_summary(plan, results)
     with contextlib.suppress(HarnessError):
         run_dir.write_json("summary.json", summary)
-        run_dir.write_bytes("junit.xml", render_junit(suite.name, results))
+        if plan.sweep:
+            markdown = render_markdown(suite.name, summary["sweep"], completeness)
+            run_dir.write_bytes("summary.md", markdown.encode())
     final = {
         **header,
         "status": status,
@@ -193,17 +347,23 @@ def _finish(
         "message": str(infra_error) if infra_error else None,
         "attempts_finished": len(results),
         "passed": sum(1 for r in results if r.status == PASS),
+        "trials_lost": completeness.lost,
+        "complete": completeness.complete,
         "finished_at": summary["generated_at"],
     }
     with contextlib.suppress(HarnessError):
         run_dir.write_json("run.json", final)
+    keeper.finish(run_dir.root, final, summary, results)
     return RunReport(
         run_dir=run_dir.root,
         exit_code=exit_code,
         status=status,
         results=results,
         summary=summary,
-        planned=planned,
+        planned=len(plan),
+        plan=plan,
+        completeness=completeness,
+        stop_reason=stop_reason,
     )
 
 
@@ -212,48 +372,40 @@ def _first_leaf(group: BaseExceptionGroup[HarnessError]) -> HarnessError:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-async def _watch_signals(scope: anyio.CancelScope) -> None:
-    """First Ctrl+C (or SIGTERM): stop and keep what finished. Second: kill agents at once."""
-    from harness.agent.process import kill_all_groups
-
+async def _watch_signals(pool: Pool) -> None:
+    """First Ctrl+C (or SIGTERM): stop scheduling, cancel running attempts (killed after the
+    shutdown timeout at the latest) and keep what finished. Second: kill agents at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
-            if scope.cancel_called:
-                kill_all_groups()
+            if pool.stop_reason == STOP_INTERRUPTED:
+                pool.kill_now()
             else:
-                scope.cancel()
+                pool.stop(STOP_INTERRUPTED)
 
 
-def _select_cases(suite: Suite, wanted: tuple[str, ...]) -> Suite:
-    if not wanted:
-        return suite
-    known = {case.id for case in suite.cases}
-    unknown = [case_id for case_id in wanted if case_id not in known]
-    if unknown:
-        raise UsageError(
-            f"--case: unknown case id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    import msgspec
-
-    chosen = tuple(case for case in suite.cases if case.id in set(wanted))
-    return msgspec.structs.replace(suite, cases=chosen)
+def _retry_policy(spec: RetrySpec | None, max_retries: int | None) -> RetryPolicy:
+    spec = spec or RetrySpec()
+    if max_retries is not None and max_retries < 0:
+        raise UsageError(f"--max-retries must be 0 or more, got {max_retries}")
+    chosen = max_retries if max_retries is not None else spec.max_retries
+    return RetryPolicy(
+        max_retries=DEFAULT_MAX_RETRIES if chosen is None else chosen,
+        initial_seconds=spec.initial_backoff_ms / 1000,
+        max_seconds=spec.max_backoff_ms / 1000,
+    )
 
 
-def _check_mode(mode: RecordMode) -> None:
-    if mode is not RecordMode.replay:
-        raise UsageError(
-            f"mode {mode.value!r}: live tool backends are not available in this build; "
-            "run with --mode replay"
-        )
-
-
-def _agent_spec(suite: Suite, events: RunEvents) -> AgentSpec:
-    argv = list(suite.agent_command)
+def _agent_spec(
+    suite: Suite, events: RunEvents, model: str | None = None, warned: set[str] | None = None
+) -> AgentSpec:
+    argv = list(agent_argv(suite.agent_command, model))
     try:
         argv[0] = resolve_executable(argv[0], cwd=suite.agent_cwd)
     except SpawnError as exc:
         raise ConfigError(str(suite.file), exc.message, field="agent_command") from None
-    if is_shell_shim(argv[0]):
+    warned = set() if warned is None else warned
+    if argv[0] not in warned and is_shell_shim(argv[0]):
+        warned.add(argv[0])
         events.warning(
             f"agent command {suite.agent_command[0]!r} resolves to a shell-script shim "
             f"({argv[0]}), which adds ~100 ms to every spawn; put a real interpreter first on PATH"
@@ -265,6 +417,7 @@ def _agent_spec(suite: Suite, events: RunEvents) -> AgentSpec:
         env=env,
         max_line_bytes=suite.max_line_bytes,
         grace_seconds=suite.kill_grace_ms / 1000,
+        retry_exit_codes=frozenset(suite.retry.exit_codes if suite.retry else ()),
     )
 
 

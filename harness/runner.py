@@ -6,10 +6,11 @@ stderr is streamed to the log path it is given, because stderr can be larger tha
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import Process
@@ -21,6 +22,7 @@ from harness.cassette.gateway import ReplayGateway, ToolGateway
 from harness.config.schema import Case
 from harness.errors import (
     AgentCrashedError,
+    AgentProtocolError,
     AttemptError,
     BudgetExceededError,
     TaskError,
@@ -30,6 +32,7 @@ from harness.grading.assertions import grade
 from harness.normalization import Normalizer
 from harness.protocol.messages import (
     FinalOutput,
+    Hello,
     Log,
     TaskErrorMessage,
     TaskStart,
@@ -37,8 +40,22 @@ from harness.protocol.messages import (
     ToolResult,
     UsageReport,
 )
-from harness.results import ERROR, FAIL, PASS, AttemptResult, Failure
+from harness.results import (
+    BUDGET_EXCEEDED,
+    ERROR,
+    FAIL,
+    FAILED,
+    INFRA_ERROR,
+    PASS,
+    PASSED,
+    AttemptResult,
+    Failure,
+)
+from harness.retry import TOOL_TRANSIENT, InfraFailure, infra_failure
 from harness.trace import Trace
+
+if TYPE_CHECKING:
+    from harness.agent.persistent import AgentSlots
 
 # After final_output the agent gets this long to exit on its own once stdin closes, so its
 # exit status can be recorded; then the group is terminated.
@@ -58,6 +75,8 @@ class AgentSpec:
     env: Mapping[str, str] | None
     max_line_bytes: int
     grace_seconds: float
+    # Exit statuses the agent uses to say "transient, retry me" (the suite's retry.exit_codes).
+    retry_exit_codes: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,11 @@ class AttemptPlan:
 class AttemptOutput:
     result: AttemptResult
     trace: Trace
+    retryable: bool = False  # an infrastructure failure that another try may not have
+
+
+# Streams an agent's stderr chunks and log messages as they arrive (`--verbose`).
+OutputHook = Callable[[str, str], None]
 
 
 @dataclass
@@ -96,8 +120,14 @@ async def run_attempt(
     strict: bool,
     stderr_path: Path | None,
     gateway: ToolGateway | None = None,
+    on_output: OutputHook | None = None,
+    agents: AgentSlots | None = None,
+    redact_line: Callable[[bytes], bytes] | None = None,
 ) -> AttemptOutput:
-    """Run one attempt of a case and judge it. Never raises an AttemptError."""
+    """Run one attempt of a case and judge it. Never raises an AttemptError.
+
+    `on_output(kind, text)` sees each stderr chunk (kind "stderr") and log message ("log").
+    With `agents`, the attempt runs on the worker's kept agent process when it has one."""
     case = plan.case
     attempt = _Attempt(
         plan=plan,
@@ -106,8 +136,10 @@ async def run_attempt(
         gateway=gateway or ReplayGateway(case.cassette_path, strict=strict),
         normalizer=Normalizer(case.normalization) if case.normalization else None,
         budget=LiveBudget(case.budgets),
-        sink=StderrSink(stderr_path),
-        trace=Trace(case.id),
+        sink=StderrSink(stderr_path, echo=_echo_stderr(on_output), redact=redact_line),
+        trace=Trace(case.id, plan.attempt_id),
+        on_output=on_output,
+        agents=agents,
     )
     error = await attempt.run()
     wall_ms = attempt.budget.elapsed_ms()
@@ -118,10 +150,12 @@ async def run_attempt(
         attempt.trace.error(error.kind, error.message)
     if attempt.output is not _NO_OUTPUT:
         failures.extend(_grade(case, attempt.output, counters, attempt.trace))
-    failures.extend(attempt.gateway.finish())
+    completed = error is None and attempt.output is not _NO_OUTPUT
+    failures = _with_gateway(failures, attempt.gateway.finish(completed=completed))
     if not isinstance(error, BudgetExceededError):
         failures.extend(attempt.budget.check_usage(counters.tokens_out, counters.cost_usd))
     status = _status(failures)
+    infra = infra_failure(failures, agent.retry_exit_codes)
     attempt.trace.end(status == PASS, wall_ms)
     sink = attempt.sink
     exit_code = attempt.exit_code
@@ -149,8 +183,12 @@ async def run_attempt(
         steps=counters.steps,
         model=plan.model,
         trial=plan.trial,
+        seed=plan.seed,
+        outcome=_outcome(failures, infra),
+        infra_reason=infra.reason if infra is not None else None,
     )
-    return AttemptOutput(result=result, trace=attempt.trace)
+    retryable = infra is not None and infra.retryable
+    return AttemptOutput(result=result, trace=attempt.trace, retryable=retryable)
 
 
 class _NoOutput:
@@ -172,18 +210,29 @@ class _Attempt:
     budget: LiveBudget
     sink: StderrSink
     trace: Trace
+    on_output: OutputHook | None = None
+    agents: AgentSlots | None = None
     counters: _Counters = field(default_factory=_Counters)
     output: Any = _NO_OUTPUT
     exit_code: int | None = None
+    # Protocol 2: whether the agent may still say hello (only as a new process's first line),
+    # and the capabilities it announced.
+    hello_allowed: bool = True
+    capabilities: tuple[str, ...] | None = None
 
     async def run(self) -> AttemptError | None:
         """Spawn, converse, tear down. Returns the error that ended the attempt, if any."""
+        if self.agents is not None:
+            return await self.agents.run(self)
         agent = self.agent
         error: AttemptError | None = None
         try:
             async with (
                 open_agent(
-                    agent.argv, cwd=agent.cwd, env=agent.env, grace_seconds=agent.grace_seconds
+                    agent.argv,
+                    cwd=agent.cwd,
+                    env=_attempt_env(agent.env, self.plan),
+                    grace_seconds=agent.grace_seconds,
                 ) as process,
                 anyio.create_task_group() as tasks,
             ):
@@ -219,9 +268,12 @@ class _Attempt:
         with anyio.move_on_after(STDERR_SETTLE_SECONDS):
             await self.sink.done.wait()
 
-    async def _converse_within_budget(self, process: Process) -> None:
+    async def _converse_within_budget(
+        self, process: Process, channel: AgentChannel | None = None
+    ) -> None:
         assert process.stdin is not None and process.stdout is not None
-        channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
+        if channel is None:
+            channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
         with self.budget.wall_scope() as wall:
             await self._converse(channel, process)
         if wall.cancelled_caught:
@@ -244,6 +296,10 @@ class _Attempt:
                 message = await self.budget.receive(channel)
             except AgentClosedStdout:
                 raise await self._closed_early(process) from None
+            if isinstance(message, Hello):
+                self._hello(message, channel.lines_read)
+                continue
+            self.hello_allowed = False
             counters.steps += 1
             match message:
                 case ToolCall():
@@ -258,6 +314,8 @@ class _Attempt:
                     return
                 case Log():
                     trace.log(message.level, message.message, message.data)
+                    if self.on_output is not None:
+                        self.on_output("log", message.message)
                 case TaskErrorMessage():
                     trace.task_error(message.message, message.data)
                     raise TaskError(
@@ -266,6 +324,17 @@ class _Attempt:
                 case UsageReport():
                     _add_usage(counters, message.tokens_in, message.tokens_out, message.cost_usd)
                     self.budget.check_usage_live(counters.tokens_out, counters.cost_usd)
+
+    def _hello(self, message: Hello, line: int) -> None:
+        """Accept hello as the process's first line; it is neither a step nor traced, so results
+        read the same with and without agent reuse."""
+        if not self.hello_allowed:
+            raise AgentProtocolError(
+                f"agent stdout line {line}: hello is only valid as the agent's first line",
+                line=line,
+            )
+        self.hello_allowed = False
+        self.capabilities = tuple(message.capabilities)
 
     async def _answer_call(self, call: ToolCall, channel: AgentChannel) -> None:
         counters = self.counters
@@ -364,8 +433,56 @@ def _failure_from(exc: AttemptError) -> Failure:
 
 
 _ERROR_KINDS = frozenset(
-    {"protocol_error", "agent_exited", "spawn_error", "task_error", "cassette_error"}
+    {
+        "protocol_error",
+        "agent_exited",
+        "spawn_error",
+        "task_error",
+        "cassette_error",
+        "cassette_not_written",
+        TOOL_TRANSIENT,
+    }
 )
+
+
+def _with_gateway(failures: list[Failure], ended: list[Failure]) -> list[Failure]:
+    """A live tool that could not be reached comes first: it is why the attempt went wrong,
+    and the pool retries an attempt whose first failure is transient."""
+    transient = [f for f in ended if f.type == TOOL_TRANSIENT]
+    return [*transient, *failures, *(f for f in ended if f.type != TOOL_TRANSIENT)]
+
+
+def _attempt_env(env: Mapping[str, str] | None, plan: AttemptPlan) -> Mapping[str, str] | None:
+    """The agent's environment plus HARNESS_MODEL / HARNESS_TRIAL / HARNESS_SEED when set."""
+    extra = {
+        name: str(value)
+        for name, value in (
+            ("HARNESS_MODEL", plan.model),
+            ("HARNESS_TRIAL", plan.trial),
+            ("HARNESS_SEED", plan.seed),
+        )
+        if value is not None
+    }
+    if not extra:
+        return env
+    return {**(os.environ if env is None else env), **extra}
+
+
+def _echo_stderr(on_output: OutputHook | None) -> Callable[[bytes], None] | None:
+    if on_output is None:
+        return None
+    return lambda chunk: on_output("stderr", chunk.decode("utf-8", errors="replace"))
+
+
+def _outcome(failures: Sequence[Failure], infra: InfraFailure | None) -> str:
+    """passed, failed, budget_exceeded or infra_error (see harness.results)."""
+    if not failures:
+        return PASSED
+    if infra is not None:
+        return INFRA_ERROR
+    if any(f.type == "budget_exceeded" for f in failures):
+        return BUDGET_EXCEEDED
+    return FAILED
 
 
 def _status(failures: Sequence[Failure]) -> str:

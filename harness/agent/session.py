@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +18,7 @@ from harness.protocol.messages import AgentMessage, RunnerMessage
 
 STDERR_TAIL_LINES = 20
 STDERR_TAIL_BYTES = 4096
+_REDACT_PENDING_BYTES = 64 * 1024
 
 
 class AgentClosedStdout(Exception):
@@ -76,8 +78,18 @@ class AgentChannel:
 class StderrSink:
     """Copies the agent's stderr to a log file as it arrives and keeps a bounded tail."""
 
-    def __init__(self, log_path: Path | None) -> None:
+    def __init__(
+        self,
+        log_path: Path | None,
+        echo: Callable[[bytes], None] | None = None,
+        redact: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self.log_path = log_path
+        self.echo = echo  # also shown live (`--verbose`)
+        # Secrets are redacted line by line before anything is kept: a secret split across two
+        # reads is still one line. A partial line waits for its end (or for 64 KiB).
+        self.redact = redact
+        self._partial = b""
         self._file: BinaryIO | None = None
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_bytes = 0
@@ -94,8 +106,30 @@ class StderrSink:
             self.close()
             self.done.set()
 
+    def feed(self, chunk: bytes) -> None:
+        """A chunk read by someone else: a kept agent's stderr pump (harness.agent.persistent)."""
+        self._write(chunk)
+
     def _write(self, chunk: bytes) -> None:
         self.total_bytes += len(chunk)
+        if self.redact is not None:
+            chunk = self._redact_lines(chunk)
+            if not chunk:
+                return
+        self._keep(chunk)
+
+    def _redact_lines(self, chunk: bytes, *, final: bool = False) -> bytes:
+        assert self.redact is not None
+        pending = self._partial + chunk
+        cut = len(pending) if final else pending.rfind(b"\n") + 1
+        if cut == 0 and len(pending) >= _REDACT_PENDING_BYTES:
+            cut = len(pending)
+        ready, self._partial = pending[:cut], pending[cut:]
+        return b"".join(self.redact(line) for line in ready.splitlines(keepends=True))
+
+    def _keep(self, chunk: bytes) -> None:
+        if self.echo is not None:
+            self.echo(chunk)
         if self.log_path is not None:
             if self._file is None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +141,8 @@ class StderrSink:
             self._tail_bytes -= len(self._tail.popleft())
 
     def close(self) -> None:
+        if self.redact is not None and self._partial:
+            self._keep(self._redact_lines(b"", final=True))
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()

@@ -16,11 +16,11 @@ import msgspec
 
 from harness.config.schema import (
     REGRESSION_ALIASES,
-    AssertionSpec,
     Budgets,
     CallOrderAssertion,
     Case,
     CaseFile,
+    GraderSpec,
     JsonSchemaAssertion,
     MustCallAssertion,
     Normalization,
@@ -161,8 +161,17 @@ def resolve(
         max_line_bytes=_default(suite.max_line_bytes, DEFAULT_MAX_LINE_BYTES),
         kill_grace_ms=_default(suite.kill_grace_ms, DEFAULT_KILL_GRACE_MS),
         strict=suite.strict,
+        agent_reuse=suite.agent_reuse,
         description=suite.description,
         config_hash=digest.hexdigest(),
+        models=tuple(suite.models),
+        runs=_default(suite.runs, 1),
+        retry=suite.retry,
+        quarantine=frozenset(suite.quarantine),
+        tools=suite.tools,
+        mcp_servers=suite.mcp_servers,
+        redact=suite.redact,
+        match=suite.match,
     )
 
 
@@ -183,6 +192,7 @@ class _Resolver:
         self.assertions, self.suite_schemas = self.resolve_assertions(layout.suite, suite)
         self.budgets = suite.budgets or Budgets()
         self.normalization = suite.normalization or Normalization()
+        self.models = suite.models
 
     def case(self, document: Document, case: CaseFile) -> Case:
         assertions, schemas = self.resolve_assertions(document, case)
@@ -199,6 +209,7 @@ class _Resolver:
             normalization=None if normalization.is_empty() else normalization,
             schemas={**self.suite_schemas, **schemas},
             tags=case.tags,
+            models=tuple(self.models if case.models is None else case.models),
         )
 
     def optional_path(self, relative: str | None) -> Path | None:
@@ -221,8 +232,8 @@ class _Resolver:
 
     def resolve_assertions(
         self, document: Document, spec: SuiteFile | CaseFile
-    ) -> tuple[tuple[AssertionSpec, ...], dict[str, Any]]:
-        resolved: list[AssertionSpec] = []
+    ) -> tuple[tuple[GraderSpec, ...], dict[str, Any]]:
+        resolved: list[GraderSpec] = []
         schemas: dict[str, Any] = {}
         for i, assertion in enumerate(spec.assertions or []):
             path = f"$.assertions[{i}]"

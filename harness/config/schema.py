@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -35,26 +35,104 @@ class _Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     pass
 
 
-# Assertions (RunLedger's set). Tagged by `type`; later graders join this union. -------------
+# Live tools (record, auto and live modes). Tagged by `backend`. -----------------------------
+
+DEFAULT_TOOL_TIMEOUT_MS = 30_000
 
 
-class JsonSchemaAssertion(_Spec, frozen=True, tag_field="type", tag="json_schema"):
+class ToolRetry(_Spec, frozen=True):
+    """Retries of a live tool's transient failures (timeouts, refused connections, 429/503)."""
+
+    attempts: int = 3  # tries in all, the first one included
+    initial_backoff_ms: int = 200  # the first wait; doubles each try, plus jitter
+    max_backoff_ms: int = 5_000
+
+
+class _ToolSpec(_Spec, frozen=True, kw_only=True, tag_field="backend"):
+    timeout_ms: int | None = None  # per try; default DEFAULT_TOOL_TIMEOUT_MS
+    retry: ToolRetry | None = None
+
+
+class PythonToolSpec(_ToolSpec, frozen=True, tag="python"):
+    function: str  # `module:function`; the module is found beside suite.yaml first
+
+
+class CommandToolSpec(_ToolSpec, frozen=True, tag="command"):
+    command: list[str]  # gets {"tool", "args"} as JSON on stdin, answers JSON on stdout
+    env: dict[str, str] = {}
+    cwd: str | None = None
+
+
+class HttpToolSpec(_ToolSpec, frozen=True, tag="http"):
+    url: str  # receives {"tool", "args"} as a JSON POST
+    # Header name -> a template of environment variables, `Bearer ${API_TOKEN}`: secrets come
+    # from the environment, never from the suite file.
+    headers_env: dict[str, str] = {}
+
+
+class McpToolSpec(_ToolSpec, frozen=True, tag="mcp"):
+    server: str  # a key of `mcp_servers`
+    name: str | None = None  # the tool's name on the server; default: the same name
+
+
+ToolSpec = PythonToolSpec | CommandToolSpec | HttpToolSpec | McpToolSpec
+TOOL_BACKENDS = ("python", "command", "http", "mcp")
+
+
+class McpServerSpec(_Spec, frozen=True):
+    """An MCP server spoken to over stdio, started once per run."""
+
+    command: list[str]
+    env: dict[str, str] = {}
+    cwd: str | None = None
+    start_timeout_ms: int = 30_000
+
+
+class RedactSpec(_Spec, frozen=True):
+    """What counts as a secret. Built-in key names, patterns and env-name rules apply too unless
+    `defaults: false`."""
+
+    env: list[str] = []  # environment variables whose values are secrets
+    keys: list[str] = []  # object keys whose values are secrets, any depth
+    patterns: list[str] = []  # regexes; group 1, when there is one, is the secret part
+    defaults: bool = True
+
+
+class MatchSpec(_Spec, frozen=True):
+    """How a call is matched to a recorded one, beyond tool name and canonical args."""
+
+    # JSON paths into args left out of matching (`$.request_id`, `search:$.page.cursor`).
+    ignore_args: list[str] = []
+
+
+# Graders (assertions). Tagged by `type`. RunLedger's five are here; the rest live beside their
+# grading code in harness/grading/ and join through its registry, which also validates files. --
+
+
+class GraderSpec(_Spec, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every grader spec: the fields any grader accepts besides its own."""
+
+    weight: float = 1.0  # its share of the weighted score when a threshold is set
+    name: str | None = None  # a display name; two graders of one type stay distinguishable
+
+
+class JsonSchemaAssertion(GraderSpec, frozen=True, tag="json_schema"):
     schema_path: str
 
 
-class RequiredFieldsAssertion(_Spec, frozen=True, tag_field="type", tag="required_fields"):
+class RequiredFieldsAssertion(GraderSpec, frozen=True, tag="required_fields"):
     fields: list[str]
 
 
-class MustCallAssertion(_Spec, frozen=True, tag_field="type", tag="must_call"):
+class MustCallAssertion(GraderSpec, frozen=True, tag="must_call"):
     tools: list[str]
 
 
-class MustNotCallAssertion(_Spec, frozen=True, tag_field="type", tag="must_not_call"):
+class MustNotCallAssertion(GraderSpec, frozen=True, tag="must_not_call"):
     tools: list[str]
 
 
-class CallOrderAssertion(_Spec, frozen=True, tag_field="type", tag="call_order"):
+class CallOrderAssertion(GraderSpec, frozen=True, tag="call_order"):
     order: list[str]
 
 
@@ -93,10 +171,44 @@ class Budgets(_Spec, frozen=True):
 DEFAULT_IDLE_MS = 30_000
 
 
+class MetricGate(_Spec, frozen=True):
+    """How much one case's deterministic metric may grow over its baseline value."""
+
+    max_increase: float | None = None  # absolute: calls, tokens, dollars
+    max_increase_pct: float | None = None  # a fraction of the baseline value: 0.1 = +10 %
+
+
+class MetricGates(_Spec, frozen=True):
+    """Per-case gates on metrics that replay makes deterministic (wall time is not one)."""
+
+    tool_calls: MetricGate | None = None
+    tool_errors: MetricGate | None = None
+    tokens_in: MetricGate | None = None
+    tokens_out: MetricGate | None = None
+    cost_usd: MetricGate | None = None
+    steps: MetricGate | None = None
+
+
+class Significance(_Spec, frozen=True):
+    """Multi-trial gate: fail only if the paired drop is significant at `alpha` and > min_drop."""
+
+    alpha: float = 0.05
+    min_drop: float = 0.0
+
+
 class Regression(_Spec, frozen=True):
+    # RunLedger's keys
     min_pass_rate: float | None = None
     max_avg_wall_ms_delta_pct: float | None = None
     max_p95_wall_ms_delta_pct: float | None = None
+    # harness additions
+    max_pass_rate_drop: float | None = None  # vs the baseline, overall and per model
+    per_case: bool = True  # each failing case fails the gate; false: only the aggregate checks
+    expected_failures: list[str] = []  # failing already; reported, never gating
+    metrics: MetricGates | None = None
+    min_case_pass_rate: float | None = None  # each case must pass this share of its trials
+    case_pass_rates: dict[str, float] = {}  # the same, per case id
+    significance: Significance | None = None
 
 
 # RunLedger accepts these older names; they are renamed before validation.
@@ -133,6 +245,29 @@ class Normalization(_Spec, frozen=True):
         return not (self.strip_keys or self.strip_paths or self.replace_paths or self.replace_text)
 
 
+class RetrySpec(_Spec, frozen=True):
+    """Retries of infrastructure failures only; a failed assertion is never retried."""
+
+    max_retries: int | None = None  # default 2; --max-retries wins
+    initial_backoff_ms: int = 500  # the first wait; doubles each retry, plus jitter
+    max_backoff_ms: int = 10_000
+    # Agent exit statuses that mean "transient, try again" (say 75, EX_TEMPFAIL, on a 429).
+    exit_codes: list[int] = []
+
+
+class WorkspaceFile(_Spec, frozen=True):
+    src: str  # relative to the suite (or config) folder; a file or a folder
+    dest: str | None = None  # relative to the workspace; default: the source's name
+
+
+class WorkspaceSpec(_Spec, frozen=True):
+    """A per-attempt folder the agent runs in, seeded before it starts (Vally's environment)."""
+
+    files: list[WorkspaceFile | str] = []
+    commands: list[str] = []  # setup, run by the shell in the workspace, in order
+    command_timeout: str | float | None = None  # each command; default 60s
+
+
 class SuiteFile(_Spec, frozen=True):
     """`suite.yaml`: RunLedger's keys, then harness's own optional ones."""
 
@@ -142,7 +277,7 @@ class SuiteFile(_Spec, frozen=True):
     cases_path: str
     tool_registry: list[str]
     tool_module: str | None = None
-    assertions: list[AssertionSpec] = []
+    assertions: list[GraderSpec] = []  # checked against every registered grader type
     budgets: Budgets | None = None
     regression: Regression | None = None
     normalization: Normalization | None = None
@@ -155,6 +290,18 @@ class SuiteFile(_Spec, frozen=True):
     max_line_bytes: int | None = None
     kill_grace_ms: int | None = None
     strict: bool = False  # replay-strict: unused entries and out-of-order calls fail
+    # Keep an agent that announces multi_task for the worker's next case (docs/protocol.md).
+    agent_reuse: Literal["never", "per_worker"] | None = None
+    models: list[str] = []  # a sweep: each case runs on every model (--model wins)
+    runs: int | None = None  # trials per case and model (--runs wins); 0 validates only
+    retry: RetrySpec | None = None
+    quarantine: list[str] = []  # case ids: reported, never gating
+    tools: dict[str, ToolSpec] = {}  # live backends by tool name
+    mcp_servers: dict[str, McpServerSpec] = {}
+    redact: RedactSpec | None = None
+    match: MatchSpec | None = None
+    threshold: float | None = None  # pass on the weighted grader score (--threshold wins)
+    workspace: WorkspaceSpec | None = None  # every case's, under its own
 
 
 class CaseFile(_Spec, frozen=True):
@@ -164,10 +311,13 @@ class CaseFile(_Spec, frozen=True):
     input: Any
     cassette: str | None = None
     description: str | None = None
-    assertions: list[AssertionSpec] | None = None
+    assertions: list[GraderSpec] | None = None
     budgets: Budgets | None = None
     normalization: Normalization | None = None
     tags: dict[str, str] = {}
+    models: list[str] | None = None  # this case's models, over the suite's (--model wins)
+    threshold: float | None = None
+    workspace: WorkspaceSpec | None = None
 
 
 # Resolved ----------------------------------------------------------------------------------
@@ -180,12 +330,15 @@ class Case(msgspec.Struct, frozen=True):
     file: Path
     line: int
     description: str | None
-    assertions: tuple[AssertionSpec, ...]
+    assertions: tuple[GraderSpec, ...]
     budgets: Budgets
     normalization: Normalization | None
     #: json_schema assertions' schema documents, loaded and checked at load time, by path.
     schemas: dict[str, Any]
     tags: dict[str, str] = {}
+    models: tuple[str, ...] = ()  # the case's own, else the suite's
+    threshold: float | None = None  # the case's, else the suite's
+    workspace: WorkspaceSpec | None = None  # merged over the suite's; sources absolute
 
 
 class Suite(msgspec.Struct, frozen=True):
@@ -205,5 +358,14 @@ class Suite(msgspec.Struct, frozen=True):
     max_line_bytes: int
     kill_grace_ms: int
     strict: bool
+    agent_reuse: str | None = None  # never | per_worker; None: per_worker
     description: str | None = None
     config_hash: str | None = None
+    models: tuple[str, ...] = ()
+    runs: int = 1
+    retry: RetrySpec | None = None
+    quarantine: frozenset[str] = frozenset()
+    tools: dict[str, ToolSpec] = {}
+    mcp_servers: dict[str, McpServerSpec] = {}
+    redact: RedactSpec | None = None
+    match: MatchSpec | None = None

@@ -1,7 +1,8 @@
 """Typed protocol messages. The wire tag is set explicitly so a class rename never changes it.
 
 Runner -> agent: `task_start`, `tool_result`.
-Agent -> runner: `tool_call`, `final_output`, `log`, `task_error`, `usage`.
+Agent -> runner: `tool_call`, `final_output`, `log`, `task_error`, `usage`, and `hello` as the
+agent's first line when it opts into protocol 2 (docs/protocol.md).
 Unknown fields on agent messages are accepted (forward compatible); unknown types are not.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # the highest the runner speaks; 1 needs no hello (docs/protocol.md)
 
 CallId = str | int
 
@@ -49,6 +50,13 @@ class ToolResult(msgspec.Struct, tag_field="type", tag="tool_result"):
 # Agent -> runner ---------------------------------------------------------------------------
 
 
+class Hello(msgspec.Struct, tag_field="type", tag="hello"):
+    """Sent first by an agent that speaks protocol 2: what it can do beyond protocol 1."""
+
+    protocol: int
+    capabilities: list[str] = []
+
+
 class ToolCall(msgspec.Struct, tag_field="type", tag="tool_call"):
     name: str
     call_id: CallId
@@ -77,7 +85,10 @@ class UsageReport(msgspec.Struct, tag_field="type", tag="usage"):
     cost_usd: float | None = None
 
 
-AgentMessage = ToolCall | FinalOutput | Log | TaskErrorMessage | UsageReport
+AgentMessage = ToolCall | FinalOutput | Log | TaskErrorMessage | UsageReport | Hello
 RunnerMessage = TaskStart | ToolResult
 
-AGENT_MESSAGE_TYPES = ("tool_call", "final_output", "log", "task_error", "usage")
+AGENT_MESSAGE_TYPES = ("tool_call", "final_output", "log", "task_error", "usage", "hello")
+
+# Capability of protocol 2: the agent serves one task_start after another in one process.
+MULTI_TASK = "multi_task"

@@ -8,6 +8,7 @@ The task input is `{"steps": [step, ...]}`; steps run in order, each a one-key-i
     {"final": {...}}                       send final_output (optional "usage": {...} beside it)
     {"final_from_results": true}           final_output {"results": [...], "errors": [...]}
     {"final_from_task": true}              final_output {"task": <the task_start message>}
+    {"final_pid": true}                    final_output {"pid": <this process's id>}
     {"usage": {"tokens_out": 5, ...}}      send a usage message
     {"log": "msg"}                         send a log message (optional "level")
     {"task_error": "msg"}                  send task_error
@@ -19,6 +20,10 @@ The task input is `{"steps": [step, ...]}`; steps run in order, each a one-key-i
     {"exit": code}                         exit now (no final_output unless sent before)
     {"ignore_sigterm": true}               ignore SIGTERM from now on
     {"spawn_child_sleep": seconds}         start a grandchild that sleeps holding our stdout
+
+With AGENT_MULTI_TASK=1 in its environment it speaks protocol 2: it says hello with the
+multi_task capability first, then serves one task_start after another until stdin closes (a task
+whose steps end without final_output or task_error still ends the process, as in protocol 1).
 
 Extra command-line arguments are ignored; tests pass `--marker <unique>` to find the process
 with psutil. Grandchildren carry the marker (argv `--marker`, else env SCRIPT_AGENT_MARKER) in
@@ -42,6 +47,7 @@ class Agent:
         self.results: list[Any] = []
         self.errors: list[Any] = []
         self.next_call = 0
+        self.finished = False  # final_output or task_error sent
 
     def send(self, message: Any) -> None:
         # Raw non-ASCII on purpose (U+2028 included): the runner must split on b"\n" only.
@@ -86,11 +92,14 @@ class Agent:
             self.send_final({"results": self.results, "errors": self.errors}, step.get("usage"))
         elif "final_from_task" in step:
             self.send_final({"task": self.task}, None)
+        elif "final_pid" in step:
+            self.send_final({"pid": os.getpid()}, None)
         elif "usage" in step:
             self.send({"type": "usage", **step["usage"]})
         elif "log" in step:
             self.send({"type": "log", "level": step.get("level", "info"), "message": step["log"]})
         elif "task_error" in step:
+            self.finished = True
             self.send({"type": "task_error", "message": step["task_error"]})
         elif "raw" in step:
             self.send(step["raw"])
@@ -119,6 +128,7 @@ class Agent:
             fail(f"unknown step {step!r}")
 
     def send_final(self, output: Any, usage: Any) -> None:
+        self.finished = True
         message: dict[str, Any] = {"type": "final_output", "output": output}
         if usage is not None:
             message["usage"] = usage
@@ -149,15 +159,25 @@ def fail(reason: str) -> NoReturn:
 
 
 def main() -> None:
-    line = sys.stdin.buffer.readline()
-    if not line:
-        fail("no task_start on stdin")
-    task = json.loads(line.decode("utf-8"))
-    if task.get("type") != "task_start":
-        fail(f"first message is not task_start: {line!r}")
-    agent = Agent(task)
-    for step in task.get("input", {}).get("steps", []):
-        agent.run(step)
+    multi_task = os.environ.get("AGENT_MULTI_TASK") == "1"
+    if multi_task:
+        Agent({}).send({"type": "hello", "protocol": 2, "capabilities": ["multi_task"]})
+    served = 0
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            if served:
+                return
+            fail("no task_start on stdin")
+        task = json.loads(line.decode("utf-8"))
+        if task.get("type") != "task_start":
+            fail(f"first message is not task_start: {line!r}")
+        agent = Agent(task)
+        for step in task.get("input", {}).get("steps", []):
+            agent.run(step)
+        served += 1
+        if not (multi_task and agent.finished):
+            return
 
 
 if __name__ == "__main__":

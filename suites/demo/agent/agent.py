@@ -8,6 +8,7 @@ Rule-based on purpose: the demo suite shows the harness, not a model. Stdlib onl
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -135,9 +136,22 @@ def compose_reply(
 
 
 def main() -> None:
-    start = receive()
-    output = triage(start["input"]["ticket"], Tools())
-    send({"type": "final_output", "output": output})
+    # Protocol 2 (opt-in here, to show it): say hello first, then triage one ticket after
+    # another in this one process until stdin closes. See docs/protocol.md.
+    multi_task = os.environ.get("AGENT_MULTI_TASK") == "1"
+    if multi_task:
+        send({"type": "hello", "protocol": 2, "capabilities": ["multi_task"]})
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line and multi_task:
+            return  # the runner has no more tasks for this process
+        if not line:
+            raise SystemExit("agent: stdin closed")
+        start = json.loads(line)
+        output = triage(start["input"]["ticket"], Tools())
+        send({"type": "final_output", "output": output})
+        if not multi_task:
+            return
 
 
 if __name__ == "__main__":

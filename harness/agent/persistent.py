@@ -1,0 +1,237 @@
+"""Persistent agents (protocol 2, capability `multi_task`): one agent process per worker, sent the
+next task_start after each final_output instead of being spawned again.
+
+Budgets, cancellation and isolation stay per attempt. The process is discarded (its whole group
+terminated) after a budget kill, a protocol error, a crash, any other attempt error or a
+cancellation, and that worker's next attempt starts a fresh one. An agent that never says hello
+is run exactly as before: one process per attempt, its stdin closed after final_output.
+
+A kept process was started with the environment of its first attempt: HARNESS_MODEL, _TRIAL and
+_SEED describe that task only, so a multi_task agent reads them from each task_start instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anyio
+from anyio.abc import Process, TaskGroup
+
+from harness.agent.process import open_agent
+from harness.agent.session import AgentChannel, StderrSink
+from harness.errors import AgentCrashedError, AttemptError, UsageError
+from harness.protocol.messages import MULTI_TASK
+from harness.trace import Trace
+
+if TYPE_CHECKING:
+    from harness.runner import AgentSpec, _Attempt
+
+AGENT_REUSE_CHOICES = ("never", "per_worker")
+
+
+def reuse_agents(option: str | None, suite_value: str | None) -> bool:
+    """`--agent-reuse` wins over the suite's `agent_reuse`; the default is per_worker, which
+    keeps a process only when the agent announces multi_task."""
+    value = option or suite_value or "per_worker"
+    if value not in AGENT_REUSE_CHOICES:
+        raise UsageError(
+            f"--agent-reuse: unknown value {value!r}; use one of {', '.join(AGENT_REUSE_CHOICES)}"
+        )
+    return value == "per_worker"
+
+
+@dataclass(eq=False)
+class _Kept:
+    """An agent process that may outlive one attempt: its pipes, stderr and exit watch."""
+
+    spec: AgentSpec
+    process: Process
+    channel: AgentChannel
+    stack: contextlib.AsyncExitStack
+    sink: StderrSink | None = None
+    exited: anyio.Event = field(default_factory=anyio.Event)
+    stderr_ended: bool = False
+    served: int = 0  # tasks finished on this process
+    multi_task: bool = False
+
+
+class AgentSlots:
+    """Kept agent processes of one run, one per worker task. Enter it around the pool: its task
+    group pumps the kept processes' stderr, and leaving it ends every process still kept."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, _Kept] = {}
+        self._tasks: TaskGroup | None = None
+        self.spawned = 0  # processes started, for tests and the bench
+
+    async def __aenter__(self) -> AgentSlots:
+        self._tasks = anyio.create_task_group()
+        await self._tasks.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tasks is not None
+        with anyio.CancelScope(shield=True):
+            for kept in list(self._kept.values()):
+                await _close(kept)
+        self._kept.clear()
+        self._tasks.cancel_scope.cancel()
+        return await self._tasks.__aexit__(exc_type, exc, tb)
+
+    async def run(self, attempt: _Attempt) -> AttemptError | None:
+        """Run `attempt` on this worker's kept process, or on a new one. Returns the error that
+        ended it, as `_Attempt.run` does."""
+        # Workers are tasks that run one attempt at a time, so the task is the worker's key.
+        key = anyio.get_current_task().id
+        kept = self._kept.pop(key, None)
+        try:
+            if kept is not None and (not _alive(kept) or kept.spec != attempt.agent):
+                await _close(kept)
+                kept = None
+            if kept is not None:
+                error = await self._run_on(kept, attempt, key)
+                if not _stale(kept, attempt, error):
+                    return error
+                # It ended between two tasks, before reading this one: that is no failure of
+                # the task, which starts over on a fresh process.
+                _reset(attempt)
+            try:
+                kept = await self._spawn(attempt)
+            except AttemptError as exc:
+                return exc
+            return await self._run_on(kept, attempt, key)
+        finally:
+            attempt.sink.close()
+
+    async def _run_on(self, kept: _Kept, attempt: _Attempt, key: int) -> AttemptError | None:
+        """One conversation on `kept`; afterwards the process is kept for `key` or discarded."""
+        if kept.sink is not None and kept.sink is not attempt.sink:
+            kept.sink.close()  # stderr written after the last final_output went to that log
+        kept.sink = attempt.sink
+        if kept.stderr_ended:
+            attempt.sink.done.set()
+        attempt.hello_allowed = kept.served == 0
+        keep = False
+        try:
+            error = await _converse(kept, attempt)
+            if kept.served == 0:
+                kept.multi_task = MULTI_TASK in (attempt.capabilities or ())
+            keep = error is None and kept.multi_task and _alive(kept)
+            return error
+        finally:
+            if keep:
+                kept.served += 1
+                self._kept[key] = kept
+            else:
+                with anyio.CancelScope(shield=True):
+                    await attempt._finish_process(kept.process)
+                    await _close(kept)
+
+    async def _spawn(self, attempt: _Attempt) -> _Kept:
+        from harness.runner import _attempt_env
+
+        spec = attempt.agent
+        assert self._tasks is not None, "AgentSlots used outside `async with`"
+        stack = contextlib.AsyncExitStack()
+        process = await stack.enter_async_context(
+            open_agent(
+                spec.argv,
+                cwd=spec.cwd,
+                env=_attempt_env(spec.env, attempt.plan),
+                grace_seconds=spec.grace_seconds,
+            )
+        )
+        self.spawned += 1
+        assert process.stdin is not None and process.stdout is not None
+        channel = AgentChannel(process.stdin, process.stdout, spec.max_line_bytes)
+        kept = _Kept(spec=spec, process=process, channel=channel, stack=stack)
+        self._tasks.start_soon(_pump_stderr, kept)
+        self._tasks.start_soon(_watch_exit, kept)
+        return kept
+
+
+async def _converse(kept: _Kept, attempt: _Attempt) -> AttemptError | None:
+    """The conversation of `_Attempt.run`, on a process that may already have served tasks."""
+    error: AttemptError | None = None
+    async with anyio.create_task_group() as tasks:
+        exited = anyio.CancelScope()
+        tasks.start_soon(_cancel_on, kept.exited, exited)
+        try:
+            with exited:
+                await attempt._converse_within_budget(kept.process, kept.channel)
+            if exited.cancelled_caught:
+                raise await attempt._closed_early(kept.process, pipes_held=True)
+        except AttemptError as exc:
+            error = exc
+        finally:
+            tasks.cancel_scope.cancel()
+    return error
+
+
+def _alive(kept: _Kept) -> bool:
+    return kept.process.returncode is None and not kept.exited.is_set()
+
+
+def _stale(kept: _Kept, attempt: _Attempt, error: AttemptError | None) -> bool:
+    """A reused process that ended before answering this task with anything at all."""
+    return (
+        kept.served > 0
+        and isinstance(error, AgentCrashedError)
+        and attempt.counters.steps == 0
+        and attempt.counters.tool_calls == 0
+    )
+
+
+def _reset(attempt: _Attempt) -> None:
+    from harness.runner import _Counters
+
+    attempt.trace = Trace(attempt.plan.case.id, attempt.plan.attempt_id)
+    attempt.counters = _Counters()
+    attempt.exit_code = None
+    attempt.capabilities = None
+
+
+async def _close(kept: _Kept) -> None:
+    with anyio.CancelScope(shield=True):
+        await kept.stack.aclose()
+    if kept.sink is not None:
+        kept.sink.close()
+
+
+async def _pump_stderr(kept: _Kept) -> None:
+    """Copies the process's stderr into the log of the attempt it is serving."""
+    stream = kept.process.stderr
+    assert stream is not None
+    try:
+        async for chunk in stream:
+            if kept.sink is not None:
+                kept.sink.feed(chunk)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass
+    finally:
+        kept.stderr_ended = True
+        if kept.sink is not None:
+            kept.sink.done.set()
+
+
+async def _watch_exit(kept: _Kept) -> None:
+    """Marks the process gone soon after it exits, even if a grandchild keeps its stdout open.
+    The delay lets its last lines be read first (as the runner's own watch does)."""
+    from harness.runner import EXITED_READ_SECONDS
+
+    await kept.process.wait()
+    await anyio.sleep(EXITED_READ_SECONDS)
+    kept.exited.set()
+
+
+async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
