@@ -71,6 +71,8 @@ class RunOptions:
     fail_fast: bool = False
     shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
     agent_reuse: str | None = None  # never | per_worker; wins over the suite's agent_reuse
+    engine: str = "local"  # local | ray (harness.engines.ray); --workers is per node with ray
+    ray_address: str | None = None  # an existing Ray cluster; None starts a local one
     # Baseline, history, incremental runs, re-runs, reports (see harness.gating)
     gate: GateOptions = field(default_factory=GateOptions)
 
@@ -149,6 +151,9 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
         raise UsageError("--workers must be at least 1")
     if options.shutdown_timeout_seconds < 0:
         raise UsageError("--shutdown-timeout must be 0 or more seconds")
+    reuse_agents(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
+    if options.engine not in ("local", "ray"):
+        raise UsageError(f"--engine: unknown engine {options.engine!r}; use local or ray")
     strict = suite.strict if options.strict is None else options.strict
     return Prepared(
         suite=suite,

@@ -6,6 +6,7 @@ stderr is streamed to the log path it is given, because stderr can be larger tha
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from harness.errors import (
     TaskError,
     ToolNotAllowedError,
 )
-from harness.grading.assertions import grade
+from harness.grading.engine import GradeOptions, Grading, failure_rows, grade_case
 from harness.normalization import Normalizer
 from harness.protocol.messages import (
     FinalOutput,
@@ -48,11 +49,13 @@ from harness.results import (
     INFRA_ERROR,
     PASS,
     PASSED,
+    UNGRADED,
     AttemptResult,
     Failure,
 )
 from harness.retry import TOOL_TRANSIENT, InfraFailure, infra_failure
 from harness.trace import Trace
+from harness.workspace import Workspace, WorkspaceError, open_workspace
 
 if TYPE_CHECKING:
     from harness.agent.persistent import AgentSlots
@@ -116,6 +119,52 @@ async def run_attempt(
     plan: AttemptPlan,
     agent: AgentSpec,
     *,
+    keep_workspace_under: Path | None = None,
+    **options: Any,
+) -> AttemptOutput:
+    """Run one attempt in a fresh workspace when its case has one (the agent's cwd, where
+    run-command and file graders look); the workspace goes when grading is done, unless kept
+    under `keep_workspace_under`. The options are `_run_attempt`'s."""
+    workspace_spec = plan.case.workspace
+    if workspace_spec is None:
+        return await _run_attempt(plan, agent, **options)
+    try:
+        async with open_workspace(
+            workspace_spec, plan.attempt_id, keep_under=keep_workspace_under
+        ) as workspace:
+            # A kept agent process lives in another folder: this attempt gets its own.
+            options["agents"] = None
+            moved = dataclasses.replace(agent, cwd=workspace.path)
+            return await _run_attempt(plan, moved, workspace=workspace, **options)
+    except WorkspaceError as exc:
+        return _not_started(plan, exc)
+
+
+def _not_started(plan: AttemptPlan, exc: AttemptError) -> AttemptOutput:
+    trace = Trace(plan.case.id, plan.attempt_id)
+    trace.error(exc.kind, exc.message)
+    trace.end(False, 0)
+    failure = _failure_from(exc)
+    result = AttemptResult(
+        case_id=plan.case.id,
+        attempt_id=plan.attempt_id,
+        status=ERROR,
+        wall_ms=0,
+        failures=[failure],
+        assertions_total=len(plan.case.assertions),
+        model=plan.model,
+        trial=plan.trial,
+        seed=plan.seed,
+        outcome=INFRA_ERROR,
+        infra_reason=failure.type,
+    )
+    return AttemptOutput(result=result, trace=trace)
+
+
+async def _run_attempt(
+    plan: AttemptPlan,
+    agent: AgentSpec,
+    *,
     tool_registry: frozenset[str],
     strict: bool,
     stderr_path: Path | None,
@@ -123,6 +172,8 @@ async def run_attempt(
     on_output: OutputHook | None = None,
     agents: AgentSlots | None = None,
     redact_line: Callable[[bytes], bytes] | None = None,
+    grading: GradeOptions | None = None,
+    workspace: Workspace | None = None,
 ) -> AttemptOutput:
     """Run one attempt of a case and judge it. Never raises an AttemptError.
 
@@ -148,13 +199,17 @@ async def run_attempt(
     if error is not None:
         failures.append(_failure_from(error))
         attempt.trace.error(error.kind, error.message)
-    if attempt.output is not _NO_OUTPUT:
-        failures.extend(_grade(case, attempt.output, counters, attempt.trace))
+    grading = grading or GradeOptions()
+    graded = None
+    if attempt.output is not _NO_OUTPUT and not grading.skip:
+        graded = await _grade(case, attempt.trace, grading, workspace)
+        failures.extend(graded.failures if graded is not None else [])
     completed = error is None and attempt.output is not _NO_OUTPUT
     failures = _with_gateway(failures, attempt.gateway.finish(completed=completed))
     if not isinstance(error, BudgetExceededError):
         failures.extend(attempt.budget.check_usage(counters.tokens_out, counters.cost_usd))
-    status = _status(failures)
+    ungraded = grading.skip and not failures
+    status = UNGRADED if ungraded else _status(failures)
     infra = infra_failure(failures, agent.retry_exit_codes)
     attempt.trace.end(status == PASS, wall_ms)
     sink = attempt.sink
@@ -184,8 +239,12 @@ async def run_attempt(
         model=plan.model,
         trial=plan.trial,
         seed=plan.seed,
-        outcome=_outcome(failures, infra),
+        outcome="" if ungraded else _outcome(failures, infra),
         infra_reason=infra.reason if infra is not None else None,
+        score=graded.decision.score if graded is not None else None,
+        threshold=graded.decision.threshold if graded is not None else None,
+        verdicts=graded.verdicts if graded is not None else [],
+        workspace=str(workspace.path) if workspace is not None and workspace.kept else None,
     )
     retryable = infra is not None and infra.retryable
     return AttemptOutput(result=result, trace=attempt.trace, retryable=retryable)
@@ -403,20 +462,15 @@ def _add_usage(
         counters.cost_usd = (counters.cost_usd or 0.0) + cost
 
 
-def _grade(case: Case, output: Any, counters: _Counters, trace: Trace) -> list[Failure]:
-    failed = grade(case.assertions, output, counters.call_names, case.schemas)
-    if failed:
-        trace.assertion_failures(failed)
-    return [
-        Failure(
-            type="assertion_failed",
-            message=item.message,
-            expected=item.expected,
-            observed=item.observed,
-            details={"assertion": item.type, **(item.details or {})},
-        )
-        for item in failed
-    ]
+async def _grade(
+    case: Case, trace: Trace, options: GradeOptions, workspace: Workspace | None
+) -> Grading | None:
+    graded = await grade_case(
+        case, trace.events, options=options, workspace=workspace.path if workspace else None
+    )
+    if graded is not None and graded.failing:
+        trace.assertion_failures(failure_rows(graded.failing))
+    return graded
 
 
 def _failure_from(exc: AttemptError) -> Failure:
@@ -441,6 +495,8 @@ _ERROR_KINDS = frozenset(
         "cassette_error",
         "cassette_not_written",
         TOOL_TRANSIENT,
+        "grader_error",
+        "workspace_error",
     }
 )
 

@@ -38,6 +38,8 @@ class Interaction(msgspec.Struct):
     ok: bool
     result: Any = None
     error: str | None = None
+    # Set only in a cassette file shared by several cases: whose call this was.
+    case: str | None = None
 
 
 class CassetteHeader(msgspec.Struct, tag=HEADER_TYPE, tag_field="type"):
@@ -47,6 +49,8 @@ class CassetteHeader(msgspec.Struct, tag=HEADER_TYPE, tag_field="type"):
     recorded_at: str | None = None
     backend: str | None = None
     harness_version: str | None = None
+    # Which HMAC key made the redaction markers (None: the built-in one); see redact.py.
+    redaction_key_id: str | None = None
 
 
 class CassetteFile(msgspec.Struct):
@@ -97,6 +101,8 @@ def encode_interaction(interaction: Interaction) -> bytes:
     }
     if interaction.error is not None:
         fields["error"] = interaction.error
+    if interaction.case is not None:
+        fields["case"] = interaction.case
     try:
         encoded = _encoder.encode(fields)
     except UnicodeEncodeError:
@@ -203,6 +209,7 @@ def _to_interaction(path: Path, number: int, raw: dict[str, Any]) -> Interaction
     if not isinstance(raw.get("ok"), bool):
         raise _field_error(path, number, raw, "ok", "true or false")
     error = raw.get("error")
+    case = raw.get("case")
     return Interaction(
         tool=raw["tool"],
         args=raw["args"],
@@ -210,6 +217,7 @@ def _to_interaction(path: Path, number: int, raw: dict[str, Any]) -> Interaction
         result=raw.get("result"),
         # RunLedger's rule: a non-string error is dropped, not rejected.
         error=error if isinstance(error, str) else None,
+        case=case if isinstance(case, str) else None,
     )
 
 

@@ -1,38 +1,122 @@
-"""The tool gateway: answers an agent's tool calls. Replay answers from the case's cassette."""
+"""The tool gateway: answers an agent's tool calls, one gateway per attempt.
+
+```
+replay   ReplayGateway   from the case's cassette; a miss fails the case
+record   RecordGateway   live tools; the case's cassette is written anew when the attempt ends
+auto     AutoGateway     replay what is recorded, call the live tool on a miss, append it
+live     LiveGateway     live tools, nothing written
+```
+Whatever the mode, the agent gets the redacted answer, so it sees the same data when recording
+as when replaying. Calls are matched after redaction (on both sides: markers are deterministic,
+so equal secrets still match and different ones do not) and without `match.ignore_args` paths.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.cassette.format import Interaction, read_cassette
+import msgspec
+
+from harness.cassette.format import CassetteHeader, Interaction, read_cassette
+from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.matching import ReplayCassette
-from harness.errors import CassetteError
+from harness.cassette.recorder import CassetteRecorder, entries_for_case
+from harness.cassette.redact import Redactor, contains_marker
+from harness.errors import CassetteError, CassetteMissError
 from harness.results import Failure
+
+if TYPE_CHECKING:
+    from harness.tools.registry import ToolSet
+
+NOT_WRITTEN = "cassette_not_written"
 
 
 class ToolGateway(Protocol):
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction: ...
 
-    def finish(self) -> list[Failure]:
-        """Problems found once the attempt is over (strict replay), as failures."""
+    def finish(self, *, completed: bool = True) -> list[Failure]:
+        """Called once the attempt is over; `completed`: the agent sent final_output.
+        Returns problems found (strict replay, a cassette not written) as failures."""
         ...
+
+
+class Matcher:
+    """Turns args into what matching compares: redacted, without the ignored paths."""
+
+    def __init__(self, redactor: Redactor | None, ignore: IgnoreArgs | None) -> None:
+        self.redactor = redactor
+        self.ignore = ignore if ignore else None
+
+    def key(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        if self.redactor is not None:
+            args = self.redactor.value(args)
+        if self.ignore is not None:
+            args = self.ignore.apply(tool, args)
+        return args
+
+    def cassette(
+        self,
+        entries: list[Interaction],
+        *,
+        case_id: str | None,
+        strict: bool,
+        lines: list[int] | None,
+        source: str,
+    ) -> ReplayCassette:
+        """A replay cassette over the entries `case_id` may use, args compared as keys."""
+        chosen = entries_for_case(entries, case_id)
+        keyed = [
+            msgspec.structs.replace(entries[i], args=self.key(entries[i].tool, entries[i].args))
+            for i in chosen
+        ]
+        return ReplayCassette(
+            keyed,
+            strict=strict,
+            lines=None if lines is None else [lines[i] for i in chosen],
+            source=source,
+        )
+
+
+def check_redaction_key(
+    path: Path, header: CassetteHeader | None, entries: list[Interaction], redactor: Redactor | None
+) -> None:
+    """A cassette whose args were redacted under another HMAC key can never match: say so."""
+    if header is None or redactor is None or header.redaction_key_id == redactor.key_id:
+        return
+    if any(contains_marker(entry.args) for entry in entries):
+        recorded = "a HARNESS_REDACTION_KEY" if header.redaction_key_id else "the built-in key"
+        current = "a different HARNESS_REDACTION_KEY" if redactor.key_id else "the built-in key"
+        raise CassetteError(
+            f"{path}: its redacted arguments were made with {recorded}, this run uses "
+            f"{current}; set the same HARNESS_REDACTION_KEY as when recording, or record again",
+            path=str(path),
+        )
 
 
 class ReplayGateway:
     """Answers from a cassette loaded at the first call, so a case that calls no tool needs
     no cassette file."""
 
-    def __init__(self, cassette_path: Path | None, *, strict: bool) -> None:
+    def __init__(
+        self,
+        cassette_path: Path | None,
+        *,
+        strict: bool,
+        case_id: str | None = None,
+        matcher: Matcher | None = None,
+    ) -> None:
         self.cassette_path = cassette_path
         self.strict = strict
+        self.case_id = case_id
+        self.matcher = matcher or Matcher(None, None)
         self._cassette: ReplayCassette | None = None
         self.sha256: str | None = None
 
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
         if self._cassette is None:
             self._cassette = self._load()
-        return self._cassette.answer(tool, args)
+        return self._cassette.answer(tool, self.matcher.key(tool, args))
 
     def _load(self) -> ReplayCassette:
         if self.cassette_path is None:
@@ -41,10 +125,19 @@ class ReplayGateway:
                 "add `cassette: cassettes/<case>.jsonl` to the case and record it"
             )
         cassette = read_cassette(self.cassette_path)
+        check_redaction_key(
+            self.cassette_path, cassette.header, cassette.interactions, self.matcher.redactor
+        )
         self.sha256 = cassette.sha256
-        return ReplayCassette.from_file(cassette, strict=self.strict)
+        return self.matcher.cassette(
+            cassette.interactions,
+            case_id=self.case_id,
+            strict=self.strict,
+            lines=cassette.lines,
+            source=str(cassette.path),
+        )
 
-    def finish(self) -> list[Failure]:
+    def finish(self, *, completed: bool = True) -> list[Failure]:
         if self._cassette is None:
             if self.strict and self.cassette_path is not None and self.cassette_path.exists():
                 # Strict replay: a recorded cassette the agent never touched is unused.
@@ -55,3 +148,127 @@ class ReplayGateway:
             Failure(type=problem.kind, message=problem.message)
             for problem in self._cassette.problems()
         ]
+
+
+class LiveGateway:
+    """Calls the live tools; the agent gets the redacted answer; nothing is written."""
+
+    def __init__(self, tools: ToolSet, redactor: Redactor) -> None:
+        self.tools = tools
+        self.redactor = redactor
+        self.unavailable: list[str] = []
+        self.sha256: str | None = None
+
+    async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
+        live = await self.tools.call(tool, args)
+        if live.unavailable and live.error:
+            self.unavailable.append(live.error)
+        redact = self.redactor
+        return Interaction(
+            tool=tool,
+            args=redact.value(args),
+            ok=live.ok,
+            result=redact.value(live.result),
+            error=None if live.error is None else redact.text(live.error),
+        )
+
+    def finish(self, *, completed: bool = True) -> list[Failure]:
+        return []
+
+
+class RecordGateway(LiveGateway):
+    """Live tools, every answer staged; the cassette is written when the attempt ends, only if
+    the agent finished and every tool could be reached."""
+
+    append = False
+
+    def __init__(
+        self,
+        tools: ToolSet,
+        redactor: Redactor,
+        *,
+        recorder: CassetteRecorder,
+        case_id: str,
+        cassette_path: Path | None,
+    ) -> None:
+        super().__init__(tools, redactor)
+        self.recorder = recorder
+        self.case_id = case_id
+        self.cassette_path = cassette_path
+        self.staged: list[Interaction] = []
+
+    async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
+        interaction = await super().answer(tool, args)
+        self.staged.append(interaction)
+        return interaction
+
+    def finish(self, *, completed: bool = True) -> list[Failure]:
+        path = self.cassette_path
+        if not self.staged and (self.append or path is None):
+            return []  # nothing new to write
+        if path is None:
+            return [
+                _not_written(
+                    f"the case names no cassette, so its {len(self.staged)} recorded call(s) were "
+                    "not saved; add `cassette: cassettes/<case>.jsonl` to the case"
+                )
+            ]
+        if self.unavailable:
+            return [_not_written(f"{path} was left as it was: {self.unavailable[0]}")]
+        if not completed:
+            return [
+                _not_written(f"{path} was left as it was: the attempt ended before final_output")
+            ]
+        try:
+            self.sha256 = self.recorder.commit(self.case_id, path, self.staged, append=self.append)
+        except CassetteError as exc:
+            return [Failure(type="cassette_error", message=exc.message)]
+        return []
+
+
+class AutoGateway(RecordGateway):
+    """Replays what the cassette has (VCR's new_episodes); a miss goes to the live tool and
+    is appended to the case's entries when the attempt ends."""
+
+    append = True
+
+    def __init__(
+        self,
+        tools: ToolSet,
+        redactor: Redactor,
+        *,
+        recorder: CassetteRecorder,
+        case_id: str,
+        cassette_path: Path | None,
+        matcher: Matcher,
+    ) -> None:
+        super().__init__(
+            tools, redactor, recorder=recorder, case_id=case_id, cassette_path=cassette_path
+        )
+        self.matcher = matcher
+        self._cassette: ReplayCassette | None = None
+
+    async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
+        if self._cassette is None:
+            self._cassette = self._load()
+        try:
+            return self._cassette.answer(tool, self.matcher.key(tool, args))
+        except CassetteMissError:
+            return await super().answer(tool, args)
+
+    def _load(self) -> ReplayCassette:
+        """The entries recorded so far, as this run sees them (an earlier attempt's included);
+        an unreadable file is an error, never overwritten."""
+        path = self.cassette_path
+        entries = [] if path is None else self.recorder.existing(path) or []
+        if path is not None and path.exists():
+            cassette = read_cassette(path)
+            check_redaction_key(path, cassette.header, entries, self.matcher.redactor)
+            self.sha256 = cassette.sha256
+        return self.matcher.cassette(
+            entries, case_id=self.case_id, strict=False, lines=None, source=str(path)
+        )
+
+
+def _not_written(message: str) -> Failure:
+    return Failure(type=NOT_WRITTEN, message=message)

@@ -13,13 +13,15 @@ import msgspec
 import msgspec.inspect as mi
 
 from harness.config import runledger
+from harness.config.live_tools import check_live_tools
 from harness.config.schema import (
-    ASSERTION_TYPES,
     Budgets,
     CaseFile,
+    MetricGates,
     Normalization,
     RecordMode,
     Regression,
+    RetrySpec,
     Suite,
     SuiteFile,
     parse_mode,
@@ -32,6 +34,7 @@ from harness.config.yaml_source import (
     read_yaml,
 )
 from harness.errors import ConfigError
+from harness.grading import loading as grading
 
 T = TypeVar("T")
 
@@ -44,12 +47,15 @@ _TYPE_INFO: dict[type[Any], mi.Type] = {}
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
-def load_suite(path: str | Path, *, mode: str | None = None) -> Suite:
+def load_suite(
+    path: str | Path, *, mode: str | None = None, allow_ineffective: bool = False
+) -> Suite:
     """Load, check and resolve a suite, reporting every problem found in one error.
 
     Args:
         path: the suite folder, or its `suite.yaml` (or `suite.yml`) file.
         mode: overrides the suite's `mode`, as the CLI's `--mode` does.
+        allow_ineffective: run assertions that can never fail instead of refusing them.
 
     Returns:
         The resolved suite: paths absolute, case settings merged over the suite's.
@@ -60,26 +66,40 @@ def load_suite(path: str | Path, *, mode: str | None = None) -> Suite:
     problems = Problems()
     layout = runledger.read_layout(runledger.find_suite_file(Path(path)), problems)
     problems.file_order = [layout.suite.shown, *map(display_path, layout.case_files)]
-    suite = convert(layout.suite, SuiteFile, problems)
+    suite_kind, case_kind = grading.file_kinds()
+    suite_document = grading.flatten_config(layout.suite)
+    suite = convert(suite_document, suite_kind, problems)
+    registry = None if suite is None else frozenset(suite.tool_registry)
+    prepare = functools.partial(
+        grading.prepare_file,
+        base_dir=layout.dir,
+        problems=problems,
+        tool_registry=registry,
+        allow_ineffective=allow_ineffective,
+    )
     if suite is not None:
         check_suite(layout.suite, suite, problems)
+        suite = prepare(suite_document, suite)
     documents = [
         document
         for case_file in layout.case_files
         if (document := problems.attempt(functools.partial(read_yaml, case_file))) is not None
     ]
     cases: list[tuple[Document, CaseFile]] = []
-    for document in documents:
-        if (case := convert(document, CaseFile, problems)) is not None:
+    for document in map(grading.flatten_config, documents):
+        if (case := convert(document, case_kind, problems)) is not None:
             check_case(document, case, problems)
-            cases.append((document, case))
+            cases.append((document, prepare(document, case)))
     _check_unique_ids(documents, problems)
+    if suite is not None:
+        _check_case_refs(layout.suite, suite, {case.id for _, case in cases}, problems)
     record_mode = _record_mode(layout.suite, suite, mode, problems)
     if suite is None:
         problems.check()  # raises: why the suite is None was recorded
         raise AssertionError("unreachable")
     # A bad mode is recorded already; resolving anyway finds the other problems too.
     resolved = runledger.resolve(layout, suite, cases, record_mode or RecordMode.replay, problems)
+    resolved = grading.attach_case_settings(resolved, suite, layout.suite, cases, problems)
     problems.check()
     return resolved
 
@@ -96,6 +116,23 @@ def _check_unique_ids(documents: list[Document], problems: Problems) -> None:
             where = f"{other.shown}:{other.line_of('$.id')}"
             message = f"duplicate case id {case_id!r}, also used in {where}; ids must be unique"
             problems.add(document.error(message, "$.id"))
+
+
+def _check_case_refs(
+    document: Document, suite: SuiteFile, known: set[str], problems: Problems
+) -> None:
+    """Case ids named by the gate settings must exist: a typo would silently gate nothing."""
+    regression = suite.regression or Regression()
+    named = [(f"$.quarantine[{i}]", case_id) for i, case_id in enumerate(suite.quarantine)]
+    named += [
+        (f"$.regression.expected_failures[{i}]", case_id)
+        for i, case_id in enumerate(regression.expected_failures)
+    ]
+    named += [(f"$.regression.case_pass_rates.{key}", key) for key in regression.case_pass_rates]
+    for path, case_id in named:
+        if case_id not in known:
+            message = f"unknown case id {case_id!r}; known: {', '.join(sorted(known)) or 'none'}"
+            problems.add(document.error(message, path))
 
 
 def _record_mode(
@@ -253,7 +290,7 @@ def _dict_entry(value: Any, path: str, kind: str) -> tuple[str, str]:
 def _types_hint(path: str) -> str:
     """The valid assertion types, when `path` is an assertion's `type`."""
     if _ASSERTION_TYPE.fullmatch(path):
-        return f"; valid types: {', '.join(ASSERTION_TYPES)}"
+        return f"; valid types: {', '.join(grading.type_names())}"
     return ""
 
 
@@ -297,6 +334,12 @@ def check_suite(document: Document, suite: SuiteFile, problems: Problems) -> Non
         require(suite.kill_grace_ms >= 0, "$.kill_grace_ms", "must be 0 or more")
     _check_budgets(document, suite.budgets, problems)
     _check_normalization(document, suite.normalization, problems)
+    _check_models(document, suite.models, problems)
+    check_live_tools(document, suite, problems)
+    if suite.runs is not None:
+        require(suite.runs >= 0, "$.runs", f"must be 0 or more, got {suite.runs}")
+    if suite.retry is not None:
+        _check_retry(document, suite.retry, problems)
     if suite.regression is not None:
         _check_regression(document, suite.regression, problems)
 
@@ -306,6 +349,41 @@ def check_case(document: Document, case: CaseFile, problems: Problems) -> None:
         problems.add(document.error("must not be empty", "$.id"))
     _check_budgets(document, case.budgets, problems)
     _check_normalization(document, case.normalization, problems)
+    if case.models is not None:
+        _check_models(document, case.models, problems)
+
+
+def model_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a model name, or None. Names go into attempt ids, paths
+    (`attempts/<case>/<model>/`, `{model}` in cassette paths) and the agent's environment."""
+    if not name.strip():
+        return "a model name must not be empty"
+    if name != name.strip() or "," in name or re.search(r"[\x00-\x1f\\]", name):
+        return f"model name {name!r}: no comma, backslash, control character or outer space"
+    if ".." in name.split("/") or name.startswith("/"):
+        return f"model name {name!r} would leave its folder (an absolute path or a .. part)"
+    return None
+
+
+def _check_models(document: Document, models: list[str], problems: Problems) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(models):
+        if (problem := model_name_problem(name)) is None and name in seen:
+            problem = f"model {name!r} is listed twice"
+        if problem is not None:
+            problems.add(document.error(problem, f"$.models[{i}]"))
+        seen.add(name)
+
+
+def _check_retry(document: Document, retry: RetrySpec, problems: Problems) -> None:
+    for name in ("max_retries", "initial_backoff_ms", "max_backoff_ms"):
+        value = getattr(retry, name)
+        if value is not None and value < 0:
+            problems.add(document.error(f"must be 0 or more, got {value}", f"$.retry.{name}"))
+    for i, code in enumerate(retry.exit_codes):
+        if not 1 <= code <= 255:
+            message = f"must be an exit status from 1 to 255, got {code}"
+            problems.add(document.error(message, f"$.retry.exit_codes[{i}]"))
 
 
 def _check_budgets(document: Document, budgets: Budgets | None, problems: Problems) -> None:
@@ -317,11 +395,30 @@ def _check_budgets(document: Document, budgets: Budgets | None, problems: Proble
 
 
 def _check_regression(document: Document, regression: Regression, problems: Problems) -> None:
-    rate = regression.min_pass_rate
-    if rate is not None and not 0 <= rate <= 1:
-        hint = f"; did you mean {rate / 100:g}?" if 1 < rate <= 100 else ""
-        message = f"must be a fraction between 0 and 1, got {rate:g}{hint}"
-        problems.add(document.error(message, "$.regression.min_pass_rate"))
+    def fraction(value: float | None, path: str) -> None:
+        if value is not None and not 0 <= value <= 1:
+            hint = f"; did you mean {value / 100:g}?" if 1 < value <= 100 else ""
+            message = f"must be a fraction between 0 and 1, got {value:g}{hint}"
+            problems.add(document.error(message, path))
+
+    fraction(regression.min_pass_rate, "$.regression.min_pass_rate")
+    fraction(regression.max_pass_rate_drop, "$.regression.max_pass_rate_drop")
+    fraction(regression.min_case_pass_rate, "$.regression.min_case_pass_rate")
+    for case_id, rate in regression.case_pass_rates.items():
+        fraction(rate, f"$.regression.case_pass_rates.{case_id}")
+    if regression.significance is not None:
+        alpha = regression.significance.alpha
+        if not 0 < alpha < 1:
+            message = f"must be between 0 and 1 (exclusive), got {alpha:g}"
+            problems.add(document.error(message, "$.regression.significance.alpha"))
+        fraction(regression.significance.min_drop, "$.regression.significance.min_drop")
+    for name in MetricGates.__struct_fields__:
+        gate = None if regression.metrics is None else getattr(regression.metrics, name)
+        for key in ("max_increase", "max_increase_pct"):
+            limit = None if gate is None else getattr(gate, key)
+            if limit is not None and not limit >= 0:  # NaN too
+                path = f"$.regression.metrics.{name}.{key}"
+                problems.add(document.error(f"must be 0 or more, got {limit}", path))
 
 
 def _check_normalization(

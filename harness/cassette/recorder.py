@@ -1,0 +1,163 @@
+"""Writing cassettes safely: staged in memory during an attempt, written when it ends.
+
+A cassette file is only ever replaced whole (temp file, fsync, rename), so a crash, Ctrl+C or
+a failed attempt leaves the previous file as it was. The header line goes first.
+
+Several cases may share one file. Their entries are then tagged with `"case"` and merged by
+case: writing case A replaces (record) or extends (auto) A's entries and keeps every other
+case's, so cases never clobber each other, whatever the order they finish in. A file is shared
+when more cases of the suite name it, or when it already holds another case's entries.
+Untagged entries (RunLedger files, hand-written ones) are kept for the cases that have no
+tagged entries yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from harness import __version__
+from harness.cassette.format import (
+    CassetteHeader,
+    Interaction,
+    encode_header,
+    encode_interaction,
+    read_cassette,
+)
+from harness.cassette.redact import Redactor
+from harness.config.schema import Case
+from harness.errors import CassetteError
+from harness.storage.atomic import atomic_write
+
+
+def entries_for_case(entries: Sequence[Interaction], case_id: str | None) -> list[int]:
+    """Indexes of the entries a case replays: those tagged with it, else the untagged ones."""
+    tagged = [i for i, entry in enumerate(entries) if entry.case is not None]
+    if not tagged:
+        return list(range(len(entries)))
+    mine = [i for i in tagged if entries[i].case == case_id]
+    if mine:
+        return mine
+    return [i for i, entry in enumerate(entries) if entry.case is None]
+
+
+class CassetteRecorder:
+    """Writes the cassettes of one run. `commit` is synchronous on purpose: attempts run as
+    tasks on one thread, so two commits to one file can never interleave."""
+
+    def __init__(
+        self,
+        cases: Iterable[Case],
+        *,
+        redactor: Redactor,
+        kind_of: Callable[[str], str | None],
+    ) -> None:
+        """Args:
+        cases: every case of the suite (not only those selected), to see which share a file.
+        redactor: applied to every entry written (idempotent, so old entries are unchanged).
+        kind_of: the backend kind of a tool, named in the header.
+        """
+        self.redactor = redactor
+        self.kind_of = kind_of
+        self._users: dict[Path, set[str]] = {}
+        for case in cases:
+            if case.cassette_path is not None:
+                self._users.setdefault(case.cassette_path, set()).add(case.id)
+        self._entries: dict[Path, list[Interaction]] = {}
+
+    def existing(self, path: Path) -> list[Interaction] | None:
+        """The file's entries as this run last wrote or read them; None when there is no file.
+
+        Raises:
+            CassetteError: the file exists but cannot be read.
+        """
+        if path not in self._entries:
+            if not path.exists():
+                return None
+            self._entries[path] = read_cassette(path).interactions
+        return self._entries[path]
+
+    def is_shared(self, path: Path, case_id: str) -> bool:
+        if len(self._users.get(path, ())) > 1:
+            return True
+        try:
+            entries = self.existing(path) or []
+        except CassetteError:
+            return False
+        return any(entry.case not in (None, case_id) for entry in entries)
+
+    def commit(self, case_id: str, path: Path, new: Sequence[Interaction], *, append: bool) -> str:
+        """Write `new` as the case's entries (append: after the ones it already has).
+
+        Returns:
+            The sha256 of the bytes written.
+
+        Raises:
+            CassetteError: the existing file is unreadable and its other entries must be kept.
+            InfrastructureError: the file cannot be written.
+        """
+        shared = self.is_shared(path, case_id)
+        # Re-recording a file only this case uses keeps nothing of it, so it is not even read.
+        old = self._readable(path, case_id) if shared or append else []
+        if shared:
+            entries = _merge(old, case_id, new, append=append)
+        else:
+            entries = [msgspec.structs.replace(entry, case=None) for entry in (*old, *new)]
+        entries = [self._redacted(entry) for entry in entries]
+        data = self._header(entries) + b"".join(encode_interaction(e) for e in entries)
+        atomic_write(path, data)
+        self._entries[path] = entries
+        return hashlib.sha256(data).hexdigest()
+
+    def _readable(self, path: Path, case_id: str) -> list[Interaction]:
+        try:
+            return self.existing(path) or []
+        except CassetteError as exc:
+            raise CassetteError(
+                f"{exc.message}; {case_id}'s recording was not written, so the other entries "
+                "are not lost: fix or delete the file and record again",
+                path=str(path),
+            ) from None
+
+    def _redacted(self, entry: Interaction) -> Interaction:
+        redact = self.redactor
+        return msgspec.structs.replace(
+            entry,
+            args=redact.value(entry.args),
+            result=redact.value(entry.result),
+            error=None if entry.error is None else redact.text(entry.error),
+        )
+
+    def _header(self, entries: Sequence[Interaction]) -> bytes:
+        kinds = sorted({kind for e in entries if (kind := self.kind_of(e.tool)) is not None})
+        header = CassetteHeader(
+            recorded_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            backend=",".join(kinds) or None,
+            harness_version=__version__,
+            redaction_key_id=self.redactor.key_id,
+        )
+        return encode_header(header)
+
+
+def _merge(
+    old: Sequence[Interaction], case_id: str, new: Sequence[Interaction], *, append: bool
+) -> list[Interaction]:
+    """The case's block replaces its old one in place (or goes last); the rest is kept."""
+    kept = [old[i] for i in entries_for_case(old, case_id)] if append else []
+    block = [msgspec.structs.replace(entry, case=case_id) for entry in (*kept, *new)]
+    merged: list[Interaction] = []
+    placed = False
+    for entry in old:
+        if entry.case == case_id:
+            if not placed:
+                merged.extend(block)
+                placed = True
+        else:
+            merged.append(entry)
+    if not placed:
+        merged.extend(block)
+    return merged

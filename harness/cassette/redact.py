@@ -1,0 +1,244 @@
+"""Secret redaction, applied to everything before it reaches disk or the agent's recorded view.
+
+A secret is replaced by `[REDACTED:<16 hex>]`, the start of an HMAC-SHA256 of the secret. The
+marker is deterministic, so a redacted argument still matches exactly: an incoming call is
+redacted the same way before matching, and only the same secret gives the same marker (unlike
+RunLedger, where every redacted value matched every other). The HMAC key is
+`HARNESS_REDACTION_KEY` when set, else a fixed built-in key: set it when a secret is short
+enough to guess, and set the same key where the cassettes are replayed.
+
+What is a secret:
+  - the value of each environment variable named in `redact.env`, and by default of every one
+    whose name has a part KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIALS (values of at
+    least 8 characters; named ones of at least 4);
+  - the value under an object key named like `api_key`, `password`, `authorization` (the whole
+    key, case and `-`/`_` ignored, so `token_count` is left alone), plus `redact.keys`;
+  - text matching a pattern: Bearer tokens, `sk-...`, `ghp_...`, AWS key ids, JWTs, private key
+    blocks, Slack tokens, plus `redact.patterns` (group 1, when present, is the secret part).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from harness.config.schema import RedactSpec
+
+KEY_ENV = "HARNESS_REDACTION_KEY"
+_BUILTIN_KEY = b"harness-redaction-v1"
+MARKER_RE = re.compile(r"\[REDACTED(?::[0-9a-f]{16})?\]")
+_MARKER_START = "[REDACTED"
+MIN_NAMED_SECRET = 4
+MIN_GUESSED_SECRET = 8
+# A replacement can make a pattern match that did not before (a `\b` at a new edge), so a text
+# is redacted again until nothing changes; real texts settle in one or two rounds.
+_MAX_ROUNDS = 4
+
+DEFAULT_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "auth_token",
+        "session_token",
+        "authorization",
+        "proxy_authorization",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "private_key",
+        "token",
+        "x_api_key",
+        "cookie",
+        "set_cookie",
+    }
+)
+DEFAULT_PATTERNS = (
+    r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})",
+    r"\b(sk-[A-Za-z0-9_-]{16,})",
+    r"\b(gh[pousr]_[A-Za-z0-9]{20,})",
+    r"\b(github_pat_[A-Za-z0-9_]{20,})",
+    r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b",
+    r"(?i)aws_secret_access_key\W{0,4}([A-Za-z0-9/+=]{40})",
+    r"\b(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,})",
+    r"\b(xox[abprs]-[A-Za-z0-9-]{10,})",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+)
+_SECRET_NAME_PARTS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS"})
+_NAME_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+def normalize_key(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+def looks_secret_env_name(name: str) -> bool:
+    """`OPENAI_API_KEY`, `GITHUB_TOKEN`, `DB_PASSWORD`: yes. `SSH_AUTH_SOCK`, `PWD`: no."""
+    return any(part.upper() in _SECRET_NAME_PARTS for part in _NAME_SPLIT.split(name))
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Raises ValueError with the reason when `pattern` is not a usable regex."""
+    try:
+        compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    if compiled.search(""):
+        raise ValueError("the pattern matches the empty string, so it would match everywhere")
+    return compiled
+
+
+def secret_values(
+    spec: RedactSpec | None, environ: Mapping[str, str], extra_env: Iterable[str] = ()
+) -> list[str]:
+    """The environment values that are secrets, longest first (so a longer one wins)."""
+    spec = spec or RedactSpec()
+    named = {*spec.env, *extra_env}
+    found = set()
+    for name, value in environ.items():
+        if name in named:
+            if len(value) >= MIN_NAMED_SECRET:
+                found.add(value)
+        elif spec.defaults and len(value) >= MIN_GUESSED_SECRET and looks_secret_env_name(name):
+            found.add(value)
+    # A value inside a marker would make redaction redact its own output.
+    return sorted((v for v in found if _MARKER_START not in v), key=lambda v: (-len(v), v))
+
+
+def key_id(environ: Mapping[str, str] | None = None) -> str | None:
+    """A short id of the HMAC key in use (None for the built-in one), stored in cassette
+    headers so replay can tell a cassette recorded under another key."""
+    key = (environ if environ is not None else os.environ).get(KEY_ENV)
+    return hashlib.sha256(key.encode()).hexdigest()[:8] if key else None
+
+
+class Redactor:
+    """Compiled rules; `value()` returns a redacted copy of any JSON-like value."""
+
+    def __init__(
+        self,
+        spec: RedactSpec | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        extra_env: Iterable[str] = (),
+    ) -> None:
+        """Args:
+        spec: the suite's `redact:` settings (None: the defaults).
+        environ: where secrets and the HMAC key are read (default os.environ).
+        extra_env: more variable names whose values are secrets (HTTP header variables).
+        """
+        spec = spec or RedactSpec()
+        environ = os.environ if environ is None else environ
+        key = environ.get(KEY_ENV)
+        self._key = key.encode() if key else _BUILTIN_KEY
+        self.key_id = key_id(environ)
+        self.keys = frozenset(normalize_key(k) for k in spec.keys) | (
+            DEFAULT_KEYS if spec.defaults else frozenset()
+        )
+        self.secrets = secret_values(spec, environ, extra_env)
+        patterns = [*(DEFAULT_PATTERNS if spec.defaults else ()), *spec.patterns]
+        self._passes: list[re.Pattern[str]] = [compile_pattern(p) for p in patterns]
+        if self.secrets:
+            literal = "|".join(re.escape(secret) for secret in self.secrets)
+            self._passes.insert(0, re.compile(literal))
+
+    def marker(self, secret: str) -> str:
+        digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return f"[REDACTED:{digest.hexdigest()[:16]}]"
+
+    def text(self, text: str) -> str:
+        """`text` with every secret in it replaced by its marker. Idempotent."""
+        for _ in range(_MAX_ROUNDS):
+            redacted = self._round(text)
+            if redacted == text:
+                break
+            text = redacted
+        return text
+
+    def value(self, value: Any) -> Any:
+        """A redacted copy of a JSON-like value: strings, object keys, secret-named entries."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                self.text(k) if isinstance(k, str) else k: self._entry(k, v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.value(item) for item in value]
+        return value
+
+    def line(self, data: bytes) -> bytes:
+        """One line of a byte stream (an agent's stderr); undecodable bytes pass through."""
+        text = data.decode("utf-8", "surrogateescape")
+        redacted = self.text(text)
+        return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
+    def _entry(self, key: Any, value: Any) -> Any:
+        if isinstance(key, str) and normalize_key(key) in self.keys and value is not None:
+            if isinstance(value, str) and MARKER_RE.fullmatch(value):
+                return value
+            if isinstance(value, bool):
+                return value  # a flag, not a secret
+            if isinstance(value, str | int | float):
+                return self.marker(value if isinstance(value, str) else _encode(value))
+            # A secret-named object or list: redact inside it rather than hide its shape.
+        return self.value(value)
+
+    def _round(self, text: str) -> str:
+        for pattern in self._passes:
+            if _MARKER_START in text:
+                # Markers are never redacted again: a user pattern could match their hex.
+                parts = MARKER_RE.split(text)
+                markers = MARKER_RE.findall(text)
+                done = [self._sub(pattern, part) for part in parts]
+                text = "".join(_interleave(done, markers))
+            else:
+                text = self._sub(pattern, text)
+        return text
+
+    def _sub(self, pattern: re.Pattern[str], text: str) -> str:
+        if not text:
+            return text
+        return pattern.sub(self._replace, text)
+
+    def _replace(self, found: re.Match[str]) -> str:
+        if found.re.groups and found.group(1) is not None:
+            start, end = found.span(1)
+            whole_start = found.start()
+            whole = found.group(0)
+            secret = found.group(1)
+            return whole[: start - whole_start] + self.marker(secret) + whole[end - whole_start :]
+        return self.marker(found.group(0))
+
+
+def _interleave(parts: list[str], markers: list[str]) -> list[str]:
+    out = [parts[0]]
+    for marker, part in zip(markers, parts[1:], strict=True):
+        out += [marker, part]
+    return out
+
+
+def _encode(value: Any) -> str:
+    return _encoder.encode(value).decode()
+
+
+def contains_marker(value: Any) -> bool:
+    """True if any string in a JSON-like value holds a redaction marker."""
+    if isinstance(value, str):
+        return _MARKER_START in value and MARKER_RE.search(value) is not None
+    if isinstance(value, dict):
+        return any(contains_marker(k) or contains_marker(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_marker(item) for item in value)
+    return False

@@ -1,0 +1,186 @@
+"""MCP tools: a server spoken to over stdio with the official `mcp` SDK (`harness[mcp]`).
+
+Each server is started once per run and shared by every attempt (the session multiplexes
+concurrent `tools/call` requests). At start its `tools/list` is checked against the tools the
+suite maps to it. A result with `isError` is a tool error; the structured content, else the text
+(one block: the string), else the content blocks as JSON, is the result. The server's stderr
+goes through redaction into `tools/mcp-<server>.stderr.log` in the run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+import anyio
+
+from harness.errors import InfrastructureError
+from harness.tools.backend import ToolFailure, ToolUnavailable, describe_exception
+
+if TYPE_CHECKING:
+    from mcp import ClientSession
+
+    from harness.cassette.redact import Redactor
+
+_LOST = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+
+
+class McpServer:
+    """One running server: its session and the names of the tools it offers."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None,
+        env: Mapping[str, str],
+        start_timeout_ms: int,
+        log_path: Path | None,
+        redactor: Redactor,
+    ) -> None:
+        self.name = name
+        self.argv = tuple(argv)
+        self.cwd = cwd
+        self.env = env
+        self.start_timeout_ms = start_timeout_ms
+        self.log = _StderrLog(log_path, redactor)
+        self.session: ClientSession | None = None
+        self.tools: frozenset[str] = frozenset()
+
+    async def start(self, stack: contextlib.AsyncExitStack) -> None:
+        """Start the server inside `stack` (closed once at the end of the run).
+
+        Raises:
+            InfrastructureError: it did not start, or did not answer initialize/tools/list.
+        """
+        from mcp import ClientSession, StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(
+            command=self.argv[0],
+            args=list(self.argv[1:]),
+            # The SDK passes only a few variables by default; a server often needs its token.
+            env={**os.environ, **self.env},
+            cwd=self.cwd,
+        )
+        seconds = self.start_timeout_ms / 1000
+        stack.callback(self.log.close)
+        try:
+            # Entered outside the timeout's scope: the SDK's task groups live on after it.
+            streams = await stack.enter_async_context(stdio_client(params, self.log.open()))
+            self.log.child_started()
+            session = await stack.enter_async_context(ClientSession(*streams))
+            with anyio.fail_after(seconds):
+                await session.initialize()
+                self.tools = frozenset(await _list_tool_names(session))
+        except TimeoutError:
+            raise self._failed(f"no answer within {seconds:g} s (start_timeout_ms)") from None
+        # Not started, whatever the reason: spawn failed, it exited, or the SDK's own errors.
+        except Exception as exc:
+            raise self._failed(describe_exception(exc)) from None
+        self.session = session
+
+    def _failed(self, why: str) -> InfrastructureError:
+        where = f"; its stderr is in {self.log.path}" if self.log.path else ""
+        return InfrastructureError(
+            f"MCP server {self.name!r} ({' '.join(self.argv)}) did not start: {why}{where}"
+        )
+
+
+async def _list_tool_names(session: ClientSession) -> list[str]:
+    from mcp.types import PaginatedRequestParams
+
+    names: list[str] = []
+    cursor: str | None = None
+    for _ in range(100):  # a server that pages forever must not hang the run
+        params = PaginatedRequestParams(cursor=cursor) if cursor else None
+        listed = await session.list_tools(params=params)
+        names.extend(tool.name for tool in listed.tools)
+        cursor = listed.next_cursor
+        if not cursor:
+            break
+    return names
+
+
+class McpBackend:
+    """A suite tool answered by `remote` on a running server."""
+
+    kind = "mcp"
+
+    def __init__(self, server: McpServer, remote: str) -> None:
+        self.server = server
+        self.remote = remote
+
+    async def call(self, tool: str, args: dict[str, Any]) -> Any:
+        from mcp import MCPError
+
+        session = self.server.session
+        if session is None:
+            raise ToolUnavailable(f"MCP server {self.server.name!r} is not running")
+        try:
+            result = await session.call_tool(self.remote, args)
+        except MCPError as exc:
+            raise ToolFailure(f"MCP error: {exc}") from None
+        except _LOST:
+            raise ToolUnavailable(f"MCP server {self.server.name!r} went away") from None
+        return _result(result)
+
+
+def _result(result: Any) -> Any:
+    content = list(getattr(result, "content", None) or [])
+    texts = [block.text for block in content if getattr(block, "type", None) == "text"]
+    if getattr(result, "is_error", False):
+        raise ToolFailure("\n".join(texts) or "the MCP tool reported an error")
+    structured = getattr(result, "structured_content", None)
+    if structured is not None:
+        return structured
+    if content and len(texts) == len(content):
+        return texts[0] if len(texts) == 1 else texts
+    return [block.model_dump(mode="json", exclude_none=True) for block in content]
+
+
+class _StderrLog:
+    """A pipe for the server's stderr, copied line by line through redaction to a log file by
+    a thread (the SDK needs a real file descriptor, so the copy cannot be a task)."""
+
+    def __init__(self, path: Path | None, redactor: Redactor) -> None:
+        self.path = path
+        self.redactor = redactor
+        self._write_end: TextIO | None = None
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> TextIO:
+        read_fd, write_fd = os.pipe()
+        self._write_end = open(write_fd, "w")  # noqa: SIM115 - closed by child_started
+        self._thread = threading.Thread(target=self._copy, args=(read_fd,), daemon=True)
+        self._thread.start()
+        return self._write_end
+
+    def child_started(self) -> None:
+        # The server holds its own copy; ours must close so the copy ends when it exits.
+        if self._write_end is not None:
+            with contextlib.suppress(OSError):
+                self._write_end.close()
+
+    def close(self) -> None:
+        self.child_started()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def _copy(self, read_fd: int) -> None:
+        sink: IO[bytes] | None = None
+        with os.fdopen(read_fd, "rb") as source:
+            for line in source:
+                if self.path is None:
+                    continue
+                if sink is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    sink = self.path.open("ab")
+                sink.write(self.redactor.line(line))
+                sink.flush()
+        if sink is not None:
+            sink.close()
