@@ -6,10 +6,24 @@ from typing import Any
 
 import msgspec
 
+from harness.grading.verdict import Verdict
+
 # Statuses as RunLedger's summary.json writes them.
 PASS = "pass"
 FAIL = "fail"
 ERROR = "error"
+# Run with --skip-grade: the agent finished and nothing else failed; `harness grade` decides.
+UNGRADED = "ungraded"
+
+# The outcome of an attempt for statistics. Unlike `status` (RunLedger's), it separates a
+# budget overrun from a failure, and the machinery's failures from the agent's: an
+# `infra_error` that survived its retries is no trial at all (it shrinks n, never counts as a
+# pass or a fail).
+PASSED = "passed"
+FAILED = "failed"
+BUDGET_EXCEEDED = "budget_exceeded"
+INFRA_ERROR = "infra_error"
+OUTCOMES = (PASSED, FAILED, BUDGET_EXCEEDED, INFRA_ERROR)
 
 
 class Failure(msgspec.Struct, omit_defaults=True):
@@ -20,6 +34,20 @@ class Failure(msgspec.Struct, omit_defaults=True):
     expected: Any = None
     observed: Any = None
     details: dict[str, Any] | None = None
+
+
+class RetryRecord(msgspec.Struct, omit_defaults=True):
+    """One try of an attempt that ended in an infrastructure failure and was tried again."""
+
+    try_number: int  # 1 is the first try
+    failure_type: str
+    message: str
+    reason: str  # why it counts as infrastructure (retry.py's words)
+    wall_ms: int
+    wait_ms: int  # the backoff before the next try
+    exit_code: int | None = None
+    signal: int | None = None
+    stderr_path: str | None = None
 
 
 class AttemptResult(msgspec.Struct, omit_defaults=True):
@@ -49,6 +77,18 @@ class AttemptResult(msgspec.Struct, omit_defaults=True):
     model: str | None = None
     trial: int | None = None
     started_at: str | None = None
+    outcome: str = ""  # passed | failed | budget_exceeded | infra_error ("" in old files)
+    infra_reason: str | None = None  # set when outcome is infra_error
+    seed: int | None = None
+    retries: list[RetryRecord] = []
+    fingerprint: str | None = None  # inputs that decide the outcome; see storage/fingerprint.py
+    reused_from: str | None = None  # --incremental: the run whose passing result this is
+    reruns: int = 0  # --rerun-failures: failed tries before this result
+    flaky: bool = False  # passed only on a re-run
+    score: float | None = None  # the weighted grader score; with a threshold it decided
+    threshold: float | None = None
+    verdicts: list[Verdict] = []  # every grader's verdict, passing ones too
+    workspace: str | None = None  # the kept workspace folder (--workspace, --skip-grade)
 
     @property
     def passed(self) -> bool:

@@ -30,6 +30,8 @@ from harness.errors import (
     UsageError,
 )
 from harness.gating import Gatekeeper, GateOptions
+from harness.grading.engine import GRADER_ERROR, GradeOptions
+from harness.grading.options import check_grade_options, grading_header
 from harness.plan import Completeness, Plan, agent_argv, build_plan, check_complete, parse_models
 from harness.pool import (
     DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
@@ -40,7 +42,7 @@ from harness.pool import (
 )
 from harness.protocol.messages import PROTOCOL_VERSION
 from harness.reports.summary import build_summary
-from harness.results import PASS, AttemptResult
+from harness.results import PASS, UNGRADED, AttemptResult
 from harness.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from harness.runner import AgentSpec, AttemptOutput, AttemptPlan, run_attempt
 from harness.select import select_cases
@@ -75,6 +77,11 @@ class RunOptions:
     ray_address: str | None = None  # an existing Ray cluster; None starts a local one
     # Baseline, history, incremental runs, re-runs, reports (see harness.gating)
     gate: GateOptions = field(default_factory=GateOptions)
+    # Grading (see harness.grading): --skip-grade, --threshold, --judge-*, --workspace
+    grade: GradeOptions = field(default_factory=GradeOptions)
+    workspace_dir: Path | None = None  # keep each attempt's workspace under DIR/<run_id>/
+    grader_plugins: tuple[str, ...] = ()  # modules that register grader types
+    allow_ineffective: bool = False  # run assertions that can never fail
 
 
 @dataclass
@@ -141,7 +148,10 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     """Load, select and plan; every config and usage problem is raised here, before any run
     directory or agent exists. `harness run --list` and `--runs 0` stop here."""
     events = events or RunEvents()
-    loaded = load_suite(options.suite, mode=options.mode)
+    check_grade_options(options.grade, options.grader_plugins)
+    loaded = load_suite(
+        options.suite, mode=options.mode, allow_ineffective=options.allow_ineffective
+    )
     suite = select_cases(loaded, options.case_ids, options.tags)
     plan = build_plan(suite, models=parse_models(options.models), runs=options.runs)
     warned: set[str] = set()
@@ -190,6 +200,11 @@ async def run_suite(
     header = _run_header(suite, run_id, strict, workers, len(plan))
     header.update(models=[m for m in plan.models if m is not None], runs=plan.runs)
     header.update(keeper.header())
+    header["grading"] = grading_header(options.grade, options.grader_plugins)
+    if options.workspace_dir is not None:
+        keep_workspaces: Path | None = options.workspace_dir / run_id
+    else:
+        keep_workspaces = run_dir.root / "workspaces" if options.grade.skip else None
     run_dir.write_json("run.json", {**header, "status": "started"})
     events.started(suite, run_dir.root, len(plan))
 
@@ -222,6 +237,8 @@ async def run_suite(
             agents=slots if reuse else None,
             gateway=gateways.for_case(attempt.case),
             redact_line=gateways.redact_line,
+            grading=options.grade,
+            keep_workspace_under=keep_workspaces,
         )
 
     def on_retry(attempt: AttemptPlan, output: AttemptOutput, try_number: int) -> str | None:
@@ -273,7 +290,19 @@ async def run_suite(
             # Live tools (an MCP server) are started once per run, closed at the end.
             async with open_gateways(tooling, log_dir=run_dir.root / "tools") as opened, slots:
                 gateways = opened
-                await pool.run(keeper.to_run(plan.attempts))
+                if options.engine == "ray":
+                    from harness.engines.ray_engine import run_prepared
+
+                    await run_prepared(
+                        prepared,
+                        options,
+                        list(keeper.to_run(plan.attempts)),
+                        reuse=reuse,
+                        on_result=on_result,
+                        stderr_path=lambda attempt: paths(attempt)[1],
+                    )
+                else:
+                    await pool.run(keeper.to_run(plan.attempts))
             tasks.cancel_scope.cancel()
     except HarnessError as exc:
         infra_error = exc
@@ -320,8 +349,13 @@ def _finish(
     elif not completeness.complete:
         # Not stopped, yet a planned attempt has no result or two: a bug, never a green run.
         exit_code, status, reason = EXIT_INFRA, "error", "results_incomplete"
+    elif any(f.type == GRADER_ERROR for r in results for f in r.failures):
+        # A judge or grader that could not run says nothing about the agent: infrastructure.
+        exit_code, status, reason = EXIT_INFRA, "finished", "grader_error"
     elif all(r.status == PASS for r in results):
         exit_code, status, reason = EXIT_OK, "finished", "all_passed"
+    elif all(r.status in (PASS, UNGRADED) for r in results):
+        exit_code, status, reason = EXIT_OK, "finished", "ungraded"
     else:
         exit_code, status, reason = EXIT_FAILED, "finished", "cases_failed"
     summary = build_summary(

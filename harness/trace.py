@@ -11,14 +11,16 @@ import msgspec
 class Trace:
     """Events of one attempt in order; written to run.jsonl when the attempt ends."""
 
-    def __init__(self, case_id: str) -> None:
+    def __init__(self, case_id: str, attempt_id: str | None = None) -> None:
         self.case_id = case_id
         self.events: list[dict[str, Any]] = []
+        # In a sweep run.jsonl holds every trial of a case: the attempt id tells them apart.
+        self._ids = {"case_id": case_id}
+        if attempt_id is not None and attempt_id != case_id:
+            self._ids["attempt_id"] = attempt_id
 
     def _add(self, kind: str, **fields: Any) -> None:
-        self.events.append(
-            {"type": kind, "case_id": self.case_id, "timestamp": time.time(), **fields}
-        )
+        self.events.append({"type": kind, **self._ids, "timestamp": time.time(), **fields})
 
     def task_start(self, task_id: str, task_input: Any) -> None:
         self._add("task_start", task_id=task_id, input=task_input)

@@ -116,7 +116,9 @@ async def open_agent(
             start_new_session=True,
         )
     except OSError as exc:
-        raise SpawnError(f"could not start agent {argv[0]!r}: {exc.strerror or exc}") from exc
+        raise SpawnError(
+            f"could not start agent {argv[0]!r}: {exc.strerror or exc}", errno=exc.errno
+        ) from exc
     _live_groups.add(process.pid)
     try:
         yield process

@@ -9,6 +9,13 @@ from typing import Annotated
 
 import typer
 
+from harness.cli import baseline as baseline_cli
+from harness.cli import ci as ci_cli
+from harness.cli import diff as diff_cli
+from harness.cli import gate_flags
+from harness.cli import history as history_cli
+from harness.cli import report as report_cli
+
 app = typer.Typer(
     name="harness",
     help="Test tool-using AI agents the way CI tests code.",
@@ -32,8 +39,45 @@ def run_command(
         typer.Option("--mode", help="replay | record | auto | live (overrides the suite)."),
     ] = None,
     case: Annotated[
-        list[str] | None, typer.Option("--case", help="Run only this case id (repeatable).")
+        list[str] | None,
+        typer.Option("--case", help="Run only cases matching this id or glob (repeatable)."),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag", help="key=v1,v2: cases whose tag is one of the values (repeatable: AND)."
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="a,b: run every case on each model (overrides the suite)."),
+    ] = None,
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", help="Trials per case and model (default 1); 0 only validates."),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option("--max-retries", help="Retries of infrastructure failures (default 2)."),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first attempt that does not pass.")
+    ] = False,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(
+            "--shutdown-timeout",
+            help="Seconds running agents get to stop after Ctrl+C or --fail-fast (default 5).",
+        ),
+    ] = 5.0,
+    list_plan: Annotated[
+        bool, typer.Option("--list", help="Print the planned attempt ids and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Stream agents' stderr and logs, by attempt id."),
+    ] = False,
     workers: Annotated[
         int | None, typer.Option("--workers", "-j", help="Attempts at once (default 2 x cores).")
     ] = None,
@@ -41,17 +85,48 @@ def run_command(
         Path | None,
         typer.Option("--output-dir", help="Where run directories go (default harness_out)."),
     ] = None,
+    agent_reuse: Annotated[
+        str | None,
+        typer.Option(
+            "--agent-reuse",
+            help="never | per_worker: keep an agent that says multi_task for the next case "
+            "(default: the suite's agent_reuse, else per_worker).",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="local (default) | ray: shards of attempts as Ray tasks (harness[ray])."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster to join with --engine ray (default: start one)."
+        ),
+    ] = None,
     strict: Annotated[
         bool | None,
         typer.Option(
             "--strict/--no-strict", help="Replay-strict: unused or out-of-order entries fail."
         ),
     ] = None,
+    baseline: gate_flags.BaselineFlag = None,
+    export_baseline: gate_flags.ExportBaselineFlag = None,
+    db: gate_flags.DbFlag = gate_flags.DEFAULT_DB,
+    incremental: gate_flags.IncrementalFlag = False,
+    no_cache: gate_flags.NoCacheFlag = False,
+    rerun_failures: gate_flags.RerunFlag = 0,
+    quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
 ) -> None:
-    """Run a suite and exit 0 (all passed), 1 (a case failed), 2 (bad input), 3, or 130."""
+    """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
+    or 130."""
     from harness.cli.run import execute_run
     from harness.run import RunOptions
 
+    if quiet and verbose:
+        print("error: --quiet and --verbose contradict each other; choose one", file=sys.stderr)
+        raise typer.Exit(2)
     options = RunOptions(
         suite=suite,
         mode=mode,
@@ -59,8 +134,34 @@ def run_command(
         workers=workers,
         output_dir=output_dir,
         strict=strict,
+        tags=tuple(tag or ()),
+        models=tuple(model or ()),
+        runs=runs,
+        max_retries=max_retries,
+        fail_fast=fail_fast,
+        shutdown_timeout_seconds=shutdown_timeout,
+        agent_reuse=agent_reuse,
+        engine=engine,
+        ray_address=ray_address,
+        gate=gate_flags.gate_options(
+            baseline=baseline,
+            export_baseline=export_baseline,
+            db=db,
+            incremental=incremental,
+            no_cache=no_cache,
+            rerun_failures=rerun_failures,
+            quarantine_flaky=quarantine_flaky,
+        ),
     )
-    raise typer.Exit(execute_run(options))
+    verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
+    raise typer.Exit(execute_run(options, verbosity=verbosity, list_only=list_plan))
+
+
+app.add_typer(baseline_cli.app, name="baseline")
+app.command("diff")(diff_cli.diff_command)
+app.command("ci")(ci_cli.ci_command)
+app.command("history")(history_cli.history_command)
+app.command("report")(report_cli.report_command)
 
 
 @app.command("version")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from harness.run import RunReport
 
 MAX_DETAIL_CHARS = 600
+MAX_FAILURES_SHOWN = 30  # a sweep can fail hundreds of attempts; the rest are in the files
 CI_LOG_WIDTH = 160
 
 
@@ -59,9 +60,15 @@ class ConsoleEvents(RunEvents):
 
 
 def print_report(report: RunReport) -> None:
+    if report.run_dir is None:  # --runs 0: validated, nothing ran
+        return
     failed = [r for r in report.results if r.status != PASS]
     if failed:
-        _print_failures(failed)
+        _print_failures(failed[:MAX_FAILURES_SHOWN])
+        if len(failed) > MAX_FAILURES_SHOWN:
+            print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
+    if "sweep" in report.summary:
+        _print_sweep(report)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for result in failed:
             print(github_annotation(result))
@@ -74,7 +81,22 @@ def print_report(report: RunReport) -> None:
         f"{passed} passed, {total - passed} failed{tail}"
         f"  [{_count(report.results, FAIL)} fail, {_count(report.results, ERROR)} error]"
     )
+    if report.completeness is not None and (
+        not report.completeness.complete or report.completeness.lost or "sweep" in report.summary
+    ):
+        print(f"Completeness: {report.completeness.sentence()}")
     print(f"Run directory: {report.run_dir}")
+
+
+def _print_sweep(report: RunReport) -> None:
+    from rich.console import Console
+
+    from harness.reports.sweep import console_tables
+
+    width = None if sys.stdout.isatty() else CI_LOG_WIDTH
+    console = Console(soft_wrap=False, highlight=False, width=width)
+    for table in console_tables(report.summary["sweep"]):
+        console.print(table)
 
 
 def _count(results: list[AttemptResult], status: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import secrets
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import msgspec
 
 from harness.results import AttemptResult
-from harness.storage.atomic import LineAppender, atomic_write
+from harness.storage.atomic import LineAppender, atomic_write, disk_error
 
 _encoder = msgspec.json.Encoder()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -48,6 +49,32 @@ class RunDirectory:
 
     def stderr_path(self, attempt_key: str) -> Path:
         return self.root / "attempts" / safe_name(attempt_key) / "stderr.log"
+
+    def attempt_dir(self, case_id: str, model: str | None, trial: int | None) -> Path:
+        """`attempts/<case>/` for a plain run; `attempts/<case>/[<model>/]trial-<n>/` in a
+        sweep. Model names are made file-name safe (`openai/gpt-5` -> `openai_gpt-5`)."""
+        path = self.root / "attempts" / safe_name(case_id)
+        if model is not None:
+            path /= safe_name(model)
+        if trial is not None:
+            path /= f"trial-{trial}"
+        return path
+
+    def write_transcript(self, attempt_dir: Path, events: list[dict[str, Any]]) -> None:
+        """The attempt's trace as `transcript.jsonl` beside its stderr.log.
+
+        Renamed into place whole, so a reader never sees half of one; not fsynced (one fsync
+        per attempt would stall the event loop), so a power cut may lose the newest ones:
+        run.jsonl has the same events.
+        """
+        path = attempt_dir / "transcript.jsonl"
+        tmp = attempt_dir / ".transcript.jsonl.tmp"
+        try:
+            attempt_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(b"".join(encode_line(event) for event in events))
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise disk_error(path, exc) from exc
 
     def append_result(self, result: AttemptResult) -> None:
         self._results.append(encode_line(result))
