@@ -95,6 +95,7 @@ class RunReport:
     plan: Plan | None = None
     completeness: Completeness | None = None
     stop_reason: str | None = None  # fail_fast | interrupted
+    message: str | None = None  # why the run could not finish (status error)
 
     @property
     def passed(self) -> int:
@@ -403,6 +404,7 @@ def _finish(
         plan=plan,
         completeness=completeness,
         stop_reason=stop_reason,
+        message=str(infra_error) if infra_error else None,
     )
 
 

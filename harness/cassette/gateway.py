@@ -25,6 +25,7 @@ from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
 from harness.errors import CassetteError, CassetteMissError
 from harness.results import Failure
+from harness.retry import TOOL_TRANSIENT
 
 if TYPE_CHECKING:
     from harness.tools.registry import ToolSet
@@ -214,7 +215,9 @@ class RecordGateway(LiveGateway):
                 )
             ]
         if self.unavailable:
-            return [_not_written(f"{path} was left as it was: {self.unavailable[0]}")]
+            # The pool retries an attempt whose first failure is this type.
+            message = f"{path} was left as it was: {self.unavailable[0]}"
+            return [Failure(type=TOOL_TRANSIENT, message=message)]
         if not completed:
             return [
                 _not_written(f"{path} was left as it was: the attempt ended before final_output")

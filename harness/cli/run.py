@@ -32,6 +32,8 @@ def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool
     if report.summary:
         print_gate(report.summary)
     print_report(report)
+    for line in (report.message or "").splitlines():
+        print(f"error: {line}", file=sys.stderr)
     return report.exit_code
 
 

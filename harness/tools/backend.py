@@ -73,11 +73,12 @@ class LiveTool:
         retry = self.retry
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(max(retry.attempts, 1)),
-            wait=tenacity.wait_exponential_jitter(
-                initial=retry.initial_backoff_ms / 1000,
-                max=retry.max_backoff_ms / 1000,
-                jitter=retry.initial_backoff_ms / 1000,
-            ),
+            # initial * 2^n capped at max, plus up to `initial` of jitter (these two waits
+            # keep one meaning across tenacity versions; wait_exponential_jitter's changed).
+            wait=tenacity.wait_exponential(
+                multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
+            )
+            + tenacity.wait_random(0, retry.initial_backoff_ms / 1000),
             retry=tenacity.retry_if_exception_type(TransientToolError),
             # anyio's sleep, so a cancelled run stops waiting at once on any backend.
             sleep=anyio.sleep,
