@@ -23,6 +23,7 @@ from harness.config.schema import (
     SuiteFile,
 )
 from harness.errors import ConfigError, ConfigErrors
+from harness.grading.registry import type_names
 from harness.protocol.codec import DEFAULT_MAX_LINE_BYTES
 
 SUITE = """\
@@ -302,7 +303,11 @@ def test_missing_required_key() -> None:
     ]
 
 
-VALID_TYPES = "valid types: json_schema, required_fields, must_call, must_not_call, call_order"
+# RunLedger's five come first; every other registered grader type follows.
+VALID_TYPES = "valid types: " + ", ".join(type_names())
+assert VALID_TYPES.startswith(
+    "valid types: json_schema, required_fields, must_call, must_not_call, call_order, "
+)
 
 
 def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
@@ -319,7 +324,7 @@ def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
 def test_unknown_key_inside_an_assertion() -> None:
     case = CASE + "assertions: [{type: must_call, tool: [x]}]\n"
     assert errors(make_suite(cases={"t1.yaml": case})) == [
-        "s/cases/t1.yaml:3: assertions[0].tool: unknown key; valid keys: type, tools",
+        "s/cases/t1.yaml:3: assertions[0].tool: unknown key; valid keys: type, tools, weight, name",
         "s/cases/t1.yaml:3: assertions[0].tools: missing required key",
     ]
 

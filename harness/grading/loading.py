@@ -1,0 +1,80 @@
+"""The loader's grading steps: documents flattened (Vally's `config:`), grader specs prepared
+and checked, and each case's threshold and workspace resolved over the suite's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from harness.config.schema import CaseFile, Suite, SuiteFile, WorkspaceSpec
+from harness.config.yaml_source import Document, Problems
+from harness.grading.prepare import check_threshold, flatten_config, prepare_specs
+from harness.grading.registry import file_kinds, type_names
+
+F = TypeVar("F", SuiteFile, CaseFile)
+
+__all__ = ["attach_case_settings", "file_kinds", "flatten_config", "prepare_file", "type_names"]
+
+
+def prepare_file(
+    document: Document,
+    spec: F,
+    *,
+    base_dir: Path,
+    problems: Problems,
+    tool_registry: frozenset[str] | None,
+    allow_ineffective: bool,
+) -> F:
+    """The suite or case file with its graders prepared; problems recorded at their lines."""
+    check_threshold(document, spec.threshold, "$.threshold", problems)
+    if not spec.assertions:
+        return spec
+    prepared = prepare_specs(
+        document,
+        spec.assertions,
+        base_dir=base_dir,
+        problems=problems,
+        tool_registry=tool_registry,
+        allow_ineffective=allow_ineffective,
+    )
+    return msgspec.structs.replace(spec, assertions=prepared)
+
+
+def attach_case_settings(
+    suite: Suite,
+    suite_file: SuiteFile,
+    suite_document: Document,
+    cases: Sequence[tuple[Document, CaseFile]],
+    problems: Problems,
+) -> Suite:
+    """Each resolved case gets its threshold (its own, else the suite's) and its workspace
+    (the case's over the suite's, sources made absolute)."""
+    from harness.workspace import merge
+
+    suite_workspace = _resolved(suite_file, suite_document, suite.dir, problems)
+    by_id = {case.id: (document, case) for document, case in cases}
+    resolved = []
+    for case in suite.cases:
+        document, case_file = by_id[case.id]
+        threshold = case_file.threshold if case_file.threshold is not None else suite_file.threshold
+        own = _resolved(case_file, document, suite.dir, problems)
+        workspace = merge(suite_workspace, own)
+        resolved.append(msgspec.structs.replace(case, threshold=threshold, workspace=workspace))
+    return msgspec.structs.replace(suite, cases=tuple(resolved))
+
+
+def _resolved(
+    spec: SuiteFile | CaseFile, document: Document, base_dir: Path, problems: Problems
+) -> WorkspaceSpec | None:
+    from harness.workspace import resolve_files
+
+    if spec.workspace is None:
+        return None
+    workspace, found = resolve_files(spec.workspace, base_dir)
+    for problem in found:
+        field, message = problem.split(": ", 1)
+        problems.add(document.error(message, f"$.workspace.{field}"))
+    return workspace

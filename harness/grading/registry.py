@@ -1,0 +1,158 @@
+"""The grader registry: every grader type by its `type` name, built in or plugged in.
+
+Built-ins register on first use. Plugins come from the `harness.graders` entry-point group and
+from `--grader-plugin module`; each names `GraderType`s whose spec is a `GraderSpec` subclass
+tagged with the type name. Suite and case files are validated against the union of every
+registered spec, so an unknown type is a load-time error that names the known ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from harness.config.schema import CaseFile, GraderSpec, SuiteFile
+from harness.errors import UsageError
+from harness.grading.context import GradingContext
+from harness.grading.verdict import Verdict
+
+if TYPE_CHECKING:
+    from harness.grading.prepare import Preparation
+
+ENTRY_POINT_GROUP = "harness.graders"
+GradeFn = Callable[[Any, GradingContext], "Verdict | Awaitable[Verdict]"]
+PrepareFn = Callable[[Any, "Preparation"], Any]
+# The order `harness graders` lists families in.
+FAMILIES = ("runledger", "output", "trace", "workspace", "judge", "plugin")
+
+
+@dataclass(frozen=True)
+class GraderType:
+    """One grader type: its spec (the YAML fields), how it grades, how it is described.
+
+    `grade(spec, context)` returns a Verdict (or an awaitable of one) and raises
+    `GraderError` when it cannot run. `prepare(spec, preparation)`, when given, runs at load
+    time: it resolves paths, loads files and records config problems; it returns the spec to
+    use (possibly changed). `ineffective(spec)` returns why the spec can never fail, if so.
+    """
+
+    name: str
+    spec: type[GraderSpec]
+    grade: GradeFn
+    summary: str
+    family: str = "plugin"
+    fields: Mapping[str, str] = field(default_factory=dict)
+    prepare: PrepareFn | None = None
+    ineffective: Callable[[Any], str | None] | None = None
+
+
+_types: dict[str, GraderType] = {}
+_state = {"builtins": False, "entry_points": False}
+_file_kinds: dict[tuple[type[GraderSpec], ...], tuple[type[SuiteFile], type[CaseFile]]] = {}
+
+
+def register(grader: GraderType) -> None:
+    """Add a grader type. A name already taken by another spec class is a usage error."""
+    config = grader.spec.__struct_config__
+    if not (isinstance(grader.spec, type) and issubclass(grader.spec, GraderSpec)):
+        raise UsageError(f"grader {grader.name!r}: its spec must subclass GraderSpec")
+    if config.tag_field != "type" or config.tag != grader.name:
+        raise UsageError(
+            f"grader {grader.name!r}: its spec must be declared with tag={grader.name!r}"
+        )
+    existing = _types.get(grader.name)
+    if existing is not None and existing.spec is not grader.spec:
+        raise UsageError(f"grader type {grader.name!r} is registered twice; rename one")
+    _types[grader.name] = grader
+
+
+def grader_types() -> list[GraderType]:
+    """Every registered type: built-ins first, in catalogue order, then plugins."""
+    _ensure_loaded()
+    return list(_types.values())
+
+
+def type_names() -> list[str]:
+    return [grader.name for grader in grader_types()]
+
+
+def lookup(name: str) -> GraderType:
+    _ensure_loaded()
+    return _types[name]
+
+
+def grader_of(spec: GraderSpec) -> GraderType:
+    return lookup(str(type(spec).__struct_config__.tag))
+
+
+def load_plugin(module_name: str) -> None:
+    """Import `module_name` (`--grader-plugin`); it registers on import or lists `GRADERS`."""
+    _ensure_loaded()
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(
+            f"--grader-plugin {module_name}: cannot import it: {exc}; "
+            "check the module name and that it is on PYTHONPATH"
+        ) from None
+    _register_all(getattr(module, "GRADERS", ()), f"--grader-plugin {module_name}")
+
+
+def file_kinds() -> tuple[type[SuiteFile], type[CaseFile]]:
+    """`SuiteFile` and `CaseFile` whose `assertions` accept every registered grader type."""
+    specs = tuple(grader.spec for grader in grader_types())
+    kinds = _file_kinds.get(specs)
+    if kinds is None:
+        union: Any = Union[specs]  # noqa: UP007 - built from a runtime tuple
+        suite = _with_assertions(SuiteFile, list[union], [])
+        case = _with_assertions(CaseFile, list[union] | None, None)
+        kinds = _file_kinds[specs] = (suite, case)
+    return kinds
+
+
+def _with_assertions(base: type[Any], annotation: Any, default: Any) -> Any:
+    def body(namespace: dict[str, Any]) -> None:
+        namespace["__annotations__"] = {"assertions": annotation}
+        namespace["assertions"] = default
+        namespace["__module__"] = base.__module__
+
+    return types.new_class(base.__name__, (base,), {"frozen": True}, body)
+
+
+def _ensure_loaded() -> None:
+    if not _state["builtins"]:
+        _state["builtins"] = True
+        from harness.grading.builtins import BUILTIN_GRADERS
+
+        for grader in BUILTIN_GRADERS:
+            register(grader)
+    if not _state["entry_points"]:
+        _state["entry_points"] = True
+        _load_entry_points()
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP}"
+        try:
+            loaded = point.load()
+        except Exception as exc:  # any failure of a third party's import is the same to us
+            raise UsageError(f"{where}: cannot load it: {exc}") from None
+        _register_all(loaded() if callable(loaded) else loaded, where)
+
+
+def _register_all(found: Any, where: str) -> None:
+    items: Iterable[Any] = [found] if isinstance(found, GraderType) else found
+    try:
+        graders = list(items)
+    except TypeError:
+        raise UsageError(f"{where}: expected GraderType objects, got {found!r}") from None
+    for grader in graders:
+        if not isinstance(grader, GraderType):
+            raise UsageError(f"{where}: expected GraderType objects, got {grader!r}")
+        register(grader)

@@ -1,0 +1,109 @@
+"""What one grader says about one attempt: a verdict with its evidence.
+
+Every grader, built in or plugged in, answers with a `Verdict`: a status, an optional score in
+[0, 1], a one-line `evidence` a person can act on, and `expected`/`observed` when they exist.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from harness.config.schema import GraderSpec
+
+PASSED = "pass"
+FAILED = "fail"
+# The grader could not decide (a judge's split vote). Never counted as a pass.
+UNCERTAIN = "uncertain"
+# The grader could not run (a judge command crashed, a workspace is gone): infrastructure.
+ERRORED = "error"
+STATUSES = (PASSED, FAILED, UNCERTAIN, ERRORED)
+
+
+class Verdict(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One grader's verdict on one attempt."""
+
+    grader: str  # the grader's type, e.g. `must_contain`
+    status: str  # pass | fail | uncertain | error
+    evidence: str
+    name: str | None = None  # the grader's display name, when the config gives one
+    score: float | None = None  # in [0, 1]; None: the status alone (pass = 1, else 0)
+    weight: float = 1.0
+    expected: Any = None
+    observed: Any = None
+    details: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    @property
+    def label(self) -> str:
+        return self.name or self.grader
+
+    def effective_score(self) -> float:
+        """The score used by threshold scoring: its own, else 1 for a pass and 0 otherwise."""
+        if self.score is not None:
+            return self.score
+        return 1.0 if self.passed else 0.0
+
+
+class GraderError(Exception):
+    """A grader could not run: infrastructure, not a verdict on the agent (exit 3)."""
+
+
+def tag_of(spec: GraderSpec) -> str:
+    """The `type` a spec was written with."""
+    tag = type(spec).__struct_config__.tag
+    return str(tag) if tag is not None else type(spec).__name__
+
+
+def verdict(
+    spec: GraderSpec,
+    passed: bool,
+    evidence: str,
+    *,
+    score: float | None = None,
+    expected: Any = None,
+    observed: Any = None,
+    details: dict[str, Any] | None = None,
+) -> Verdict:
+    """A pass or fail verdict for `spec`, carrying its name and weight."""
+    return Verdict(
+        grader=tag_of(spec),
+        status=PASSED if passed else FAILED,
+        evidence=evidence,
+        name=spec.name,
+        score=score,
+        weight=spec.weight,
+        expected=expected,
+        observed=observed,
+        details=details,
+    )
+
+
+def with_status(spec: GraderSpec, status: str, evidence: str, **fields: Any) -> Verdict:
+    """A verdict with any status (uncertain, error) for `spec`."""
+    return Verdict(
+        grader=tag_of(spec),
+        status=status,
+        evidence=evidence,
+        name=spec.name,
+        weight=spec.weight,
+        **fields,
+    )
+
+
+def shorten(value: Any, limit: int = 120) -> str:
+    """A value as evidence shows it: JSON for non-strings, cut at `limit` characters."""
+    text = repr(value) if isinstance(value, str) else _json(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _json(value: Any) -> str:
+    try:
+        return msgspec.json.encode(value).decode()
+    except (TypeError, msgspec.EncodeError):
+        return repr(value)
