@@ -122,7 +122,7 @@ class Gatekeeper:
                 cost_usd=row["cost_usd"],
                 steps=row["steps"] or 0,
                 fingerprint=fingerprint,
-                reused_from=row["run_id"],
+                reused_from=row["reused_from"] or row["run_id"],  # where it really ran
             )
         return reused
 
@@ -164,7 +164,8 @@ class Gatekeeper:
                 reruns=tries,
                 flaky=tries > 0 and output.result.status == PASS,
             )
-            return AttemptOutput(result=result, trace=output.trace)
+            # Keep `retryable`: the pool's retry policy reads it from this output.
+            return AttemptOutput(result=result, trace=output.trace, retryable=output.retryable)
 
         return wrapped
 
