@@ -95,7 +95,9 @@ def baseline_from_value(value: Any, path: Path) -> Baseline:
         try:
             parsed = msgspec.convert(row, CaseRow)
         except msgspec.ValidationError as exc:
-            raise ConfigError(shown, str(exc).replace("$", f"cases[{index}]", 1)) from None
+            message, _, at = str(exc).partition(" - at `$")
+            field = f"cases[{index}]{at.rstrip('`')}"
+            raise ConfigError(shown, message[:1].lower() + message[1:], field=field) from None
         if parsed.status not in STATUSES:
             message = f"unknown status {parsed.status!r}; valid: {', '.join(sorted(STATUSES))}"
             raise ConfigError(shown, message, field=f"cases[{index}].status")

@@ -1,0 +1,86 @@
+"""History through the CLI: three runs make a trend, `--incremental` reuses unchanged passing
+attempts and re-runs a changed one, `--db :memory:` keeps nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from cli_runs import Harness
+from gate_suites import command, failing_steps, make_suite, passing_steps, set_case_steps
+
+
+def test_three_runs_then_history_shows_the_trend(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite")
+    assert harness.run(suite, "--db", "h.db").exit_code == 0
+    set_case_steps(suite, "bravo", failing_steps("bravo"))
+    assert harness.run(suite, "--db", "h.db").exit_code == 1
+    set_case_steps(suite, "bravo", passing_steps("bravo"))
+    assert harness.run(suite, "--db", "h.db").exit_code == 0
+
+    shown = command(harness, "history", "--db", "h.db")
+
+    assert shown.exit_code == 0, shown.describe()
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "suite gated: 3 run(s), oldest first"
+    assert "pass rate  █▆█  100% -> 100%" in lines[1]
+    rows = {line.split()[0]: line.split() for line in lines[3:]}
+    assert set(rows) == {"alpha", "bravo", "charlie"}
+    # case, model, runs, pass rate, trend, flips
+    assert rows["bravo"][1:6] == ["-", "3", "67%", "█▁█", "2"]
+    assert rows["alpha"][1:6] == ["-", "3", "100%", "███", "0"]
+    assert "(flips often)" in " ".join(rows["bravo"])
+
+    only = command(harness, "history", "--db", "h.db", "--case", "bravo")
+    assert only.exit_code == 0, only.describe()
+    assert [line.split()[0] for line in only.stdout.splitlines()[3:]] == ["bravo"]
+
+    with sqlite3.connect(tmp_path / "h.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        (version,) = db.execute("SELECT max(version) FROM schema_version").fetchone()
+        assert version >= 1
+        assert db.execute("SELECT count(*) FROM results").fetchone()[0] == 9
+
+
+def test_incremental_skips_unchanged_passing_attempts(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite", failing=("charlie",))
+    first = harness.run(suite, "--db", "h.db")
+    assert first.exit_code == 1, first.describe()
+    first_id = first.dir.name
+
+    second = harness.run(suite, "--db", "h.db", "--incremental")
+    assert second.exit_code == 1, second.describe()
+    results = second.results_by_case()
+    assert results["alpha"]["reused_from"] == first_id
+    assert results["bravo"]["reused_from"] == first_id
+    assert "reused_from" not in results["charlie"]  # it failed: always run again
+    ran = {event["case_id"] for event in second.events()}
+    assert ran == {"charlie"}
+
+    # A changed case runs again; the unchanged ones still come from the history.
+    set_case_steps(suite, "bravo", [*passing_steps("bravo"), {"log": "changed"}])
+    third = harness.run(suite, "--db", "h.db", "--incremental")
+    results = third.results_by_case()
+    assert "reused_from" not in results["bravo"]
+    assert results["bravo"]["status"] == "pass"
+    assert results["alpha"]["reused_from"] == first_id
+    assert {event["case_id"] for event in third.events()} == {"bravo", "charlie"}
+
+    # So does everything after a change to the cassette.
+    cassette = suite / "cassettes" / "lookup.jsonl"
+    cassette.write_text(cassette.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    fourth = harness.run(suite, "--db", "h.db", "--incremental")
+    assert not any("reused_from" in result for result in fourth.results())
+
+    refreshed = harness.run(suite, "--db", "h.db", "--incremental", "--refresh-cache")
+    assert not any("reused_from" in result for result in refreshed.results())
+
+
+def test_memory_db_keeps_no_history(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite")
+    run = harness.run(suite, "--db", ":memory:")
+    assert run.exit_code == 0, run.describe()
+    assert not (tmp_path / ".harness").exists()
+    default = harness.run(suite)
+    assert default.exit_code == 0, default.describe()
+    assert (tmp_path / ".harness" / "history.db").is_file()
