@@ -15,7 +15,7 @@ import msgspec
 
 from harness.errors import UsageError
 from harness.results import AttemptResult
-from harness.storage.runs import read_results
+from harness.storage.runs import read_results, safe_name
 
 HISTORY_FILE = "history.json"  # the trend at the end of the run, for the HTML chart
 REPORT_FILES = {
@@ -75,22 +75,44 @@ class RunData:
         return None
 
     def traces(self) -> dict[str, list[dict[str, Any]]]:
-        """run.jsonl events grouped by attempt (attempt id when present, else case id)."""
+        """Trace events by attempt id: a sweep's per-attempt transcript.jsonl when there is
+        one (run.jsonl names only the case), else run.jsonl's events grouped by case id."""
         if self._traces is None:
             self._traces = {}
-            path = self.run_dir / "run.jsonl"
-            raw = path.read_bytes() if path.exists() else b""
-            for line in raw.split(b"\n"):
-                if not line.strip():
+            for event in _read_lines(self.run_dir / "run.jsonl"):
+                key = str(event.get("attempt_id") or event.get("case_id") or "")
+                self._traces.setdefault(key, []).append(event)
+            for result in self.results:
+                if result.model is None and result.trial is None:
                     continue
-                try:
-                    event = msgspec.json.decode(line)
-                except msgspec.DecodeError:
-                    continue  # a torn last line of a killed run
-                if isinstance(event, dict):
-                    key = str(event.get("attempt_id") or event.get("case_id") or "")
-                    self._traces.setdefault(key, []).append(event)
+                folder = self.run_dir / "attempts" / safe_name(result.case_id)
+                if result.model is not None:
+                    folder /= safe_name(result.model)
+                if result.trial is not None:
+                    folder /= f"trial-{result.trial}"
+                events = _read_lines(folder / "transcript.jsonl")
+                if events:
+                    self._traces[attempt_key(result)] = events
         return self._traces
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    """JSON objects, one a line; a torn last line (a killed run) is skipped."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    events = []
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            event = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
 
 
 def attempt_key(result: AttemptResult) -> str:
