@@ -253,3 +253,29 @@ def test_reports_of_every_failure_kind_are_schema_valid(harness: Harness, tmp_pa
         assert uri.endswith(f"/cases/{result['properties']['case_id']}.yaml"), uri
     rules = {rule["id"] for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert {"cassette_mismatch", "budget_exceeded", "protocol_error"} <= rules
+
+
+def test_sweep_is_gated_per_model_with_the_paired_test(harness: Harness, tmp_path: Path) -> None:
+    regression = {"min_pass_rate": 0.9, "significance": {"alpha": 0.05}}
+    suite = make_suite(tmp_path / "suite", regression=regression)
+    sweep = ("--model", "m1,m2", "--runs", "2")
+    first = harness.run(suite, *sweep, "--export-baseline", "base.json")
+    assert first.exit_code == 0, first.describe()
+    rows = read_json(tmp_path / "base.json")["cases"]
+    assert {(row["id"], row["model"], row["trial"]) for row in rows if row["id"] == "alpha"} == {
+        ("alpha", "m1", 1), ("alpha", "m1", 2), ("alpha", "m2", 1), ("alpha", "m2", 2),
+    }  # fmt: skip
+
+    set_case_steps(suite, "bravo", failing_steps("bravo"))
+    run = harness.run(suite, *sweep, "--baseline", "base.json")
+
+    assert run.exit_code == 1, run.describe()
+    gate = run.summary()["regression"]
+    checks = {check["name"]: check["passed"] for check in gate["checks"]}
+    assert checks["min_pass_rate[m1]"] is False and checks["min_pass_rate[m2]"] is False
+    # 4 trials flipped to failing: p = 1/16, not significant at 0.05 (per case: 0.05 / 6).
+    assert gate["paired_test"]["worse"] == 4 and gate["paired_test"]["significant"] is False
+    units = {(unit["case_id"], unit["model"]): unit for unit in gate["cases"]}
+    assert units[("bravo", "m1")]["verdict"] == "not_significant"
+    assert units[("bravo", "m1")]["current"] == "0/2"
+    assert units[("alpha", "m2")]["verdict"] == "pass"
