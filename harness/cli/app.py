@@ -13,6 +13,8 @@ from harness.cli import baseline as baseline_cli
 from harness.cli import ci as ci_cli
 from harness.cli import diff as diff_cli
 from harness.cli import gate_flags
+from harness.cli import grade as grade_cli
+from harness.cli import graders as graders_cli
 from harness.cli import history as history_cli
 from harness.cli import report as report_cli
 
@@ -96,7 +98,8 @@ def run_command(
     engine: Annotated[
         str,
         typer.Option(
-            "--engine", help="local (default) | ray: shards of attempts as Ray tasks (harness[ray])."
+            "--engine",
+            help="local (default) | ray: shards of attempts as Ray tasks (harness[ray]).",
         ),
     ] = "local",
     ray_address: Annotated[
@@ -118,6 +121,13 @@ def run_command(
     no_cache: gate_flags.NoCacheFlag = False,
     rerun_failures: gate_flags.RerunFlag = 0,
     quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
+    skip_grade: grade_cli.SkipGradeFlag = False,
+    threshold: grade_cli.ThresholdFlag = None,
+    workspace: grade_cli.WorkspaceFlag = None,
+    judge_model: grade_cli.JudgeModelFlag = None,
+    judge_samples: grade_cli.JudgeSamplesFlag = None,
+    grader_plugin: grade_cli.GraderPluginFlag = None,
+    allow_ineffective_assertions: grade_cli.AllowIneffectiveFlag = False,
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
     or 130."""
@@ -152,6 +162,15 @@ def run_command(
             rerun_failures=rerun_failures,
             quarantine_flaky=quarantine_flaky,
         ),
+        grade=grade_cli.grade_options(
+            skip=skip_grade,
+            threshold=threshold,
+            judge_model=judge_model,
+            judge_samples=judge_samples,
+        ),
+        workspace_dir=workspace,
+        grader_plugins=tuple(grader_plugin or ()),
+        allow_ineffective=allow_ineffective_assertions,
     )
     verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
     raise typer.Exit(execute_run(options, verbosity=verbosity, list_only=list_plan))
@@ -162,6 +181,25 @@ app.command("diff")(diff_cli.diff_command)
 app.command("ci")(ci_cli.ci_command)
 app.command("history")(history_cli.history_command)
 app.command("report")(report_cli.report_command)
+app.command("grade")(grade_cli.grade_command)
+app.command("graders")(graders_cli.graders_command)
+
+
+@app.command("init")
+def init_command(
+    path: Annotated[
+        Path, typer.Option("--path", help="Folder that holds suites (default ./evals).")
+    ] = Path("evals"),
+    suite: Annotated[str, typer.Option("--suite", help="Name of the new suite.")] = "demo",
+    language: Annotated[
+        str, typer.Option("--language", help="python | node: the agent's language.")
+    ] = "python",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a working suite (agent, live tools, cases, cassettes, baseline, CI workflow)."""
+    from harness.cli.init import execute_init
+
+    raise typer.Exit(execute_init(path, suite, language, force=force))
 
 
 @app.command("version")

@@ -1,0 +1,167 @@
+"""`harness init`: scaffold a working suite, run it once, print what to do next.
+
+Writes `<path>/<suite>/` (suite.yaml, an agent in Python or Node, tools.py with live tools,
+cases, schema.json), then `baselines/<suite>.json` and `.github/workflows/harness.yml` beside
+`<path>`. The run is in auto mode: it records the cassettes the scaffold lacks and replays the
+rest, so a second `init` never rewrites a cassette. Existing files are kept unless `--force`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from harness.errors import EXIT_OK, HarnessError, UsageError
+
+LANGUAGES = ("python", "node")
+CASES = ("shipped_order", "unknown_order", "general_question")
+_SETUP_NODE = '      - uses: actions/setup-node@v4\n        with:\n          node-version: "20"\n'
+
+
+@dataclass
+class Scaffold:
+    """What `init` wrote and kept, for the summary it prints."""
+
+    written: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+
+
+def execute_init(path: Path, suite: str, language: str, *, force: bool) -> int:
+    """Scaffold, run once, report. Returns the exit code (the run's, or 2 for bad input)."""
+    try:
+        suite_dir, root = _check(path, suite, language)
+        scaffold = Scaffold()
+        _write_suite(scaffold, suite_dir, suite, language, root, force=force)
+        for written in scaffold.written:
+            print(f"  wrote {_shown(written)}")
+        for kept in scaffold.kept:
+            print(f"  kept  {_shown(kept)} (exists; --force overwrites)")
+        return _run_once(scaffold, suite_dir, suite, root, force=force)
+    except HarnessError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _check(path: Path, suite: str, language: str) -> tuple[Path, Path]:
+    if language not in LANGUAGES:
+        raise UsageError(f"--language {language!r}: use one of {', '.join(LANGUAGES)}")
+    if language == "node" and shutil.which("node") is None:
+        raise UsageError("--language node: `node` is not on PATH; install Node.js or use python")
+    if not suite or suite in (".", "..") or any(c in suite for c in "/\\\0"):
+        raise UsageError(f"--suite {suite!r}: use a plain folder name, e.g. demo")
+    suite_dir = path / suite
+    if suite_dir.exists() and not suite_dir.is_dir():
+        raise UsageError(f"{suite_dir}: exists and is not a folder")
+    return suite_dir, path.absolute().parent
+
+
+def _write_suite(
+    scaffold: Scaffold, suite_dir: Path, suite: str, language: str, root: Path, *, force: bool
+) -> None:
+    baseline = root / "baselines" / f"{suite}.json"
+    values = {
+        "__SUITE__": suite,
+        "__SUITE_PATH__": _relative(suite_dir, root),
+        "__AGENT_COMMAND__": _agent_command(language),
+        "__BASELINE_PATH__": _relative(baseline, root),
+        "__SETUP_NODE__": _SETUP_NODE if language == "node" else "",
+    }
+    agent = (
+        ("agent.py", "agent/agent.py") if language == "python" else ("agent.js", "agent/agent.js")
+    )
+    files = [
+        ("suite.yaml", "suite.yaml"),
+        ("tools.py", "tools.py"),
+        ("schema.json", "schema.json"),
+        agent,
+        *((f"cases/{name}.yaml", f"cases/{name}.yaml") for name in CASES),
+    ]
+    for template, target in files:
+        _write(scaffold, suite_dir / target, _render(template, values), force=force)
+    workflow = root / ".github" / "workflows" / "harness.yml"
+    _write(scaffold, workflow, _render("workflow.yml", values), force=force)
+
+
+def _render(name: str, values: dict[str, str]) -> str:
+    text = (resources.files("harness") / "templates" / "init" / f"{name}.tmpl").read_text("utf-8")
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text
+
+
+def _write(scaffold: Scaffold, path: Path, text: str, *, force: bool) -> None:
+    from harness.storage.atomic import atomic_write
+
+    if path.exists() and not force:
+        scaffold.kept.append(path)
+        return
+    atomic_write(path, text.encode("utf-8"))
+    scaffold.written.append(path)
+
+
+def _agent_command(language: str) -> str:
+    if language == "node":
+        return "[node, agent/agent.js]"
+    # The agent imports harness.agent, so `python3` must be an interpreter of an environment
+    # that has harness: the one running init when it is first on PATH, else this one by path.
+    python3 = shutil.which("python3")
+    if python3 is not None and os.path.dirname(os.path.abspath(python3)) == os.path.dirname(
+        os.path.abspath(sys.executable)
+    ):
+        return "[python3, agent/agent.py]"
+    print(
+        f"note: python3 on PATH is not this environment's; agent_command names {sys.executable}"
+        " (change it before committing)"
+    )
+    return json.dumps([sys.executable, "agent/agent.py"])
+
+
+def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool) -> int:
+    import anyio
+
+    from harness.baseline import write_baseline
+    from harness.run import RunOptions, run_suite
+
+    print(f"Running {_shown(suite_dir)} once (auto: records missing cassettes, replays the rest)")
+    report = anyio.run(run_suite, RunOptions(suite=suite_dir, mode="auto"))
+    print(f"  {report.passed} of {len(report.results)} cases passed; run: {report.run_dir}")
+    if report.exit_code != EXIT_OK:
+        for result in report.results:
+            for failure in result.failures[:1]:
+                print(f"  {result.case_id}: {failure.type}: {failure.message}", file=sys.stderr)
+        return report.exit_code
+    baseline = root / "baselines" / f"{suite}.json"
+    if force or not baseline.exists():
+        write_baseline(baseline, report.summary)
+        print(f"  wrote {_shown(baseline)} (the baseline CI gates against)")
+    else:
+        print(f"  kept  {_shown(baseline)}")
+    _next_steps(suite_dir, baseline)
+    return EXIT_OK
+
+
+def _next_steps(suite_dir: Path, baseline: Path) -> None:
+    shown = _shown(suite_dir)
+    print("\nNext:")
+    print(f"  harness run {shown}                   # replay: deterministic, no network")
+    print(f"  harness run {shown} --mode record     # call tools.py again, rewrite cassettes")
+    print(f"  harness run {shown} --mode auto       # record only calls the cassettes lack")
+    print(f"  harness run {shown} --baseline {_shown(baseline)}   # gate as CI does")
+    print(f"  edit {shown}/agent/ and {shown}/cases/, then replay to see what changed")
+
+
+def _relative(path: Path, root: Path) -> str:
+    return os.path.relpath(path.absolute(), root)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path.absolute())
+    except ValueError:
+        return str(path)

@@ -1,0 +1,76 @@
+"""`harness init` from a clean folder: a suite that runs, recorded cassettes, a baseline, CI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from cli_runs import Harness, read_json, read_jsonl
+
+CASSETTES = ("shipped_order", "unknown_order", "general_question")
+
+
+def init(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "init", *args],
+        cwd=harness.cwd,
+        env=harness.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_scaffolds_a_suite_that_runs_and_never_overwrites(harness: Harness) -> None:
+    done = init(harness)
+    assert done.returncode == 0, done.stdout + done.stderr
+    suite = harness.cwd / "evals" / "demo"
+    for name in ("suite.yaml", "tools.py", "schema.json", "agent/agent.py"):
+        assert (suite / name).is_file(), name
+    assert "from harness.agent import" in (suite / "agent" / "agent.py").read_text()
+    for case_id in CASSETTES:
+        lines = read_jsonl(suite / "cassettes" / f"{case_id}.jsonl")
+        assert lines[0]["type"] == "cassette_header" and lines[0]["backend"] == "python"
+    assert read_json(harness.cwd / "baselines" / "demo.json")["cases"]
+    workflow = (harness.cwd / ".github" / "workflows" / "harness.yml").read_text()
+    assert "harness run evals/demo --mode replay --baseline baselines/demo.json" in workflow
+    assert "Next:" in done.stdout and "harness run evals/demo --mode record" in done.stdout
+
+    replay = harness.run(suite)
+    assert replay.exit_code == 0, replay.describe()
+
+    cassette = (suite / "cassettes" / "unknown_order.jsonl").read_bytes()
+    (suite / "suite.yaml").write_text(
+        (suite / "suite.yaml").read_text() + "# mine\n", encoding="utf-8"
+    )
+    again = init(harness)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "wrote" not in again.stdout.split("Running")[0]
+    assert (suite / "suite.yaml").read_text().endswith("# mine\n")
+    assert (suite / "cassettes" / "unknown_order.jsonl").read_bytes() == cassette
+
+    forced = init(harness, "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert not (suite / "suite.yaml").read_text().endswith("# mine\n")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_init_node_agent(harness: Harness) -> None:
+    done = init(harness, "--path", "agents/evals", "--suite", "shop", "--language", "node")
+    assert done.returncode == 0, done.stdout + done.stderr
+    suite = harness.cwd / "agents" / "evals" / "shop"
+    assert (suite / "agent" / "agent.js").is_file() and not (suite / "agent" / "agent.py").exists()
+    assert (harness.cwd / "agents" / "baselines" / "shop.json").is_file()
+    workflow = (harness.cwd / "agents" / ".github" / "workflows" / "harness.yml").read_text()
+    assert "actions/setup-node" in workflow
+    assert harness.run(suite).exit_code == 0
+
+
+def test_init_refuses_an_unknown_language(harness: Harness) -> None:
+    done = init(harness, "--language", "cobol")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --language 'cobol': use one of python, node"
+    assert not (harness.cwd / "evals").exists()
