@@ -13,6 +13,7 @@ Any other exception from a backend is a bug of the backend and becomes a ToolFai
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,8 @@ class ToolFailure(Exception):
 
 class ToolUnavailable(Exception):
     """The tool could not be reached; the agent gets `ok: false`, no cassette is written."""
+
+    tries = 1  # how many tries it took to give up
 
 
 class TransientToolError(ToolUnavailable):
@@ -70,33 +73,51 @@ class LiveTool:
 
     async def call(self, args: dict[str, Any]) -> LiveAnswer:
         """Call the tool under the policy. Never raises for a tool's failure."""
+        tries = 1
+        try:
+            try:
+                result = await self._try_once(args)
+            except TransientToolError:
+                if self.retry.attempts <= 1:
+                    raise
+                # Retrying is set up only when needed: it costs ~40 µs a call otherwise.
+                result, tries = await self._retry(args)
+        except ToolFailure as exc:
+            return LiveAnswer(ok=False, error=str(exc), tries=tries)
+        except ToolUnavailable as exc:
+            tries = exc.tries
+            after = f" after {tries} tries" if tries > 1 else ""
+            message = f"tool {self.name!r} ({self.kind}) unavailable{after}: {exc}"
+            return LiveAnswer(ok=False, error=message, unavailable=True, tries=tries)
+        return LiveAnswer(ok=True, result=result, tries=tries)
+
+    async def _retry(self, args: dict[str, Any]) -> tuple[Any, int]:
+        """Tries 2..attempts after a transient failure of the first, waiting initial * 2^n
+        (capped at max) plus up to `initial` of jitter before each."""
         retry = self.retry
+        initial, cap = retry.initial_backoff_ms / 1000, retry.max_backoff_ms / 1000
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(max(retry.attempts, 1)),
-            # initial * 2^n capped at max, plus up to `initial` of jitter (these two waits
-            # keep one meaning across tenacity versions; wait_exponential_jitter's changed).
-            wait=tenacity.wait_exponential(
-                multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
-            )
-            + tenacity.wait_random(0, retry.initial_backoff_ms / 1000),
+            stop=tenacity.stop_after_attempt(retry.attempts - 1),
+            # wait_exponential + wait_random keep one meaning across tenacity versions
+            # (wait_exponential_jitter's arguments changed). The first wait is ours, below.
+            wait=tenacity.wait_exponential(multiplier=initial * 2, max=cap)
+            + tenacity.wait_random(0, initial),
             retry=tenacity.retry_if_exception_type(TransientToolError),
             # anyio's sleep, so a cancelled run stops waiting at once on any backend.
             sleep=anyio.sleep,
             reraise=True,
         )
-        tries = 0
+        await anyio.sleep(min(initial, cap) + random.uniform(0, initial))
+        tries = 1
         try:
             async for attempt in retrying:
                 with attempt:
                     tries += 1
-                    result = await self._try_once(args)
-        except ToolFailure as exc:
-            return LiveAnswer(ok=False, error=str(exc), tries=tries)
+                    return await self._try_once(args), tries
         except ToolUnavailable as exc:
-            after = f" after {tries} tries" if tries > 1 else ""
-            message = f"tool {self.name!r} ({self.kind}) unavailable{after}: {exc}"
-            return LiveAnswer(ok=False, error=message, unavailable=True, tries=tries)
-        return LiveAnswer(ok=True, result=result, tries=tries)
+            exc.tries = tries
+            raise
+        raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _try_once(self, args: dict[str, Any]) -> Any:
         seconds = self.timeout_ms / 1000
