@@ -202,10 +202,11 @@ async def run_suite(
     header.update(models=[m for m in plan.models if m is not None], runs=plan.runs)
     header.update(keeper.header())
     header["grading"] = grading_header(options.grade, options.grader_plugins)
+    # Absolute, so results name a folder `harness grade` finds from any cwd.
     if options.workspace_dir is not None:
-        keep_workspaces: Path | None = options.workspace_dir / run_id
+        keep_workspaces: Path | None = options.workspace_dir.absolute() / run_id
     else:
-        keep_workspaces = run_dir.root / "workspaces" if options.grade.skip else None
+        keep_workspaces = run_dir.root.absolute() / "workspaces" if options.grade.skip else None
     run_dir.write_json("run.json", {**header, "status": "started"})
     events.started(suite, run_dir.root, len(plan))
 
@@ -232,7 +233,9 @@ async def run_suite(
             tool_registry=suite.tool_registry,
             strict=strict,
             stderr_path=paths(attempt)[1],
-            on_output=(lambda kind, text: events.agent_output(attempt, kind, text))
+            on_output=(
+                lambda kind, text: events.agent_output(attempt, kind, gateways.redactor.text(text))
+            )
             if output_hook
             else None,
             agents=slots if reuse else None,
@@ -368,7 +371,7 @@ def _finish(
         planned=len(plan),
     )
     summary["run"]["completeness"] = completeness.to_json()
-    if status == "finished":
+    if status == "finished" and reason != "ungraded":  # nothing graded: nothing to gate
         exit_code, reason = keeper.judge(results, summary, exit_code, reason)
     if plan.sweep:
         from harness.reports.sweep import render_markdown, sweep_summary

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +164,50 @@ def test_agent_reuse_in_the_suite_file(tmp_path: Path, multi_task: str) -> None:
     options = harness.RunOptions(suite=suite, output_dir=tmp_path / "out", workers=1)
     results = harness.run_sync(options).results
     assert len(set(_pids(results, tmp_path / "out").values())) == 2
+
+
+SERVE_AGENT = """\
+import os
+from harness.agent.serve import serve
+
+def handle(task):
+    reply = task.call("lookup", {"id": task.input["id"]})
+    if task.input.get("boom"):
+        raise ValueError("boom")
+    return {"value": reply.result, "pid": os.getpid()}
+
+serve(handle)
+"""
+
+
+def test_sdk_serve_keeps_one_process_with_an_unchanged_handler(
+    tmp_path: Path, multi_task: str
+) -> None:
+    root = tmp_path / "s"
+    cases = [
+        {"id": f"c{i}", "input": {"id": i}, "cassette": f"cassettes/c{i}.jsonl"} for i in range(4)
+    ]
+    cases.append(
+        {"id": "d_boom", "input": {"id": 9, "boom": True}, "cassette": "cassettes/c9.jsonl"}
+    )
+    cassettes: dict[str, Sequence[dict[str, Any]]] = {
+        f"cassettes/c{i}.jsonl": [
+            {"tool": "lookup", "args": {"id": i}, "ok": True, "result": i * 10, "error": None}
+        ]
+        for i in [*range(4), 9]
+    }
+    settings = {
+        "suite_name": "serve",
+        "agent_command": [sys.executable, "agent.py"],
+        "agent_cwd": ".",
+        "tool_registry": ["lookup"],
+    }
+    write_suite(root, settings, cases, cassettes)
+    (root / "agent.py").write_text(SERVE_AGENT)
+    for reuse, distinct in (("per_worker", 1), ("never", 4)):
+        out = tmp_path / reuse
+        results = {r.case_id: r for r in _run(root, out, reuse, workers=1)}
+        assert [results[f"c{i}"].status for i in range(4)] == ["pass"] * 4
+        assert results["d_boom"].failures[0].type == "task_error"
+        pids = _pids(list(results.values()), out)
+        assert len({pids[f"c{i}"] for i in range(4)}) == distinct

@@ -1,0 +1,118 @@
+"""One shard of a run, on whatever machine runs it: re-plan the suite from its copy there, run the
+shard's attempts with the same attempt runner and pool as a local run, hand the outputs back.
+
+Nothing here imports Ray: a Ray task calls `run_shard`, and so can a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+
+from harness.agent.persistent import AgentSlots
+from harness.pool import Pool, PoolSettings
+from harness.results import AttemptResult
+from harness.runner import AttemptOutput, AttemptPlan, run_attempt
+from harness.trace import Trace
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What a shard needs, in a form that pickles: the run's options (their suite path relative
+    to `root`, the folder shipped as the task's working_dir) and the ids of its attempts."""
+
+    options: Any  # harness.run.RunOptions
+    root: str  # the driver's folder that the working_dir copies
+    suite_rel: str
+    cwd_rel: str | None  # the driver's cwd inside root, if it is
+    attempt_ids: tuple[str, ...]
+    workers_per_node: int
+    reuse: bool
+    shipped: bool = True  # the suite's folder came as the task's working_dir
+
+
+@dataclass(frozen=True)
+class ShardOutput:
+    """One attempt's result (JSON bytes), trace events and stderr, as the driver writes them."""
+
+    attempt_id: str
+    result: bytes
+    events: list[dict[str, Any]]
+    stderr: bytes | None
+
+
+def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
+    """Run the shard with the suite's copy at `base` (blocking; its own event loop)."""
+    if job.cwd_rel is not None:
+        os.chdir(base / job.cwd_rel)
+    return anyio.run(_run_shard, job, base)
+
+
+async def _run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
+    from harness.run import prepare_run
+
+    options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")
+    prepared = prepare_run(options)
+    by_id = {attempt.attempt_id: attempt for attempt in prepared.plan.attempts}
+    attempts = [by_id[attempt_id] for attempt_id in job.attempt_ids]
+    # --workers is per node: the node's cores share it, one shard task per core.
+    workers = max(1, -(-job.workers_per_node // (os.cpu_count() or 1)))
+    outputs: list[ShardOutput] = []
+    slots = AgentSlots()
+    with tempfile.TemporaryDirectory(prefix="harness-shard-") as tmp:
+        logs = Path(tmp)
+
+        def log_path(attempt: AttemptPlan) -> Path:
+            return logs / f"{len(by_id)}-{attempt.attempt_id.replace('/', '_')}.log"
+
+        async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:
+            return await run_attempt(
+                attempt,
+                prepared.agents[attempt.model],
+                tool_registry=prepared.suite.tool_registry,
+                strict=prepared.strict,
+                stderr_path=log_path(attempt),
+                agents=slots if job.reuse else None,
+            )
+
+        def on_result(output: AttemptOutput) -> None:
+            result = _relocate(output.result, str(base), job.root)
+            path = log_path_by_id[result.attempt_id or result.case_id]
+            stderr = path.read_bytes() if path.exists() else None
+            outputs.append(
+                ShardOutput(
+                    attempt_id=result.attempt_id or result.case_id,
+                    result=msgspec.json.encode(result),
+                    events=output.trace.events,
+                    stderr=stderr,
+                )
+            )
+
+        log_path_by_id = {attempt.attempt_id: log_path(attempt) for attempt in attempts}
+        pool = Pool(PoolSettings(workers=workers, retry=prepared.retry), run_one, on_result)
+        async with slots:
+            await pool.run(attempts)
+    return outputs
+
+
+def decode_output(item: ShardOutput) -> tuple[AttemptResult, AttemptOutput]:
+    """The driver's side: the result and an AttemptOutput its on_result can write."""
+    result = msgspec.json.decode(item.result, type=AttemptResult)
+    trace = Trace(result.case_id, result.attempt_id)
+    trace.events = item.events
+    return result, AttemptOutput(result=result, trace=trace)
+
+
+def _relocate(result: AttemptResult, here: str, there: str) -> AttemptResult:
+    """Paths in the result as the driver knows them, not as this worker's copy has them."""
+    cassette = result.cassette_path
+    if cassette is not None and cassette.startswith(here):
+        cassette = there + cassette[len(here) :]
+    return msgspec.structs.replace(result, cassette_path=cassette, stderr_path=None)
