@@ -3,8 +3,10 @@
 Layout, one line a module's job:
   protocol/   the JSONL agent protocol: typed messages and the line codec
   config/     suite and case files -> Suite (validated, paths resolved, file:line errors)
-  agent/      the agent process: spawn in its own group, talk, terminate the whole group
-  cassette/   recorded interactions: format, matching, the replay gateway
+  agent/      the agent process: spawn in its own group, talk, terminate the whole group;
+              and the Python agent SDK (`from harness.agent import Agent, run`)
+  cassette/   recorded interactions: format, matching, redaction, recording, the gateways
+  tools/      live tool backends for record/auto/live: python, command, http, mcp
   grading/    assertions on the final output and the trace
   runner.py   one attempt, from spawn to AttemptResult (writes no files)
   pool.py     attempts over a bounded worker pool, results streamed as they finish

@@ -3,7 +3,11 @@
 ```
 format.py    the JSONL file: Interaction, CassetteHeader, read/load, encode (one line each)
 matching.py  canonical_args, ReplayCassette (consuming replay, miss explanations, strict checks)
-gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, live)
+gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, auto, live)
+redact.py    secrets -> keyed-hash markers, before anything reaches disk
+ignore.py    match.ignore_args paths
+recorder.py  staged interactions written atomically when an attempt ends, merged by case
+modes.py     per run: the checked live tools and the gateway each attempt gets
 ```
 """
 
