@@ -2,17 +2,24 @@
 
 It reads one ticket, looks the customer and any order up, searches the knowledge base, opens a
 ticket when a human has to act, and answers with a structured triage (see ../schema.json).
-Rule-based on purpose: the demo suite shows the harness, not a model. Stdlib only.
+Rule-based on purpose: the demo suite shows the harness, not a model. It uses the agent SDK
+(`harness.agent`, stdlib only), so the protocol is three calls: agent.try_call, agent.log, run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+# Any python3 can run the demo from a checkout: the SDK is imported from this repository when
+# harness is not installed for that interpreter.
+sys.path.append(str(Path(__file__).resolve().parents[3]))
+
+from harness.agent import Agent, run
 
 # First match wins, so the order matters: "refund my late order" is billing, not shipping.
 CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -23,35 +30,6 @@ CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 NEEDS_HUMAN = {"billing", "technical"}
 ORDER_ID = re.compile(r"\bORD-\d+\b")
-
-
-class Tools:
-    """The protocol seen from the agent: one request line out, one result line back."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def call(self, name: str, args: dict[str, Any]) -> tuple[bool, Any]:
-        self.calls += 1
-        call_id = f"{name}-{self.calls}"
-        send({"type": "tool_call", "name": name, "call_id": call_id, "args": args})
-        reply = receive()
-        if reply.get("type") != "tool_result" or reply.get("call_id") != call_id:
-            raise SystemExit(f"agent: expected the result of {call_id}, got {reply!r}")
-        return bool(reply["ok"]), reply["result"] if reply["ok"] else reply["error"]
-
-
-def send(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def receive() -> dict[str, Any]:
-    line = sys.stdin.buffer.readline()
-    if not line:
-        raise SystemExit("agent: stdin closed")
-    message: dict[str, Any] = json.loads(line)
-    return message
 
 
 def classify(text: str) -> tuple[str, str]:
@@ -75,24 +53,23 @@ def prioritize(category: str, text: str, plan: str, order: dict[str, Any] | None
     return "normal"
 
 
-def triage(ticket: dict[str, Any], tools: Tools) -> dict[str, Any]:
+def triage(agent: Agent) -> dict[str, Any]:
+    ticket: dict[str, Any] = agent.input["ticket"]
     text = f"{ticket['subject']}\n{ticket['body']}"
     category, keyword = classify(text)
 
-    found, customer = tools.call("get_customer", {"email": ticket["from"]})
-    if not found:
-        customer = {"id": None, "name": "there", "plan": "none"}
+    found = agent.try_call("get_customer", email=ticket["from"])
+    customer = found.result if found.ok else {"id": None, "name": "there", "plan": "none"}
 
     order = None
     match = ORDER_ID.search(text)
     if match:
-        found_order, order = tools.call("get_order", {"order_id": match.group()})
-        if not found_order:
-            order = None
+        found_order = agent.try_call("get_order", order_id=match.group())
+        order = found_order.result if found_order.ok else None
 
     priority = prioritize(category, text, customer["plan"], order)
     query = f"{category} {keyword}".strip()
-    _, kb = tools.call("search_kb", {"query": query, "limit": 2})
+    kb = agent.try_call("search_kb", query=query, limit=2).result
     articles = kb.get("articles", []) if isinstance(kb, dict) else []
 
     ticket_id = None
@@ -106,10 +83,9 @@ def triage(ticket: dict[str, Any], tools: Tools) -> dict[str, Any]:
         }
         if order is not None:
             args["order_id"] = order["id"]
-        _, created = tools.call("create_ticket", args)
-        ticket_id = created["ticket_id"]
+        ticket_id = agent.call("create_ticket", args)["ticket_id"]
 
-    send({"type": "log", "level": "info", "message": f"triaged as {category}/{priority}"})
+    agent.log(f"triaged as {category}/{priority}")
     return {
         "category": category,
         "priority": priority,
@@ -138,20 +114,7 @@ def compose_reply(
 def main() -> None:
     # Protocol 2 (opt-in here, to show it): say hello first, then triage one ticket after
     # another in this one process until stdin closes. See docs/protocol.md.
-    multi_task = os.environ.get("AGENT_MULTI_TASK") == "1"
-    if multi_task:
-        send({"type": "hello", "protocol": 2, "capabilities": ["multi_task"]})
-    while True:
-        line = sys.stdin.buffer.readline()
-        if not line and multi_task:
-            return  # the runner has no more tasks for this process
-        if not line:
-            raise SystemExit("agent: stdin closed")
-        start = json.loads(line)
-        output = triage(start["input"]["ticket"], Tools())
-        send({"type": "final_output", "output": output})
-        if not multi_task:
-            return
+    run(triage, multi_task=os.environ.get("AGENT_MULTI_TASK") == "1")
 
 
 if __name__ == "__main__":
