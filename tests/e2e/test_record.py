@@ -183,10 +183,8 @@ def test_mcp_time_server_records_then_replays_with_the_network_cut(
     tokyo = entries(suite / "cassettes" / "tokyo.jsonl")
     assert tokyo[0]["result"]["target"]["datetime"].endswith("T21:00:00+09:00")
     assert tokyo[1]["ok"] is False and "Not/AZone" in tokyo[1]["error"]
-    assert (recorded.dir / "tools" / "mcp-time.stderr.log").exists()
-    # One server for the whole run, not one per attempt.
-    starts = (recorded.dir / "tools" / "mcp-time.stderr.log").read_text().count("Not/AZone")
-    assert starts >= 1
+    # The server's stderr (it logs the failed call) is kept, redacted, in the run directory.
+    assert "Not/AZone" in (recorded.dir / "tools" / "mcp-time.stderr.log").read_text()
 
     replayed = harness.run(suite)
     assert replayed.exit_code == 0, replayed.describe()
@@ -395,3 +393,27 @@ def test_a_tool_without_backend_and_a_bad_mode_are_config_errors(
     bad = harness.run(suite, "--mode", "recrod")
     assert bad.exit_code == 2
     assert "valid modes: replay, record, auto, live" in bad.stderr
+
+
+def test_runledger_tool_module_is_imported_from_the_suite_folder(
+    harness: Harness, tmp_path: Path
+) -> None:
+    suite = live_suite(
+        tmp_path / "rl" / "suite",
+        ["lookup", "weather"],
+        {"weather": {"backend": "python", "function": "tools:weather"}},
+        [case("c", [call("lookup", key="k"), call("weather", city="Rome")])],
+        tool_module="rl_tools",
+    )
+    (suite / "rl_tools.py").write_text(
+        "class Lookup:\n"
+        "    def call(self, args):\n"
+        "        return {'found': args['key']}\n"
+        "TOOLS = {'lookup': Lookup(), 'weather': lambda args: 'never used'}\n",
+        encoding="utf-8",
+    )
+    run = harness.run(suite, "--mode", "record")  # the cwd is not the suite folder
+    assert run.exit_code == 0, run.describe()
+    lookup, weather = entries(suite / "cassettes" / "c.jsonl")
+    assert lookup["result"] == {"found": "k"}
+    assert weather["result"] == {"city": "Rome", "temp_c": 12}  # `tools:` wins over TOOLS
