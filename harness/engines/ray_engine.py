@@ -187,9 +187,11 @@ async def run_prepared(
     suite = prepared.suite
     named: list[Path] = []
     for spec in prepared.agents.values():
-        # argv[0] found on PATH is the node's own interpreter, not a file of the suite.
-        from_path = os.sep not in suite.agent_command[0]
-        named += [Path(a) for a in spec.argv[int(from_path) :] if os.path.isabs(a)]
+        # argv[0] is an interpreter each node has (found on its PATH, or at the same absolute
+        # path), unless it is a program inside the suite's folder.
+        program, *args = spec.argv
+        inside = Path(program).is_relative_to(suite.dir)
+        named += [Path(a) for a in ([program] if inside else []) + args if os.path.isabs(a)]
     named += [c.cassette_path for c in suite.cases if c.cassette_path is not None]
     if suite.agent_cwd is not None:
         named.append(Path(suite.agent_cwd))
