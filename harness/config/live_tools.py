@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from harness.config.schema import (
+    TOOL_BACKENDS,
     CommandToolSpec,
     HttpToolSpec,
     McpToolSpec,
@@ -86,3 +88,20 @@ def _check_redact_and_match(add: _Add, suite: SuiteFile) -> None:
             parse_ignore_path(path)
         except ValueError as exc:
             add(f"$.match.ignore_args[{i}]", str(exc))
+
+
+def bad_backend(value: Any, path: str) -> tuple[str, str] | None:
+    """msgspec reports an unknown or missing `backend` at `$.tools[...].backend`, naming no
+    tool: the (message, path) of the first tool whose backend is wrong, else None."""
+    if path != "$.tools[...].backend" or not isinstance(value, dict):
+        return None
+    tools = value.get("tools")
+    valid = ", ".join(TOOL_BACKENDS)
+    for name, spec in tools.items() if isinstance(tools, dict) else ():
+        backend = spec.get("backend") if isinstance(spec, dict) else None
+        where = f"$.tools.{name}.backend"
+        if backend is None:
+            return f"missing required key; valid backends: {valid}", where
+        if backend not in TOOL_BACKENDS:
+            return f"unknown backend {backend!r}; valid backends: {valid}", where
+    return None

@@ -13,7 +13,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from harness.config import runledger
-from harness.config.live_tools import check_live_tools
+from harness.config.live_tools import bad_backend, check_live_tools
 from harness.config.schema import (
     Budgets,
     CaseFile,
@@ -249,6 +249,10 @@ def _explain(document: Document, value: Any, text: str) -> ConfigError:
     found = _AT.fullmatch(text)
     assert found is not None  # the pattern matches any text
     message, path = found[1], found[2] or "$"
+    if (message.startswith("Invalid value") or message.startswith("Object missing")) and (
+        backend := bad_backend(value, path if "missing" not in message else path + ".backend")
+    ):
+        return document.error(*backend)
     if missing := re.fullmatch(r"Object missing required field `(.+)`", message):
         target = f"{path}.{missing[1]}"
         return document.error("missing required key" + _types_hint(target), target)
