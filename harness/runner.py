@@ -541,6 +541,11 @@ def _outcome(failures: Sequence[Failure], infra: InfraFailure | None) -> str:
     return FAILED
 
 
+def attempt_status(failures: Sequence[Failure]) -> str:
+    """pass, error (the first failure is of an error kind) or fail; `harness grade` too."""
+    return _status(failures)
+
+
 def _status(failures: Sequence[Failure]) -> str:
     if not failures:
         return PASS

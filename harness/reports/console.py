@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.config.schema import Suite
-from harness.results import ERROR, FAIL, PASS, AttemptResult
+from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 from harness.run import RunEvents
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ConsoleEvents(RunEvents):
 def print_report(report: RunReport) -> None:
     if report.run_dir is None:  # --runs 0: validated, nothing ran
         return
-    failed = [r for r in report.results if r.status != PASS]
+    failed = [r for r in report.results if r.status not in (PASS, UNGRADED)]
     if failed:
         _print_failures(failed[:MAX_FAILURES_SHOWN])
         if len(failed) > MAX_FAILURES_SHOWN:
@@ -73,10 +73,11 @@ def print_report(report: RunReport) -> None:
         for result in failed:
             print(github_annotation(result))
     passed = report.passed
-    total = len(report.results)
-    tail = ""
+    ungraded = _count(report.results, UNGRADED)
+    total = len(report.results) - ungraded
+    tail = f" ({ungraded} ungraded: --skip-grade, see `harness grade`)" if ungraded else ""
     if report.status == "interrupted":
-        tail = f" (interrupted: {total} of {report.planned} finished)"
+        tail += f" (interrupted: {total + ungraded} of {report.planned} finished)"
     print(
         f"{passed} passed, {total - passed} failed{tail}"
         f"  [{_count(report.results, FAIL)} fail, {_count(report.results, ERROR)} error]"

@@ -22,8 +22,14 @@ from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN, Verdict
 
 
 def v(status: str, weight: float = 1.0, score: float | None = None, name: str = "g") -> Verdict:
-    return Verdict(grader="x", status=status, evidence=f"{name} {status}", name=name,
-                   weight=weight, score=score)  # fmt: skip
+    return Verdict(
+        grader="x",
+        status=status,
+        evidence=f"{name} {status}",
+        name=name,
+        weight=weight,
+        score=score,
+    )
 
 
 def test_without_a_threshold_every_grader_must_pass() -> None:

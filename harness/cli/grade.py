@@ -1,0 +1,117 @@
+"""`harness grade RUN_DIR`, and the grading flags `harness run` shares with it.
+
+Only typer is imported at module level: `harness --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from harness.grading.engine import GradeOptions
+
+SkipGradeFlag = Annotated[
+    bool,
+    typer.Option(
+        "--skip-grade", help="Run and store attempts without grading; `harness grade` later."
+    ),
+]
+ThresholdFlag = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold",
+        help="Pass a case when its weighted grader score reaches this (0..1); wins over the "
+        "suite's and cases' threshold.",
+    ),
+]
+WorkspaceFlag = Annotated[
+    Path | None,
+    typer.Option("--workspace", help="Keep each attempt's workspace under DIR/<run_id>/."),
+]
+JudgeModelFlag = Annotated[
+    str | None, typer.Option("--judge-model", help="Model passed to every judge grader.")
+]
+JudgeSamplesFlag = Annotated[
+    int | None,
+    typer.Option("--judge-samples", help="Judge samples per grader; the majority decides."),
+]
+GraderPluginFlag = Annotated[
+    list[str] | None,
+    typer.Option("--grader-plugin", help="Module registering grader types (repeatable)."),
+]
+AllowIneffectiveFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-ineffective-assertions", help="Run assertions that can never fail (refused)."
+    ),
+]
+
+
+def grade_options(
+    *,
+    skip: bool = False,
+    threshold: float | None = None,
+    judge_model: str | None = None,
+    judge_samples: int | None = None,
+) -> GradeOptions:
+    from harness.grading.context import JudgeSettings
+    from harness.grading.engine import GradeOptions
+
+    judge = JudgeSettings(model=judge_model, samples=judge_samples)
+    return GradeOptions(skip=skip, threshold=threshold, judge=judge)
+
+
+def grade_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (harness_out/<suite>/<id>).")],
+    suite: Annotated[
+        Path | None,
+        typer.Option("--suite", help="The suite to grade with (default: the run's suite)."),
+    ] = None,
+    threshold: ThresholdFlag = None,
+    judge_model: JudgeModelFlag = None,
+    judge_samples: JudgeSamplesFlag = None,
+    grader_plugin: GraderPluginFlag = None,
+    allow_ineffective_assertions: AllowIneffectiveFlag = False,
+) -> None:
+    """Grade a stored run again with the current config (works after `run --skip-grade`).
+
+    Writes RUN_DIR/grades/<id>/ (results.jsonl, summary.json, junit.xml, grade.json); the
+    run's own files are never touched. Exit 0 all passed, 1 a case failed, 2 bad input, 3 a
+    grader could not run.
+    """
+    import anyio
+
+    from harness.errors import HarnessError
+    from harness.grading.regrade import regrade_run
+
+    options = grade_options(
+        threshold=threshold, judge_model=judge_model, judge_samples=judge_samples
+    )
+    try:
+        report = anyio.run(
+            lambda: regrade_run(
+                run_dir,
+                options=options,
+                suite_path=suite,
+                plugins=tuple(grader_plugin or ()),
+                allow_ineffective=allow_ineffective_assertions,
+            )
+        )
+    except HarnessError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for result in report.results:
+        if result.status != "pass":
+            first = result.failures[0].message.splitlines()[0] if result.failures else ""
+            print(f"{result.attempt_id or result.case_id}: {result.status}: {first}")
+    total = len(report.results)
+    print(f"{report.passed} passed, {total - report.passed} not passed ({report.reason})")
+    print(f"Grade directory: {report.grade_dir}")
+    raise typer.Exit(report.exit_code)
