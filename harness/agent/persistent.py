@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.abc import Process, TaskGroup
 
-from harness.agent.process import open_agent
+from harness.agent.process import open_agent, terminate_group
 from harness.agent.session import AgentChannel, StderrSink
 from harness.errors import AgentCrashedError, AttemptError, UsageError
 from harness.protocol.messages import MULTI_TASK
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from harness.runner import AgentSpec, _Attempt
 
 AGENT_REUSE_CHOICES = ("never", "per_worker")
+DRAIN_SECONDS = 0.5
 
 
 def reuse_agents(option: str | None, suite_value: str | None) -> bool:
@@ -201,9 +202,27 @@ def _reset(attempt: _Attempt) -> None:
 
 async def _close(kept: _Kept) -> None:
     with anyio.CancelScope(shield=True):
+        await terminate_group(kept.process, grace_seconds=kept.spec.grace_seconds)
+        await _drain(kept.process)
         await kept.stack.aclose()
     if kept.sink is not None:
         kept.sink.close()
+
+
+async def _drain(process: Process) -> None:
+    """Read what is left on a dead group's stdout. A pipe stopped mid-read (say, by an oversized
+    line) never reaches end of file otherwise, and its transport stays open past the run."""
+    stream = process.stdout
+    if stream is None:
+        return
+    with (
+        anyio.move_on_after(DRAIN_SECONDS),
+        contextlib.suppress(
+            anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError
+        ),
+    ):
+        while True:
+            await stream.receive(1 << 16)
 
 
 async def _pump_stderr(kept: _Kept) -> None:
