@@ -86,9 +86,9 @@ class McpServer:
 
     def _failed(self, why: str) -> InfrastructureError:
         where = f"; its stderr is in {self.log.path}" if self.log.path else ""
-        return InfrastructureError(
-            f"MCP server {self.name!r} ({' '.join(self.argv)}) did not start: {why}{where}"
-        )
+        # Redacted: a server's command line may carry a token, and this goes into run.json.
+        message = f"MCP server {self.name!r} ({' '.join(self.argv)}) did not start: {why}{where}"
+        return InfrastructureError(self.log.redactor.text(message))
 
 
 async def _list_tool_names(session: ClientSession) -> list[str]:
