@@ -165,6 +165,12 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     reuse_agents(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
     if options.engine not in ("local", "ray"):
         raise UsageError(f"--engine: unknown engine {options.engine!r}; use local or ray")
+    if options.engine != "local" and suite.mode.value != "replay":
+        # Live tools and cassette writes belong to this machine; remote shards only replay.
+        raise UsageError(
+            f"--engine {options.engine} replays only; run --mode {suite.mode.value} "
+            "with the local engine"
+        )
     strict = suite.strict if options.strict is None else options.strict
     return Prepared(
         suite=suite,
@@ -201,6 +207,7 @@ async def run_suite(
     header = _run_header(suite, run_id, strict, workers, len(plan))
     header.update(models=[m for m in plan.models if m is not None], runs=plan.runs)
     header.update(keeper.header())
+    header.update(engine=options.engine)
     header["grading"] = grading_header(options.grade, options.grader_plugins)
     # Absolute, so results name a folder `harness grade` finds from any cwd.
     if options.workspace_dir is not None:
@@ -304,6 +311,7 @@ async def run_suite(
                         reuse=reuse,
                         on_result=on_result,
                         stderr_path=lambda attempt: paths(attempt)[1],
+                        pool=pool,
                     )
                 else:
                     await pool.run(keeper.to_run(plan.attempts))
