@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint fmt typecheck bench clean
+.PHONY: install demo test lint fmt typecheck bench faults clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ fmt: install
 
 test: install lint
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# The fault-injection suite (tests/faults): hostile agents, bad input, kills. `make test` runs
+# its fast part; FAULTS_ARGS='-m slow' runs the soak cases (1 GB stderr, 10,000 attempts).
+FAULTS_ARGS ?=
+faults: install
+	$(BIN)/python -m pytest -q tests/faults $(FAULTS_ARGS)
 
 bench: install
 	$(BIN)/python tests/bench/bench_replay.py

@@ -10,7 +10,7 @@ import anyio
 from harness.agent.session import AgentChannel
 from harness.config.schema import DEFAULT_IDLE_MS, Budgets
 from harness.errors import BudgetExceededError
-from harness.protocol.messages import AgentMessage
+from harness.protocol.messages import AgentMessage, RunnerMessage
 from harness.results import Failure
 
 
@@ -45,6 +45,16 @@ class LiveBudget:
         assert idle.cancelled_caught
         limit_ms = int(self.idle_seconds * 1000)
         raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+
+    async def send(self, channel: AgentChannel, message: RunnerMessage) -> None:
+        """Write one message, or BudgetExceededError(max_idle_ms) if the agent has stopped
+        reading its stdin: a full pipe would otherwise block the attempt until the wall
+        deadline, or for ever when there is none."""
+        with anyio.move_on_after(self.idle_seconds) as idle:
+            await channel.send(message)
+        if idle.cancelled_caught:
+            limit_ms = int(self.idle_seconds * 1000)
+            raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
 
     def check_tool_calls(self, used: int) -> None:
         limit = self.budgets.max_tool_calls

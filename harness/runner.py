@@ -67,6 +67,8 @@ EXIT_WAIT_SECONDS = 1.0
 STDERR_SETTLE_SECONDS = 0.5
 # Once the agent has exited, how long its remaining stdout lines may take to be read.
 EXITED_READ_SECONDS = 0.5
+# Bytes of log message lines kept in an attempt's trace (bounds memory; see _Attempt._log).
+MAX_TRACED_LOG_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class _Counters:
     tokens_out: int | None = None
     cost_usd: float | None = None
     steps: int = 0
+    log_bytes: int = 0
+    logs_dropped: bool = False
 
 
 async def run_attempt(
@@ -341,14 +345,15 @@ class _Attempt:
     async def _converse(self, channel: AgentChannel, process: Process) -> None:
         plan, case, trace, counters = self.plan, self.plan.case, self.trace, self.counters
         trace.task_start(case.id, case.input)
-        await channel.send(
+        await self.budget.send(
+            channel,
             TaskStart(
                 task_id=case.id,
                 input=case.input,
                 model=plan.model,
                 trial=plan.trial,
                 seed=plan.seed,
-            )
+            ),
         )
         while True:
             try:
@@ -372,7 +377,7 @@ class _Attempt:
                     self.output = output
                     return
                 case Log():
-                    trace.log(message.level, message.message, message.data)
+                    self._log(message, channel.last_line_bytes)
                     if self.on_output is not None:
                         self.on_output("log", message.message)
                 case TaskErrorMessage():
@@ -383,6 +388,19 @@ class _Attempt:
                 case UsageReport():
                     _add_usage(counters, message.tokens_in, message.tokens_out, message.cost_usd)
                     self.budget.check_usage_live(counters.tokens_out, counters.cost_usd)
+
+    def _log(self, message: Log, line_bytes: int) -> None:
+        """Trace log messages up to MAX_TRACED_LOG_BYTES of lines: an agent that floods its
+        stdout with logs would otherwise grow the trace, held until the attempt ends, without
+        bound."""
+        counters = self.counters
+        counters.log_bytes += line_bytes
+        if counters.log_bytes <= MAX_TRACED_LOG_BYTES:
+            self.trace.log(message.level, message.message, message.data)
+        elif not counters.logs_dropped:
+            counters.logs_dropped = True
+            note = f"harness: log messages past {MAX_TRACED_LOG_BYTES} bytes are not traced"
+            self.trace.log("warning", note, None)
 
     def _hello(self, message: Hello, line: int) -> None:
         """Accept hello as the process's first line; it is neither a step nor traced, so results
@@ -413,8 +431,9 @@ class _Attempt:
             result = self.normalizer.apply(result)
             if error is not None:
                 error = self.normalizer.apply(error)
-        await channel.send(
-            ToolResult(call_id=call.call_id, ok=interaction.ok, result=result, error=error)
+        await self.budget.send(
+            channel,
+            ToolResult(call_id=call.call_id, ok=interaction.ok, result=result, error=error),
         )
         self.trace.tool_result(call.call_id, interaction.ok, result, error)
         if not interaction.ok:

@@ -126,10 +126,11 @@ async def open_agent(
         with anyio.CancelScope(shield=True):
             await terminate_group(process, grace_seconds=grace_seconds)
             _live_groups.discard(process.pid)
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError, anyio.BrokenResourceError):
-                        await stream.aclose()
+            # Process.aclose closes the pipe transports too. Closing only the streams leaves a
+            # read pipe that was paused (the agent flooded stdout faster than it was read) open
+            # for good: one leaked fd per such attempt, and a warning at interpreter exit.
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                await process.aclose()
 
 
 async def terminate_group(process: Process, *, grace_seconds: float) -> None:

@@ -34,6 +34,7 @@ class AgentChannel:
         self._max_line_bytes = max_line_bytes
         self._eof = False
         self.lines_read = 0
+        self.last_line_bytes = 0
         self.stdin_broken = False
 
     async def send(self, message: RunnerMessage) -> None:
@@ -51,6 +52,7 @@ class AgentChannel:
         while True:
             line = await self._read_line()
             self.lines_read += 1
+            self.last_line_bytes = len(line)
             if line.strip():
                 return decode_agent_line(line, self.lines_read)
 

@@ -32,6 +32,11 @@ def decode_agent_line(line: bytes, line_number: int) -> AgentMessage:
         reason = _explain(line, str(exc))
     except msgspec.DecodeError as exc:
         reason = f"not valid JSON ({exc}); print logs to stderr, not stdout"
+    except UnicodeDecodeError as exc:
+        # msgspec raises this one, not DecodeError, for bytes that are not UTF-8.
+        reason = f"not valid UTF-8 (byte {exc.start}); messages are UTF-8 JSON"
+    except RecursionError:
+        reason = "JSON nested too deeply; keep messages under a few hundred levels"
     raise AgentProtocolError(
         f"agent stdout line {line_number}: {reason}: {excerpt(line)}",
         line=line_number,
@@ -42,7 +47,7 @@ def decode_agent_line(line: bytes, line_number: int) -> AgentMessage:
 def _explain(line: bytes, detail: str) -> str:
     try:
         raw = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return detail
     if not isinstance(raw, dict):
         return f"expected a JSON object, got {type(raw).__name__}"

@@ -1,0 +1,123 @@
+"""Agents that misbehave on purpose: each attempt ends as a precise error or budget failure
+within its budget, the run goes on, the harness's memory stays bounded and no process survives.
+
+One `harness run` runs every fault side by side (real processes, nothing faked); the harness
+process's peak RSS is sampled from outside with psutil.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fault_runs import (
+    HOSTILE,
+    Harness,
+    interaction,
+    read_jsonl,
+    started,
+    surviving_processes,
+    write_suite,
+)
+from watch import run_watched
+
+MB = 1 << 20
+WALL_MS = 8000
+IDLE_MS = 2500
+GRACE_MS = 300
+MAX_LINE = MB
+MAX_TOOL_CALLS = 1000
+# The harness's own peak RSS while agents flood it with 64 MB of stderr, a 32 MB line and
+# megabytes a second of log messages. An unbounded reader would hold the whole flood.
+RSS_BOUND = 200 * MB
+# Time allowed past a budget: the grace period, teardown and a loaded CI machine.
+SLACK_MS = 4000
+
+# fault -> (case input, first failure type or None for a pass, budget field that must trip)
+FAULTS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
+    "exit_after_start": ({}, "agent_exited", None),
+    "exit_mid_line": ({}, "protocol_error", None),
+    "exit_after_call": ({}, "agent_exited", None),
+    "killed_after_result": ({}, "agent_exited", None),
+    "garbage": ({}, "protocol_error", None),
+    "invalid_utf8": ({}, "protocol_error", None),
+    "json_bomb": ({"depth": 100_000}, "protocol_error", None),
+    "huge_line": ({"mb": 32}, "protocol_error", None),
+    "stderr_flood": ({"mb": 64}, None, None),
+    "stdout_log_flood": ({}, "budget_exceeded", "max_wall_ms"),
+    "stop_reading": ({}, "budget_exceeded", "max_idle_ms"),
+    "ignore_sigterm": ({}, "budget_exceeded", "max_idle_ms"),
+    "grandchildren": ({"n": 3}, "agent_exited", None),
+    "close_stdout": ({}, "agent_exited", None),
+    "write_after_final": ({}, None, None),
+    "tool_calls": ({"n": 100_000}, "budget_exceeded", "max_tool_calls"),
+}
+
+
+def hostile_suite(
+    root: Path, marker: str, faults: dict[str, tuple[dict[str, Any], Any, Any]]
+) -> Path:
+    cases = [
+        {"id": name, "cassette": "cassettes/lookup.jsonl", "input": {"fault": name, **params}}
+        for name, (params, _, _) in faults.items()
+    ]
+    return write_suite(
+        root,
+        {
+            "suite_name": "hostile",
+            "agent_command": ["python3", str(HOSTILE), "--marker", marker],
+            "tool_registry": ["lookup"],
+            "max_line_bytes": MAX_LINE,
+            "kill_grace_ms": GRACE_MS,
+            "budgets": {
+                "max_wall_ms": WALL_MS,
+                "max_idle_ms": IDLE_MS,
+                "max_tool_calls": MAX_TOOL_CALLS,
+            },
+        },
+        cases,
+        {
+            "cassettes/lookup.jsonl": [
+                interaction("lookup", {"id": 1}, {"name": "Ada"}),
+                interaction("lookup", {"id": 2}, {"blob": "b" * (256 << 10)}),
+            ]
+        },
+    )
+
+
+def test_each_misbehaving_agent_ends_precisely_within_budget(tmp_path: Path) -> None:
+    with started(tmp_path) as harness:
+        check_hostile_run(harness)
+
+
+def check_hostile_run(harness: Harness) -> None:
+    suite = hostile_suite(harness.cwd / "suite", harness.marker, FAULTS)
+    watched = run_watched(
+        harness.argv(suite, "-j", str(len(FAULTS)), "--max-retries", "0", "-q"),
+        cwd=str(harness.cwd),
+        env=harness.env,
+    )
+    described = f"exit {watched.exit_code}\n{watched.stdout}\n{watched.stderr}"
+    assert watched.exit_code == 1, described
+    assert "Traceback" not in watched.stderr, described
+    [run_dir] = harness.run_dirs()
+    results = {row["case_id"]: row for row in read_jsonl(run_dir / "results.jsonl")}
+    assert set(results) == set(FAULTS), described
+    for name, (_, kind, field) in FAULTS.items():
+        result = results[name]
+        failures = result.get("failures", [])
+        if kind is None:
+            assert result["status"] == "pass", (name, failures)
+            continue
+        assert failures, (name, result)
+        first = failures[0]
+        assert first["type"] == kind, (name, failures)
+        if field is not None:
+            assert field in first["message"], (name, first)
+        assert result["wall_ms"] <= WALL_MS + SLACK_MS, (name, result["wall_ms"])
+    # The flood was kept whole on disk, not in memory.
+    flood = run_dir / "attempts" / "stderr_flood" / "stderr.log"
+    assert flood.stat().st_size == 64 * MB
+    print(f"harness peak RSS {watched.peak_rss / MB:.0f} MB, {watched.seconds:.1f} s")
+    assert watched.peak_rss < RSS_BOUND, f"harness peak RSS {watched.peak_rss / MB:.0f} MB"
+    assert surviving_processes(harness.marker) == []
