@@ -165,6 +165,7 @@ class Redactor:
         if self.secrets:
             literal = "|".join(re.escape(secret) for secret in self.secrets)
             self._passes.insert(0, re.compile(literal))
+        self._any = _union(self._passes)
 
     def marker(self, secret: str) -> str:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
@@ -172,6 +173,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """`text` with every secret in it replaced by its marker. Idempotent."""
+        # Most strings hold no secret: one search of every rule at once settles that.
+        if self._any is not None and self._any.search(text) is None:
+            return text
         for _ in range(_MAX_ROUNDS):
             redacted = self._round(text)
             if redacted == text:
@@ -244,6 +248,27 @@ class Redactor:
             secret = found.group(1)
             return whole[: start - whole_start] + self.marker(secret) + whole[end - whole_start :]
         return self.marker(found.group(0))
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def _union(passes: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One regex matching wherever any pass would (leading `(?i)` flags scoped to their part);
+    None when they cannot be combined, and then every pass runs on every text."""
+    if not passes:
+        return None
+    parts = []
+    for compiled in passes:
+        flags = _GLOBAL_FLAGS.match(compiled.pattern)
+        if flags is None:
+            parts.append(f"(?:{compiled.pattern})")
+        else:
+            parts.append(f"(?{flags[1]}:{compiled.pattern[flags.end() :]})")
+    try:
+        return re.compile("|".join(parts))
+    except (re.error, RecursionError, OverflowError):
+        return None
 
 
 def _interleave(parts: list[str], markers: list[str]) -> list[str]:
