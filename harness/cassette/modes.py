@@ -124,7 +124,12 @@ class Gateways:
     def redact_result(self, result: AttemptResult) -> AttemptResult:
         """The result as it may be written: messages, tails and details redacted."""
         raw = msgspec.to_builtins(result)
-        redacted = self.redactor.value(raw)
+        # Key-name rules apply inside failures (their details hold args and results); the
+        # result's own fields are typed counters and names (a tool called `token`), so only
+        # their text is redacted, which keeps every type.
+        redacted = {
+            name: self.redactor.value(item, keys=name == "failures") for name, item in raw.items()
+        }
         if redacted == raw:
             return result
         return msgspec.convert(redacted, AttemptResult)

@@ -183,17 +183,20 @@ class Redactor:
             text = redacted
         return text
 
-    def value(self, value: Any) -> Any:
-        """A redacted copy of a JSON-like value: strings, object keys, secret-named entries."""
+    def value(self, value: Any, *, keys: bool = True) -> Any:
+        """A redacted copy of a JSON-like value: strings, object keys and, unless `keys` is
+        false, the values under secret-named keys."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {
                 self.text(k) if isinstance(k, str) else k: self._entry(k, v)
+                if keys
+                else self.value(v, keys=False)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
-            return [self.value(item) for item in value]
+            return [self.value(item, keys=keys) for item in value]
         return value
 
     def line(self, data: bytes) -> bytes:
