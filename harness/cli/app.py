@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli import assay as assay_cli
 from harness.cli import baseline as baseline_cli
 from harness.cli import ci as ci_cli
 from harness.cli import diff as diff_cli
@@ -183,6 +184,7 @@ app.command("history")(history_cli.history_command)
 app.command("report")(report_cli.report_command)
 app.command("grade")(grade_cli.grade_command)
 app.command("graders")(graders_cli.graders_command)
+app.add_typer(assay_cli.app, name="assay")
 
 
 @app.command("init")

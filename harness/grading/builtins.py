@@ -275,6 +275,9 @@ JUDGE_GRADERS = [
     ),
 ]
 
+# Assay's own metrics and fixture assertions: graded like the rest, accepted in Assay configs.
+from harness.assay.graders import ASSAY_GRADERS  # noqa: E402 - after the public catalogue
+
 BUILTIN_GRADERS = [
     *CONTRACT_GRADERS,
     *OUTPUT_GRADERS,
@@ -282,3 +285,4 @@ BUILTIN_GRADERS = [
     *WORKSPACE_GRADERS,
     *JUDGE_GRADERS,
 ]
+__all__ = ["ASSAY_GRADERS", "BUILTIN_GRADERS"]

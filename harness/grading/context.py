@@ -59,6 +59,8 @@ class GradingContext:
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     #: json_schema documents by absolute path (RunLedger's assertion loads them at load time).
     schemas: Mapping[str, Any] = field(default_factory=dict)
+    #: An Assay trace record's `meta` (precomputed judge results, embeddings).
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def call_names(self) -> list[str]:

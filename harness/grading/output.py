@@ -163,7 +163,7 @@ def _as_json(output: Any, strip_fences: bool) -> tuple[Any, str | None]:
         text = fenced[1]
     try:
         return msgspec.json.decode(text), None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         return None, f"output is not JSON ({exc}); output: {shorten(output)}"
 
 

@@ -105,26 +105,33 @@ def prepare_specs(
     tool_registry: frozenset[str] | None = None,
     allow_ineffective: bool = False,
     prefix: str = "$.assertions",
-    skip: tuple[type[GraderSpec], ...] = (),
 ) -> list[GraderSpec]:
-    """Each spec checked and prepared; `skip` types are left to their own resolver."""
-    prepared = []
-    for i, spec in enumerate(specs):
-        where = Preparation(document, f"{prefix}[{i}]", base_dir, problems, tool_registry)
-        if not math.isfinite(spec.weight) or spec.weight < 0:
-            where.error(f"must be a number of 0 or more, got {spec.weight}", "weight")
-        grader = grader_of(spec)
-        before = len(problems.errors)
-        if grader.prepare is not None and not isinstance(spec, skip):
-            spec = grader.prepare(spec, where)
-        # A spec already found wrong is not also called ineffective: one problem, one line.
-        checked = len(problems.errors) == before
-        if checked and not allow_ineffective and grader.ineffective is not None:
-            reason = grader.ineffective(spec)
-            if reason is not None:
-                where.error(f"{reason}: {INEFFECTIVE_HINT}")
-        prepared.append(spec)
-    return prepared
+    """Each spec of a list checked and prepared, at `prefix[i]`."""
+    return [
+        prepare_spec(
+            Preparation(document, f"{prefix}[{i}]", base_dir, problems, tool_registry),
+            spec,
+            allow_ineffective=allow_ineffective,
+        )
+        for i, spec in enumerate(specs)
+    ]
+
+
+def prepare_spec(where: Preparation, spec: GraderSpec, *, allow_ineffective: bool) -> GraderSpec:
+    """One spec checked (weight, its own prepare step, ineffectiveness) and prepared."""
+    if not math.isfinite(spec.weight) or spec.weight < 0:
+        where.error(f"must be a number of 0 or more, got {spec.weight}", "weight")
+    grader = grader_of(spec)
+    before = len(where.problems.errors)
+    if grader.prepare is not None:
+        spec = grader.prepare(spec, where)
+    # A spec already found wrong is not also called ineffective: one problem, one line.
+    checked = len(where.problems.errors) == before
+    if checked and not allow_ineffective and grader.ineffective is not None:
+        reason = grader.ineffective(spec)
+        if reason is not None:
+            where.error(f"{reason}: {INEFFECTIVE_HINT}")
+    return spec
 
 
 def check_threshold(document: Document, value: float | None, path: str, problems: Problems) -> None:

@@ -49,13 +49,18 @@ class GraderType:
     ineffective: Callable[[Any], str | None] | None = None
 
 
-_types: dict[str, GraderType] = {}
+_types: dict[str, GraderType] = {}  # the public ones, by name: what suite files accept
+_by_class: dict[type[GraderSpec], GraderType] = {}  # every one, Assay's own included
 _state = {"builtins": False, "entry_points": False}
 _file_kinds: dict[tuple[type[GraderSpec], ...], tuple[type[SuiteFile], type[CaseFile]]] = {}
 
 
-def register(grader: GraderType) -> None:
-    """Add a grader type. A name already taken by another spec class is a usage error."""
+def register(grader: GraderType, *, public: bool = True) -> None:
+    """Add a grader type. A name already taken by another spec class is a usage error.
+
+    A type that is not `public` is graded like any other but accepted only where its spec is
+    built on purpose (the Assay config parser): Assay's own metrics and fixture assertions,
+    some of which share a name with another check."""
     config = grader.spec.__struct_config__
     if not (isinstance(grader.spec, type) and issubclass(grader.spec, GraderSpec)):
         raise UsageError(f"grader {grader.name!r}: its spec must subclass GraderSpec")
@@ -63,10 +68,12 @@ def register(grader: GraderType) -> None:
         raise UsageError(
             f"grader {grader.name!r}: its spec must be declared with tag={grader.name!r}"
         )
-    existing = _types.get(grader.name)
+    existing = _types.get(grader.name) if public else None
     if existing is not None and existing.spec is not grader.spec:
         raise UsageError(f"grader type {grader.name!r} is registered twice; rename one")
-    _types[grader.name] = grader
+    _by_class[grader.spec] = grader
+    if public:
+        _types[grader.name] = grader
 
 
 def grader_types() -> list[GraderType]:
@@ -85,7 +92,8 @@ def lookup(name: str) -> GraderType:
 
 
 def grader_of(spec: GraderSpec) -> GraderType:
-    return lookup(str(type(spec).__struct_config__.tag))
+    _ensure_loaded()
+    return _by_class[type(spec)]
 
 
 def load_plugin(module_name: str) -> None:
@@ -125,10 +133,12 @@ def _with_assertions(base: type[Any], annotation: Any, default: Any) -> Any:
 def _ensure_loaded() -> None:
     if not _state["builtins"]:
         _state["builtins"] = True
-        from harness.grading.builtins import BUILTIN_GRADERS
+        from harness.grading.builtins import ASSAY_GRADERS, BUILTIN_GRADERS
 
         for grader in BUILTIN_GRADERS:
             register(grader)
+        for grader in ASSAY_GRADERS:
+            register(grader, public=False)
     if not _state["entry_points"]:
         _state["entry_points"] = True
         _load_entry_points()
@@ -156,3 +166,10 @@ def _register_all(found: Any, where: str) -> None:
         if not isinstance(grader, GraderType):
             raise UsageError(f"{where}: expected GraderType objects, got {grader!r}")
         register(grader)
+
+
+def assay_only_types() -> list[GraderType]:
+    """Types graded only in Assay configs (not accepted in suite files)."""
+    _ensure_loaded()
+    public = {id(grader) for grader in _types.values()}
+    return [grader for grader in _by_class.values() if id(grader) not in public]
