@@ -74,6 +74,12 @@ def load_baseline(path: Path) -> Baseline:
         value = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ConfigError(shown, f"not valid JSON: {exc}; is this a summary.json?") from None
+    except UnicodeDecodeError as exc:  # msgspec raises it, not DecodeError, for non-UTF-8
+        raise ConfigError(
+            shown, f"not UTF-8 (byte {exc.start + 1}); is this a summary.json?"
+        ) from None
+    except RecursionError:
+        raise ConfigError(shown, "JSON nested too deeply; is this a summary.json?") from None
     return baseline_from_value(value, path)
 
 
@@ -153,7 +159,7 @@ def read_summary(run: Path) -> tuple[dict[str, Any], Path]:
         value = msgspec.json.decode(path.read_bytes())
     except FileNotFoundError:
         raise UsageError(f"{path}: not found; pass a run directory or its summary.json") from None
-    except (OSError, msgspec.DecodeError) as exc:
+    except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UsageError(f"{path}: cannot read the run summary: {exc}") from None
     if not isinstance(value, dict) or "cases" not in value:
         raise UsageError(f"{path}: not a harness or RunLedger summary.json")

@@ -108,7 +108,7 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             event = msgspec.json.decode(line)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             continue
         if isinstance(event, dict):
             events.append(event)
@@ -139,7 +139,7 @@ def _read_json(path: Path) -> Any:
         return msgspec.json.decode(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, msgspec.DecodeError) as exc:
+    except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
 
 

@@ -91,7 +91,7 @@ def _answer(program: str, status: int, stdout: bytes, stderr: bytes) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ToolFailure(
             f"{program} printed something that is not JSON on stdout: {text[:200]!r}"
         ) from None

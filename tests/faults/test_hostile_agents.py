@@ -26,8 +26,8 @@ WALL_MS = 8000
 IDLE_MS = 2500
 GRACE_MS = 300
 MAX_LINE = MB
-MAX_TOOL_CALLS = 1000
-# The harness's own peak RSS while agents flood it with 64 MB of stderr, a 32 MB line and
+MAX_TOOL_CALLS = 200
+# The harness's own peak RSS while agents flood it with 16 MB of stderr, a 32 MB line and
 # megabytes a second of log messages. An unbounded reader would hold the whole flood.
 RSS_BOUND = 200 * MB
 # Time allowed past a budget: the grace period, teardown and a loaded CI machine.
@@ -43,7 +43,7 @@ FAULTS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "invalid_utf8": ({}, "protocol_error", None),
     "json_bomb": ({"depth": 100_000}, "protocol_error", None),
     "huge_line": ({"mb": 32}, "protocol_error", None),
-    "stderr_flood": ({"mb": 64}, None, None),
+    "stderr_flood": ({"mb": 16}, None, None),
     "stdout_log_flood": ({}, "budget_exceeded", "max_wall_ms"),
     "stop_reading": ({}, "budget_exceeded", "max_idle_ms"),
     "ignore_sigterm": ({}, "budget_exceeded", "max_idle_ms"),
@@ -51,6 +51,8 @@ FAULTS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "close_stdout": ({}, "agent_exited", None),
     "write_after_final": ({}, None, None),
     "tool_calls": ({"n": 100_000}, "budget_exceeded", "max_tool_calls"),
+    # Graded: required_fields parses a string output as JSON.
+    "string_bomb": ({"depth": 100_000}, "assertion_failed", None),
 }
 
 
@@ -58,7 +60,14 @@ def hostile_suite(
     root: Path, marker: str, faults: dict[str, tuple[dict[str, Any], Any, Any]]
 ) -> Path:
     cases = [
-        {"id": name, "cassette": "cassettes/lookup.jsonl", "input": {"fault": name, **params}}
+        {
+            "id": name,
+            "cassette": "cassettes/lookup.jsonl",
+            "input": {"fault": name, **params},
+            "assertions": [{"type": "required_fields", "fields": ["a"]}]
+            if name == "string_bomb"
+            else [],
+        }
         for name, (params, _, _) in faults.items()
     ]
     return write_suite(
@@ -117,7 +126,7 @@ def check_hostile_run(harness: Harness) -> None:
         assert result["wall_ms"] <= WALL_MS + SLACK_MS, (name, result["wall_ms"])
     # The flood was kept whole on disk, not in memory.
     flood = run_dir / "attempts" / "stderr_flood" / "stderr.log"
-    assert flood.stat().st_size == 64 * MB
+    assert flood.stat().st_size == 16 * MB
     print(f"harness peak RSS {watched.peak_rss / MB:.0f} MB, {watched.seconds:.1f} s")
     assert watched.peak_rss < RSS_BOUND, f"harness peak RSS {watched.peak_rss / MB:.0f} MB"
     assert surviving_processes(harness.marker) == []

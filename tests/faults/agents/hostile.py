@@ -18,6 +18,7 @@ Faults (parameters in brackets):
     close_stdout           close stdout and keep running
     write_after_final      final_output, then keep writing stdout and stderr
     tool_calls             [n] tool calls, each answered, then final_output
+    string_bomb            final_output whose output is a string of [depth] nested arrays
 
 Extra arguments are ignored; tests pass `--marker <unique>` to find the process and its
 grandchildren with psutil. Stdlib only, so it starts fast.
@@ -132,6 +133,10 @@ def main() -> None:
             if not sys.stdin.buffer.readline():
                 return
         send({"type": "final_output", "output": {"calls": task["n"]}})
+        return
+    if fault == "string_bomb":
+        depth = int(task.get("depth", 100_000))
+        send({"type": "final_output", "output": "[" * depth + "]" * depth})
         return
     raise SystemExit(f"unknown fault {fault!r}")
 
