@@ -59,7 +59,7 @@ FAULTS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
 def hostile_suite(
     root: Path, marker: str, faults: dict[str, tuple[dict[str, Any], Any, Any]]
 ) -> Path:
-    cases = [
+    cases: list[dict[str, Any]] = [
         {
             "id": name,
             "cassette": "cassettes/lookup.jsonl",
