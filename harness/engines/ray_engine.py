@@ -21,6 +21,8 @@ import anyio
 
 from harness.engines.shard import ShardJob, ShardOutput, decode_output
 from harness.errors import InfrastructureError, UsageError
+from harness.pool import STOP_FAIL_FAST, Pool
+from harness.results import PASSED
 from harness.runner import AttemptOutput, AttemptPlan
 
 SHARD_MIN, SHARD_MAX = 16, 32
@@ -46,7 +48,8 @@ EXCLUDES = [
 class RayRun:
     options: Any  # harness.run.RunOptions
     suite_file: Path
-    root: Path  # the folder shipped as working_dir: the suite's and every file it names
+    suite_dir: Path
+    named: Sequence[Path]  # files the suite names outside its folder: agent, cassettes, cwd
     attempts: Sequence[AttemptPlan]
     workers_per_node: int
     reuse: bool
@@ -69,7 +72,7 @@ def shared_root(suite_dir: Path, paths: Sequence[Path]) -> Path:
     return root
 
 
-def _connect(address: str | None, root: Path) -> tuple[Any, bool]:
+def _connect(address: str | None, suite_dir: Path, named: Sequence[Path]) -> tuple[Any, Path, bool]:
     """Ray, and whether the suite folder is shipped as the job's working_dir. Ray accepts a
     local folder only when the job starts: a program that has already joined a cluster (the
     Python API, tests) runs shards on the paths as they are, so its workers must share them."""
@@ -80,7 +83,8 @@ def _connect(address: str | None, root: Path) -> tuple[Any, bool]:
             "--engine ray needs Ray; install it with `pip install 'harness[ray]'`"
         ) from None
     if ray.is_initialized():
-        return ray, False
+        return ray, Path(os.path.commonpath([suite_dir, *named])), False
+    root = shared_root(suite_dir, named)
     ray.init(
         address=address,
         runtime_env={"working_dir": str(root), "excludes": EXCLUDES},
@@ -88,7 +92,7 @@ def _connect(address: str | None, root: Path) -> tuple[Any, bool]:
         log_to_driver=False,
         logging_level=logging.WARNING,
     )
-    return ray, True
+    return ray, root, True
 
 
 _remote_cache: dict[str, Any] = {}
@@ -114,23 +118,26 @@ async def run_on_ray(
     address: str | None,
     on_result: Callable[[AttemptOutput], None],
     write_stderr: Callable[[AttemptPlan, bytes], str],
+    *,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Run every attempt of `job` on the cluster; `on_result` sees each attempt once."""
+    """Run every attempt of `job` on the cluster; `on_result` sees each attempt once. Returns
+    early, cancelling the shards still running, once `stopped()` says so."""
     # On the event loop's thread: Ray sets signal handlers as it starts, which only the main
     # thread may do. It blocks the loop for the 2-3 s a local cluster takes to start, once.
-    ray, shipped = _connect(address, job.root)
+    ray, root, shipped = _connect(address, job.suite_dir, job.named)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     size = shard_size(len(job.attempts), cpus)
     cwd = Path.cwd()
-    cwd_rel = str(cwd.relative_to(job.root)) if cwd.is_relative_to(job.root) else None
+    cwd_rel = str(cwd.relative_to(root)) if cwd.is_relative_to(root) else None
     task = _shard_task(ray)
     by_id = {attempt.attempt_id: attempt for attempt in job.attempts}
     pending = []
     for start in range(0, len(job.attempts), size):
         shard = ShardJob(
             options=job.options,
-            root=str(job.root),
-            suite_rel=str(job.suite_file.relative_to(job.root)),
+            root=str(root),
+            suite_rel=str(job.suite_file.relative_to(root)),
             cwd_rel=cwd_rel,
             attempt_ids=tuple(a.attempt_id for a in job.attempts[start : start + size]),
             workers_per_node=job.workers_per_node,
@@ -140,7 +147,7 @@ async def run_on_ray(
         pending.append(task.remote(shard))
     seen: set[str] = set()
     try:
-        while pending:
+        while pending and not stopped():
             ready, pending = await anyio.to_thread.run_sync(
                 functools.partial(ray.wait, pending, num_returns=1, timeout=WAIT_SECONDS)
             )
@@ -182,9 +189,16 @@ async def run_prepared(
     reuse: bool,
     on_result: Callable[[AttemptOutput], None],
     stderr_path: Callable[[AttemptPlan], Path],
+    pool: Pool,
 ) -> None:
-    """run.py's entry: ship the suite's folder and run its planned attempts on Ray."""
+    """run.py's entry: ship the suite's folder and run its planned attempts on Ray. `pool` is
+    the local pool the run would have used: its stop() (Ctrl+C) and --fail-fast apply here."""
     suite = prepared.suite
+    if str(suite.mode) != "replay":
+        # Shards answer tool calls from cassettes; live tools and recording stay local.
+        raise UsageError(
+            f"--engine ray runs replay only, not mode {suite.mode!s}; use --mode replay"
+        )
     named: list[Path] = []
     for spec in prepared.agents.values():
         # argv[0] is an interpreter each node has (found on its PATH, or at the same absolute
@@ -195,7 +209,6 @@ async def run_prepared(
     named += [c.cassette_path for c in suite.cases if c.cassette_path is not None]
     if suite.agent_cwd is not None:
         named.append(Path(suite.agent_cwd))
-    root = shared_root(Path(suite.dir), [p for p in named if p.exists()])
 
     def write_stderr(attempt: AttemptPlan, data: bytes) -> str:
         path = stderr_path(attempt)
@@ -206,9 +219,22 @@ async def run_prepared(
     job = RayRun(
         options=options,
         suite_file=Path(suite.file),
-        root=root,
+        suite_dir=Path(suite.dir),
+        named=[p for p in named if p.exists()],
         attempts=attempts,
         workers_per_node=prepared.workers,
         reuse=reuse,
     )
-    await run_on_ray(job, options.ray_address, on_result, write_stderr)
+
+    def on_ray_result(output: AttemptOutput) -> None:
+        on_result(output)
+        if pool.settings.fail_fast and output.result.outcome != PASSED:
+            pool.stop(STOP_FAIL_FAST)
+
+    await run_on_ray(
+        job,
+        options.ray_address,
+        on_ray_result,
+        write_stderr,
+        stopped=lambda: pool.stop_reason is not None,
+    )

@@ -143,3 +143,37 @@ def test_a_suite_spread_over_the_filesystem_is_a_usage_error(tmp_path: Path) -> 
     assert shared_root(tmp_path / "s", [tmp_path / "s" / "a", tmp_path / "c"]) == tmp_path
     with pytest.raises(UsageError, match="one project folder"):
         shared_root(tmp_path, [Path("/usr/bin/env")])
+
+
+def test_fail_fast_stops_the_shards(cluster: None, tmp_path: Path) -> None:
+    cases = [
+        {"id": f"c{i:02d}", "input": {"steps": [{"sleep": 0.05}, {"task_error": "no"}]}}
+        for i in range(64)
+    ]
+    root = write_suite(
+        tmp_path / "s", {"suite_name": "ff", "agent_command": ["python3", str(SCRIPT_AGENT)]}, cases
+    )
+    report = harness.run_sync(
+        harness.RunOptions(
+            suite=root, output_dir=tmp_path / "out", engine="ray", workers=1, fail_fast=True
+        )
+    )
+    assert report.stop_reason == "fail_fast"
+    assert report.status == "stopped"
+    assert 0 < len(report.results) < 64
+    ids = [r.attempt_id for r in report.results]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_local_run_never_imports_ray(tmp_path: Path) -> None:
+    code = (
+        "import sys, pathlib, harness\n"
+        f"harness.run_sync(harness.RunOptions(suite={str(SUITES / 'demo')!r}, "
+        f"output_dir=pathlib.Path({str(tmp_path)!r})))\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
