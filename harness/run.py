@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 
 from harness import __version__
+from harness.agent.environment import agent_environment
 from harness.agent.persistent import AgentSlots, reuse_agents
 from harness.agent.process import is_shell_shim, resolve_executable
 from harness.cassette.modes import Gateways, Tooling, open_gateways, prepare_tooling
@@ -82,6 +83,7 @@ class RunOptions:
     workspace_dir: Path | None = None  # keep each attempt's workspace under DIR/<run_id>/
     grader_plugins: tuple[str, ...] = ()  # modules that register grader types
     allow_ineffective: bool = False  # run assertions that can never fail
+    clean_env: bool = False  # agents get only the suite's agent_env_allow, else CLEAN_ENV
 
 
 @dataclass
@@ -156,7 +158,10 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     suite = select_cases(loaded, options.case_ids, options.tags)
     plan = build_plan(suite, models=parse_models(options.models), runs=options.runs)
     warned: set[str] = set()
-    agents = {model: _agent_spec(suite, events, model, warned) for model in plan.models}
+    agents = {
+        model: _agent_spec(suite, events, model, warned, clean_env=options.clean_env)
+        for model in plan.models
+    }
     workers = options.workers or default_workers()
     if workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -448,7 +453,12 @@ def _retry_policy(spec: RetrySpec | None, max_retries: int | None) -> RetryPolic
 
 
 def _agent_spec(
-    suite: Suite, events: RunEvents, model: str | None = None, warned: set[str] | None = None
+    suite: Suite,
+    events: RunEvents,
+    model: str | None = None,
+    warned: set[str] | None = None,
+    *,
+    clean_env: bool = False,
 ) -> AgentSpec:
     argv = list(agent_argv(suite.agent_command, model))
     try:
@@ -462,7 +472,7 @@ def _agent_spec(
             f"agent command {suite.agent_command[0]!r} resolves to a shell-script shim "
             f"({argv[0]}), which adds ~100 ms to every spawn; put a real interpreter first on PATH"
         )
-    env = {**os.environ, **suite.agent_env} if suite.agent_env else None
+    env = agent_environment(suite, clean=clean_env)
     return AgentSpec(
         argv=tuple(argv),
         cwd=suite.agent_cwd,

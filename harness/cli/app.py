@@ -129,6 +129,14 @@ def run_command(
     judge_samples: grade_cli.JudgeSamplesFlag = None,
     grader_plugin: grade_cli.GraderPluginFlag = None,
     allow_ineffective_assertions: grade_cli.AllowIneffectiveFlag = False,
+    clean_env: Annotated[
+        bool,
+        typer.Option(
+            "--clean-env",
+            help="Agents get only PATH, HOME, locale, TMPDIR and TZ, not the whole "
+            "environment (a suite's agent_env_allow list wins).",
+        ),
+    ] = False,
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
     or 130."""
@@ -154,6 +162,7 @@ def run_command(
         agent_reuse=agent_reuse,
         engine=engine,
         ray_address=ray_address,
+        clean_env=clean_env,
         gate=gate_flags.gate_options(
             baseline=baseline,
             export_baseline=export_baseline,

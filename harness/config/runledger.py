@@ -158,6 +158,7 @@ def resolve(
         output_dir=resolver.optional_path(suite.output_dir),
         agent_cwd=resolver.agent_cwd(suite.agent_cwd),
         agent_env=suite.agent_env,
+        agent_env_allow=None if suite.agent_env_allow is None else tuple(suite.agent_env_allow),
         max_line_bytes=_default(suite.max_line_bytes, DEFAULT_MAX_LINE_BYTES),
         kill_grace_ms=_default(suite.kill_grace_ms, DEFAULT_KILL_GRACE_MS),
         strict=suite.strict,

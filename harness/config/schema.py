@@ -287,6 +287,9 @@ class SuiteFile(_Spec, frozen=True):
     description: str | None = None
     agent_cwd: str | None = None  # default: the invoker's cwd, as RunLedger
     agent_env: dict[str, str] = {}
+    # Only these variables reach the agent (default: all but the tools' credentials; see
+    # harness/agent/environment.py and docs/security.md).
+    agent_env_allow: list[str] | None = None
     max_line_bytes: int | None = None
     kill_grace_ms: int | None = None
     strict: bool = False  # replay-strict: unused entries and out-of-order calls fail
@@ -369,3 +372,4 @@ class Suite(msgspec.Struct, frozen=True):
     mcp_servers: dict[str, McpServerSpec] = {}
     redact: RedactSpec | None = None
     match: MatchSpec | None = None
+    agent_env_allow: tuple[str, ...] | None = None

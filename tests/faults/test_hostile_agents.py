@@ -130,3 +130,33 @@ def check_hostile_run(harness: Harness) -> None:
     print(f"harness peak RSS {watched.peak_rss / MB:.0f} MB, {watched.seconds:.1f} s")
     assert watched.peak_rss < RSS_BOUND, f"harness peak RSS {watched.peak_rss / MB:.0f} MB"
     assert surviving_processes(harness.marker) == []
+
+
+def test_agent_that_exits_before_reading_or_stops_reading_without_a_wall_budget(
+    tmp_path: Path,
+) -> None:
+    """No max_wall_ms: an agent that stops reading its stdin is still ended by max_idle_ms (a
+    blocked write to it used to wait for ever), and one that exits before reading task_start is
+    an agent_exited error."""
+    with started(tmp_path) as harness:
+        suite = hostile_suite(
+            harness.cwd / "suite",
+            harness.marker,
+            {"stop_reading": ({}, None, None), "tool_calls": ({"n": 3}, None, None)},
+        )
+        settings = (suite / "suite.yaml").read_text()
+        settings = settings.replace(f"  max_wall_ms: {WALL_MS}\n", "")
+        (suite / "suite.yaml").write_text(settings)
+        run = harness.run(suite, "--max-retries", "0", timeout_seconds=60)
+        results = run.results_by_case()
+        [failure] = results["stop_reading"]["failures"]
+        assert failure["type"] == "budget_exceeded", failure
+        assert "max_idle_ms" in failure["message"], failure
+        assert results["tool_calls"]["status"] == "pass", results["tool_calls"]
+
+        harness.env["HOSTILE_FAULT"] = "exit_at_start"
+        run = harness.run(suite, "--case", "tool_calls", "--max-retries", "0")
+        [failure] = run.results_by_case()["tool_calls"]["failures"]
+        assert failure["type"] == "agent_exited", failure
+        assert "exited with status 7" in failure["message"], failure
+        assert surviving_processes(harness.marker) == []

@@ -19,6 +19,7 @@ Faults (parameters in brackets):
     write_after_final      final_output, then keep writing stdout and stderr
     tool_calls             [n] tool calls, each answered, then final_output
     string_bomb            final_output whose output is a string of [depth] nested arrays
+    env                    final_output {"env": the environment it was given}
 
 Extra arguments are ignored; tests pass `--marker <unique>` to find the process and its
 grandchildren with psutil. Stdlib only, so it starts fast.
@@ -133,6 +134,9 @@ def main() -> None:
             if not sys.stdin.buffer.readline():
                 return
         send({"type": "final_output", "output": {"calls": task["n"]}})
+        return
+    if fault == "env":
+        send({"type": "final_output", "output": {"env": dict(os.environ)}})
         return
     if fault == "string_bomb":
         depth = int(task.get("depth", 100_000))
