@@ -66,8 +66,13 @@ class Rewriter:
         """The tagged form of `value` at `path`, or None after recording why it is wrong."""
         if isinstance(value, list):
             if not value:
-                self.errors.append((path, "`expected:` is an empty list, which asserts nothing;"
-                                    " remove the key or give it a check"))  # fmt: skip
+                self.errors.append(
+                    (
+                        path,
+                        "`expected:` is an empty list, which asserts nothing;"
+                        " remove the key or give it a check",
+                    )
+                )
                 return None
             if len(value) > 1:
                 message = (

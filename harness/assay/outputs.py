@@ -134,9 +134,12 @@ def render_junit(suite: str, rows: Sequence[dict[str, Any]]) -> bytes:
         case = ET.SubElement(
             root,
             "testcase",
-            {"name": _xml(row["test_id"]), "classname": _xml(suite),
-             "time": f"{(row['duration_ms'] or 0) / 1000:.3f}"},
-        )  # fmt: skip
+            {
+                "name": _xml(row["test_id"]),
+                "classname": _xml(suite),
+                "time": f"{(row['duration_ms'] or 0) / 1000:.3f}",
+            },
+        )
         message = _xml(row["message"])
         status = row["status"]
         if status == "fail":

@@ -154,7 +154,7 @@ def _execute(command: str, flags: dict[str, object]) -> None:
         raise typer.Exit(2)
     names = set(AssayOptions.__dataclass_fields__) - {"command", "judge", "cwd"}
     given = {name: flags[name] for name in names if name in flags}
-    given["output_format"] = flags["output_format"]
+    given["allow_ineffective"] = flags["allow_ineffective_assertions"]
     options = AssayOptions(command=command, judge=judge, cwd=Path.cwd(), **given)  # type: ignore[arg-type]
     if options.output_format not in ("text", "json"):
         print("error: --format takes text or json", file=sys.stderr)
@@ -176,9 +176,15 @@ def _print(command: str, output_format: str, report: object) -> None:
     for warning in outcome.warnings:
         print(f"WARN: {warning}", file=sys.stderr)
     if output_format == "json":
-        document = report.summary if command == "ci" else {
-            "schema": "assay.run_report.v1", "summary": report.summary, "results": report.rows
-        }  # fmt: skip
+        document = (
+            report.summary
+            if command == "ci"
+            else {
+                "schema": "assay.run_report.v1",
+                "summary": report.summary,
+                "results": report.rows,
+            }
+        )
         print(json.dumps(document, indent=2))
         return
     for row in report.rows:
