@@ -1,5 +1,6 @@
-"""Persistent agents (protocol 2, capability `multi_task`): one agent process per worker, sent the
-next task_start after each final_output instead of being spawned again.
+"""Persistent agents (protocol 2, capability `multi_task`): agent processes kept between the
+attempts of the workers, sent the next task_start after each final_output instead of being
+spawned again. At most one process per worker is busy or idle at a time.
 
 Budgets, cancellation and isolation stay per attempt. The process is discarded (its whole group
 terminated) after a budget kill, a protocol error, a crash, any other attempt error or a
@@ -60,11 +61,12 @@ class _Kept:
 
 
 class AgentSlots:
-    """Kept agent processes of one run, one per worker task. Enter it around the pool: its task
-    group pumps the kept processes' stderr, and leaving it ends every process still kept."""
+    """Kept agent processes, idle between two attempts: never more than the workers that use
+    them. Enter it around the pool: its task group pumps the kept processes' stderr, and leaving
+    it ends every process still kept."""
 
     def __init__(self) -> None:
-        self._kept: dict[int, _Kept] = {}
+        self._idle: list[_Kept] = []
         self._tasks: TaskGroup | None = None
         self.spawned = 0  # processes started, for tests and the bench
 
@@ -80,25 +82,35 @@ class AgentSlots:
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._tasks is not None
-        with anyio.CancelScope(shield=True):
-            for kept in list(self._kept.values()):
-                await _close(kept)
-        self._kept.clear()
+        await self.close_idle()
         self._tasks.cancel_scope.cancel()
         return await self._tasks.__aexit__(exc_type, exc, tb)
 
-    async def run(self, attempt: _Attempt) -> AttemptError | None:
-        """Run `attempt` on this worker's kept process, or on a new one. Returns the error that
-        ended it, as `_Attempt.run` does."""
-        # Workers are tasks that run one attempt at a time, so the task is the worker's key.
-        key = anyio.get_current_task().id
-        kept = self._kept.pop(key, None)
-        try:
-            if kept is not None and (not _alive(kept) or kept.spec != attempt.agent):
+    async def close_idle(self) -> None:
+        """End every kept process (a run is over, or its agents have been idle too long)."""
+        idle, self._idle = self._idle, []
+        with anyio.CancelScope(shield=True):
+            for kept in idle:
                 await _close(kept)
-                kept = None
+
+    async def _take(self, spec: AgentSpec) -> _Kept | None:
+        """An idle process of this agent command, if one is alive; dead ones are closed."""
+        for kept in list(self._idle):
+            if kept.spec != spec:
+                continue
+            self._idle.remove(kept)
+            if _alive(kept):
+                return kept
+            await _close(kept)
+        return None
+
+    async def run(self, attempt: _Attempt) -> AttemptError | None:
+        """Run `attempt` on an idle kept process, or on a new one. Returns the error that
+        ended it, as `_Attempt.run` does."""
+        try:
+            kept = await self._take(attempt.agent)
             if kept is not None:
-                error = await self._run_on(kept, attempt, key)
+                error = await self._run_on(kept, attempt)
                 if not _stale(kept, attempt, error):
                     return error
                 # It ended between two tasks, before reading this one: that is no failure of
@@ -108,12 +120,12 @@ class AgentSlots:
                 kept = await self._spawn(attempt)
             except AttemptError as exc:
                 return exc
-            return await self._run_on(kept, attempt, key)
+            return await self._run_on(kept, attempt)
         finally:
             attempt.sink.close()
 
-    async def _run_on(self, kept: _Kept, attempt: _Attempt, key: int) -> AttemptError | None:
-        """One conversation on `kept`; afterwards the process is kept for `key` or discarded."""
+    async def _run_on(self, kept: _Kept, attempt: _Attempt) -> AttemptError | None:
+        """One conversation on `kept`; afterwards the process is kept idle or discarded."""
         if kept.sink is not None and kept.sink is not attempt.sink:
             kept.sink.close()  # stderr written after the last final_output went to that log
         kept.sink = attempt.sink
@@ -130,7 +142,7 @@ class AgentSlots:
         finally:
             if keep:
                 kept.served += 1
-                self._kept[key] = kept
+                self._idle.append(kept)
             else:
                 with anyio.CancelScope(shield=True):
                     await attempt._finish_process(kept.process)

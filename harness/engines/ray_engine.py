@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,7 @@ async def run_on_ray(
     task = _shard_task(ray)
     by_id = {attempt.attempt_id: attempt for attempt in job.attempts}
     pending = []
+    run_key = uuid.uuid4().hex
     for start in range(0, len(job.attempts), size):
         shard = ShardJob(
             options=job.options,
@@ -143,6 +145,7 @@ async def run_on_ray(
             workers_per_node=job.workers_per_node,
             reuse=job.reuse,
             shipped=shipped,
+            run_key=run_key,
         )
         pending.append(task.remote(shard))
     seen: set[str] = set()

@@ -36,6 +36,7 @@ class ShardJob:
     workers_per_node: int
     reuse: bool
     shipped: bool = True  # the suite's folder came as the task's working_dir
+    run_key: str = ""  # the same for every shard of one run
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,7 @@ def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
 
 
 async def _run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
-    from harness.run import prepare_run
-
-    options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")
-    prepared = prepare_run(options)
+    prepared = _prepare(job, base)
     by_id = {attempt.attempt_id: attempt for attempt in prepared.plan.attempts}
     attempts = [by_id[attempt_id] for attempt_id in job.attempt_ids]
     # --workers is per node: the node's cores share it, one shard task per core.
@@ -100,6 +98,22 @@ async def _run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
         async with slots:
             await pool.run(attempts)
     return outputs
+
+
+# A Ray worker process runs many shards of one run: the suite is loaded and planned once per run,
+# not once per shard (that would cost O(cases) per shard, O(cases^2) per run).
+_prepared: dict[tuple[str, str], Any] = {}
+
+
+def _prepare(job: ShardJob, base: Path) -> Any:
+    from harness.run import prepare_run
+
+    key = (job.run_key, str(base))
+    if not job.run_key or key not in _prepared:
+        options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")
+        _prepared.clear()  # one run at a time is kept
+        _prepared[key] = prepare_run(options)
+    return _prepared[key]
 
 
 def decode_output(item: ShardOutput) -> tuple[AttemptResult, AttemptOutput]:
