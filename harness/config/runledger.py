@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema_rs
 import msgspec
 
+from harness.config.containment import escape_message, outside, project_roots
 from harness.config.schema import (
     REGRESSION_ALIASES,
     Budgets,
@@ -185,6 +186,7 @@ class _Resolver:
 
     def __init__(self, layout: Layout, suite: SuiteFile, problems: Problems) -> None:
         self.dir = layout.dir
+        self.roots = project_roots(layout.dir)
         self.document = layout.suite
         self.problems = problems
         self.registry = frozenset(suite.tool_registry)
@@ -201,7 +203,7 @@ class _Resolver:
         return Case(
             id=case.id,
             input=case.input,
-            cassette_path=self.optional_path(case.cassette),
+            cassette_path=self.contained(document, "$.cassette", case.cassette),
             file=document.path,
             line=document.line_of("$"),
             description=case.description,
@@ -215,6 +217,15 @@ class _Resolver:
 
     def optional_path(self, relative: str | None) -> Path | None:
         return None if relative is None else _resolve(self.dir, relative)
+
+    def contained(self, document: Document, json_path: str, relative: str | None) -> Path | None:
+        """The resolved path, or None after recording that it is outside the suite's project."""
+        target = self.optional_path(relative)
+        if target is not None and outside(target, self.roots):
+            kind = "cassette" if json_path == "$.cassette" else "schema"
+            self.problems.add(document.error(escape_message(kind, target, self.roots), json_path))
+            return None
+        return target
 
     def agent_cwd(self, relative: str | None) -> Path | None:
         path = self.optional_path(relative)
@@ -240,7 +251,11 @@ class _Resolver:
             path = f"$.assertions[{i}]"
             if isinstance(assertion, JsonSchemaAssertion):
                 target = _resolve(self.dir, assertion.schema_path)
-                if (schema := self.schema(document, f"{path}.schema_path", target)) is not None:
+                inside = self.contained(document, f"{path}.schema_path", assertion.schema_path)
+                schema = (
+                    None if inside is None else self.schema(document, path + ".schema_path", target)
+                )
+                if schema is not None:
                     schemas[str(target)] = schema
                 assertion = msgspec.structs.replace(assertion, schema_path=str(target))
             elif isinstance(assertion, MustCallAssertion):

@@ -63,3 +63,37 @@ def test_clean_env_and_allowlist(tmp_path: Path) -> None:
             env = agent_env(harness, suite, *args)
             # Python itself may add LC_CTYPE when it coerces the C locale.
             assert set(env) - {"LC_CTYPE"} == {"PATH", "PLAIN_SETTING"}, env
+
+
+def test_cassette_and_schema_paths_cannot_leave_the_project(tmp_path: Path) -> None:
+    """Outside a git repository the project is the folder harness runs from; a path that
+    leads out of it, by `..`, an absolute path or a symlink, is a one-line error, exit 2."""
+    with started(tmp_path / "project") as harness:
+        harness.cwd.mkdir(parents=True, exist_ok=True)
+        outside_file = tmp_path / "elsewhere.jsonl"
+        outside_file.write_text("{}\n")
+        suite = env_suite(harness)
+        (suite / "cassettes").mkdir()
+        (suite / "cassettes" / "link.jsonl").symlink_to(outside_file)
+        (suite / "shared.jsonl").write_text("")
+        attempts = {
+            "../../elsewhere.jsonl": ("cassette", str(outside_file)),
+            str(outside_file): ("cassette", str(outside_file)),
+            "cassettes/link.jsonl": ("cassette", str(suite / "cassettes" / "link.jsonl")),
+        }
+        case_file = suite / "cases" / "env.yaml"
+        for cassette, (kind, shown) in attempts.items():
+            case_file.write_text(f"id: env\ninput: {{fault: env}}\ncassette: {cassette}\n")
+            run = harness.run(suite)
+            assert run.exit_code == 2, run.describe()
+            [line] = run.stderr.strip().splitlines()
+            assert f"{kind} {shown} is outside the suite's project" in line, line
+            assert "env.yaml:3" in line, line
+        # Up, but still inside the project: allowed (RunLedger suites share ../../cassettes).
+        case_file.write_text("id: env\ninput: {fault: env}\ncassette: ../suite/shared.jsonl\n")
+        assert harness.run(suite).exit_code == 0
+        schema = "assertions: [{type: json_schema, schema_path: /etc/hostname}]\n"
+        case_file.write_text("id: env\ninput: {fault: env}\n" + schema)
+        run = harness.run(suite)
+        assert run.exit_code == 2, run.describe()
+        assert "schema /etc/hostname is outside the suite's project" in run.stderr
