@@ -111,7 +111,11 @@ ASSAY_GRADERS = [
         metrics.grade_semantic,
         "Cosine of the trace's precomputed embeddings (response vs reference) >= min_score.",
         ASSAY,
-        {"semantic_similarity_to": "reference text (`text` too)", "min_score": "default 0.8"},
+        {
+            "semantic_similarity_to": "reference text (`text` too)",
+            "min_score": "default 0.8 (`threshold` too)",
+            "thresholding": "{max_drop}: with a relative baseline",
+        },
         prepare_min_score,
         semantic_ineffective,
     ),
@@ -123,7 +127,11 @@ ASSAY_GRADERS = [
             f"The trace's meta.assay.judge.{name}: passed and score >= min_score; split "
             "votes are uncertain.",
             ASSAY,
-            {"min_score": "default 0.8", "rubric_version": "recorded only"},
+            {
+                "min_score": "default 0.8",
+                "rubric_version": "recorded only",
+                "thresholding": "{max_drop}: with a relative baseline",
+            },
             prepare_min_score,
         )
         for name, kind in (("faithfulness", metrics.Faithfulness), ("relevance", metrics.Relevance))
@@ -173,7 +181,12 @@ ASSAY_GRADERS = [
         fixtures.grade_args_fixture,
         "Assertion (unit-test mode): `test_args` against `policy`, outcome must be `expect`.",
         ASSAY,
-        {"tool": "", "test_args": "", "policy": "", "expect": "pass (default) | fail"},
+        {
+            "tool": "the tool the args are for",
+            "test_args": "the arguments to test (required)",
+            "policy": "a JSON Schema, or {schema: ...}",
+            "expect": "pass (default) | fail",
+        },
         fixtures.prepare_args_fixture,
         fixtures.args_fixture_ineffective,
     ),
@@ -183,7 +196,12 @@ ASSAY_GRADERS = [
         fixtures.grade_sequence_fixture,
         "Assertion (unit-test mode): `test_trace_raw` names joined by spaces ~ policy.regex.",
         ASSAY,
-        {"test_trace_raw": "[{tool}]", "policy": "{regex}", "expect": "pass | fail"},
+        {
+            "test_trace": "ignored, as in Assay",
+            "test_trace_raw": "[{tool: name}, ...]",
+            "policy": "{regex: ...}",
+            "expect": "pass (default) | fail",
+        },
         fixtures.prepare_sequence_fixture,
     ),
     GraderType(
@@ -192,7 +210,11 @@ ASSAY_GRADERS = [
         fixtures.grade_blocklist_fixture,
         "Assertion (unit-test mode): `test_tool_calls` against policy.blocked.",
         ASSAY,
-        {"test_tool_calls": "names", "policy": "{blocked}", "expect": "pass | fail"},
+        {
+            "test_tool_calls": "tool names",
+            "policy": "{blocked: [name, ...]}",
+            "expect": "pass (default) | fail",
+        },
         fixtures.prepare_blocklist_fixture,
     ),
 ]

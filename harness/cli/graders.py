@@ -20,6 +20,8 @@ FAMILY_TITLES = {
     "workspace": "Workspace graders (Vally's; the case needs a `workspace:`)",
     "judge": "LLM judge (offline: a command or a Python callable)",
     "plugin": "Plugins (entry points `harness.graders`, --grader-plugin)",
+    "assay": "Assay configs only (`harness assay`: metrics under `expected:`, fixtures under"
+    " `assertions:`)",
 }
 SCORING = """\
 Every grader also takes `weight` (default 1) and `name` (a display name).
@@ -39,12 +41,12 @@ def graders_command(
 ) -> None:
     """List every grader type with its fields and semantics."""
     from harness.errors import HarnessError
-    from harness.grading.registry import grader_types, load_plugin
+    from harness.grading.registry import assay_only_types, grader_types, load_plugin
 
     try:
         for module in grader_plugin or ():
             load_plugin(module)
-        chosen = grader_types()
+        chosen = grader_types() + assay_only_types()
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
@@ -77,7 +79,7 @@ def _print(grader: GraderType) -> None:
 def _fields(grader: GraderType) -> dict[str, str]:
     """Every field of the spec (but the common two), described when the grader describes it."""
     names = [n for n in grader.spec.__struct_fields__ if n not in ("weight", "name")]
-    if "tool" in grader.fields:
+    if "tool" in grader.fields and "tool_name" in names:
         names.remove("tool_name")  # described with `tool`
     return {name: grader.fields.get(name, "") for name in names}
 

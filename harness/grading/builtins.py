@@ -62,7 +62,8 @@ OUTPUT_GRADERS = [
         family="output",
         fields={
             "schema": "inline JSON Schema",
-            "schema_file": "or a schema file, relative to the config (`schema_path` too)",
+            "schema_file": "or a schema file, relative to the config",
+            "schema_path": "the same as schema_file (RunLedger's word)",
             "strip_fences": "take the JSON inside a ```json fence; default false",
         },
         prepare=output.prepare_json_match,

@@ -278,3 +278,25 @@ def test_a_type_taken_twice_is_refused() -> None:
     with pytest.raises(UsageError, match="tag='must_contain'"):
         registry.register(clash)
     registry.register(registry.GraderType("must_contain", MustContain, grade_must_contain, "x"))
+
+
+def test_graders_from_the_entry_point_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ep_graders.py").write_text(PLUGIN.replace("short_answer", "ep_short"))
+    dist = tmp_path / "ep_graders-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-graders\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[harness.graders]\nshort = ep_graders:GRADERS\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(registry._state, "entry_points", False)
+    try:
+        assert "ep_short" in registry.type_names()
+        root = make("assertions: [{type: ep_short, max_chars: 3}]\n")
+        [case] = load_suite(root).cases
+        assert type(case.assertions[0]).__name__ == "ShortAnswer"
+    finally:
+        grader = registry._types.pop("ep_short", None)
+        if grader is not None:
+            registry._by_class.pop(grader.spec, None)
+        sys.modules.pop("ep_graders", None)
