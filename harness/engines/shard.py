@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import msgspec
+from anyio.from_thread import BlockingPortal
 
 from harness.agent.persistent import AgentSlots
 from harness.pool import Pool, PoolSettings
@@ -49,21 +52,63 @@ class ShardOutput:
     stderr: bytes | None
 
 
+# Agents kept between two shards that a worker process runs are ended after this long idle:
+# shards of one run follow each other closely; after the run nothing should linger.
+IDLE_SECONDS = 2.0
+
+
+class _Loop:
+    """The worker process's event loop, on a daemon thread, kept from one shard to the next so
+    that the agents it keeps (persistent agents) serve the following shards too."""
+
+    def __init__(self) -> None:
+        ready: queue.Queue[tuple[BlockingPortal, AgentSlots]] = queue.Queue()
+        thread = threading.Thread(target=anyio.run, args=(self._main, ready), daemon=True)
+        thread.start()
+        self.portal, self.slots = ready.get()
+        self.generation = 0  # shards started: an idle timer only fires if none started since
+        self.run_key = ""
+
+    @staticmethod
+    async def _main(ready: queue.Queue[tuple[BlockingPortal, AgentSlots]]) -> None:
+        async with BlockingPortal() as portal, AgentSlots() as slots:
+            ready.put((portal, slots))
+            await portal.sleep_until_stopped()
+
+    async def reap_when_idle(self, generation: int) -> None:
+        await anyio.sleep(IDLE_SECONDS)
+        if self.generation == generation:
+            await self.slots.close_idle()
+
+
+_loop: _Loop | None = None
+
+
 def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
-    """Run the shard with the suite's copy at `base` (blocking; its own event loop)."""
+    """Run the shard with the suite's copy at `base` (blocking, on the process's loop)."""
+    global _loop
     if job.cwd_rel is not None:
         os.chdir(base / job.cwd_rel)
-    return anyio.run(_run_shard, job, base)
+    if _loop is None:
+        _loop = _Loop()
+    loop = _loop
+    loop.generation += 1
+    if job.run_key != loop.run_key:  # a new run: its agent files may have changed
+        loop.portal.call(loop.slots.close_idle)
+        loop.run_key = job.run_key
+    try:
+        return loop.portal.call(_run_shard, job, base, loop.slots)
+    finally:
+        loop.portal.start_task_soon(loop.reap_when_idle, loop.generation)
 
 
-async def _run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
+async def _run_shard(job: ShardJob, base: Path, slots: AgentSlots) -> list[ShardOutput]:
     prepared = _prepare(job, base)
     by_id = {attempt.attempt_id: attempt for attempt in prepared.plan.attempts}
     attempts = [by_id[attempt_id] for attempt_id in job.attempt_ids]
     # --workers is per node: the node's cores share it, one shard task per core.
     workers = max(1, -(-job.workers_per_node // (os.cpu_count() or 1)))
     outputs: list[ShardOutput] = []
-    slots = AgentSlots()
     with tempfile.TemporaryDirectory(prefix="harness-shard-") as tmp:
         logs = Path(tmp)
 
@@ -95,8 +140,7 @@ async def _run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
 
         log_path_by_id = {attempt.attempt_id: log_path(attempt) for attempt in attempts}
         pool = Pool(PoolSettings(workers=workers, retry=prepared.retry), run_one, on_result)
-        async with slots:
-            await pool.run(attempts)
+        await pool.run(attempts)
     return outputs
 
 
