@@ -46,7 +46,7 @@ def test_run_demo_through_the_api(tmp_path: Path) -> None:
     assert report.exit_code == 0
     assert report.status == "finished"
     assert sorted(r.status for r in report.results) == ["pass"] * 6
-    assert report.run_dir.parent.parent == tmp_path
+    assert report.run_dir is not None and report.run_dir.parent.parent == tmp_path
     summary = json.loads((report.run_dir / "summary.json").read_text())
     assert summary["aggregates"]["cases_pass"] == 6
     assert summary["aggregates"]["pass_rate"] == 1.0
