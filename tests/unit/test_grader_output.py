@@ -3,9 +3,12 @@ exact_match. Each passes and fails, and a failure shows what was expected and wh
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.config.schema import GraderSpec
 from harness.grading.context import GradingContext
@@ -147,3 +150,21 @@ def test_exact_match_trim_and_case() -> None:
 def test_verdicts_carry_the_specs_name_and_weight() -> None:
     verdict = run(MustContain(must_contain="x", name="mentions x", weight=2.5), "x")
     assert (verdict.name, verdict.weight, verdict.label) == ("mentions x", 2.5, "mentions x")
+
+
+@given(st.text(max_size=40), st.data())
+def test_any_slice_of_the_output_is_found(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    part = text[start:end]
+    assert run(MustContain(must_contain=[part]), text).passed
+    assert run(RegexMatch(pattern=re.escape(part)), text).passed
+    assert run(ExactMatch(value=text), text).passed
+    if part:
+        assert not run(MustNotContain(must_not_contain=[part]), text).passed
+
+
+@given(st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=4), max_size=5))
+def test_exact_match_ignores_key_order(value: dict[str, Any]) -> None:
+    reordered = dict(reversed(list(value.items())))
+    assert run(ExactMatch(value=value), reordered).passed
