@@ -40,9 +40,21 @@ class LineAppender:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Unbuffered, so a line is either fully handed to the OS or not at all.
             self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
+        # The end of the file, not tell(): after a cut-off below, the position is stale.
+        start = self._handle.seek(0, os.SEEK_END)
         try:
-            self._handle.write(line)
+            view = memoryview(line)
+            while view:
+                # A full disk can take part of a line without an error (a short write): the
+                # rest is retried, and on error the part already written is cut off again, so
+                # the file never ends in a torn line that the next append would run into.
+                written = self._handle.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                self._handle.truncate(start)
             raise disk_error(self.path, exc) from exc
 
     def close(self) -> None:
@@ -56,4 +68,8 @@ class LineAppender:
 def disk_error(path: Path, exc: OSError) -> InfrastructureError:
     if exc.errno == errno.ENOSPC:
         return InfrastructureError(f"{path}: disk full; results written so far are kept")
+    if exc.errno in (errno.EFBIG, errno.EDQUOT):  # a file size limit (ulimit -f) or a quota
+        return InfrastructureError(
+            f"{path}: cannot write: {exc.strerror}; results written so far are kept"
+        )
     return InfrastructureError(f"{path}: cannot write: {exc.strerror or exc}")

@@ -1,8 +1,8 @@
 """HTTP tools: each call is a JSON POST of `{"tool": name, "args": {...}}` to the tool's URL.
 
 A 2xx answer's JSON body is the result (a body that is not JSON is kept as text). 408, 429,
-502, 503 and 504 and transport errors (refused, reset, DNS) are transient and retried; any other
-status is a tool error with the start of the body. Header values come from environment
+500, 502, 503 and 504 and transport errors (refused, reset, DNS) are transient and retried; any
+other status is a tool error with the start of the body. Header values come from environment
 variables only (`headers_env: {Authorization: "Bearer ${API_TOKEN}"}`), never from the suite
 file, and those variables' values are redacted like any secret. Needs httpx (`harness[http]`).
 """
@@ -19,7 +19,7 @@ from harness.tools.backend import ToolFailure, TransientToolError, describe_exce
 if TYPE_CHECKING:
     import httpx
 
-TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BODY_CHARS = 500
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

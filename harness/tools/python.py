@@ -13,13 +13,15 @@ import importlib
 import inspect
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import anyio
-import anyio.to_thread
+import anyio.from_thread
+import anyio.lowlevel
 
 from harness.tools.backend import ToolFailure, TransientToolError, describe_exception
 
@@ -123,8 +125,7 @@ class PythonBackend:
         try:
             if self.is_async:
                 return await self._invoke(args)
-            # abandon_on_cancel: on timeout the thread cannot be stopped, only left behind.
-            return await anyio.to_thread.run_sync(self._invoke_sync, args, abandon_on_cancel=True)
+            return await _in_daemon_thread(self._invoke_sync, args)
         except TRANSIENT_EXCEPTIONS as exc:
             raise TransientToolError(describe_exception(exc)) from exc
         except (ToolFailure, TransientToolError):
@@ -142,3 +143,27 @@ class PythonBackend:
         if inspect.isawaitable(result):
             raise ToolFailure("a sync tool returned an awaitable; declare it `async def`")
         return result
+
+
+async def _in_daemon_thread(function: Any, args: dict[str, Any]) -> Any:
+    """Run a sync tool in a thread of its own. On timeout the thread cannot be stopped, only
+    left behind; a daemon thread is, so a tool that hangs for ever cannot keep harness from
+    exiting (anyio's worker threads are joined at exit: the run would wait for the tool)."""
+    token = anyio.lowlevel.current_token()
+    done = anyio.Event()
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, function(args)))
+        except BaseException as exc:
+            outcome.append((False, exc))
+        with contextlib.suppress(RuntimeError):  # the run (its event loop) is already over
+            anyio.from_thread.run_sync(done.set, token=token)
+
+    threading.Thread(target=work, name="harness python tool", daemon=True).start()
+    await done.wait()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
