@@ -32,8 +32,9 @@ fmt: install
 test: install lint
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-# The fault-injection suite (tests/faults): hostile agents, bad input, kills. `make test` runs
-# its fast part; FAULTS_ARGS='-m slow' runs the soak cases (1 GB stderr, 10,000 attempts).
+# The whole fault-injection suite (tests/faults): hostile agents, failing tools, bad input,
+# kills, a full disk, and the slow soak cases (1 GB stderr, 10,000 attempts: ~10 minutes on 2
+# cores). `make test` runs all but the soak cases; FAULTS_ARGS='-m "not slow"' skips them here.
 FAULTS_ARGS ?=
 faults: install
 	$(BIN)/python -m pytest -q tests/faults $(FAULTS_ARGS)
