@@ -210,6 +210,7 @@ def _reset(attempt: _Attempt) -> None:
     attempt.counters = _Counters()
     attempt.exit_code = None
     attempt.capabilities = None
+    attempt.sink.done = anyio.Event()  # the new process's stderr has not ended
 
 
 async def _close(kept: _Kept) -> None:
