@@ -91,11 +91,13 @@ class RunReport:
     run_dir: Path | None  # None when nothing ran (--runs 0 validates only)
     exit_code: int
     status: str  # finished | stopped | interrupted | error | validated
-    results: list[AttemptResult] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    # repr=False: asyncio formats the main task's result into a throwaway error message when
+    # anyio.run ends (signal.getsignal on 3.11); with 10,000 results that repr was ~40 MB.
+    results: list[AttemptResult] = field(default_factory=list, repr=False)
+    summary: dict[str, Any] = field(default_factory=dict, repr=False)
     planned: int = 0
-    plan: Plan | None = None
-    completeness: Completeness | None = None
+    plan: Plan | None = field(default=None, repr=False)
+    completeness: Completeness | None = field(default=None, repr=False)
     stop_reason: str | None = None  # fail_fast | interrupted
     message: str | None = None  # why the run could not finish (status error)
 
@@ -176,6 +178,11 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
             f"--engine {options.engine} replays only; run --mode {suite.mode.value} "
             "with the local engine"
         )
+    if options.engine == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:  # found without importing it
+            raise UsageError("--engine ray needs Ray; install it with `pip install 'harness[ray]'`")
     strict = suite.strict if options.strict is None else options.strict
     return Prepared(
         suite=suite,
