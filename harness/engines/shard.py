@@ -123,6 +123,7 @@ async def _run_shard(job: ShardJob, base: Path, slots: AgentSlots) -> list[Shard
                 strict=prepared.strict,
                 stderr_path=log_path(attempt),
                 agents=slots if job.reuse else None,
+                grading=job.options.grade,
             )
 
         def on_result(output: AttemptOutput) -> None:
