@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python tests/bench/bench_replay.py
 	$(BIN)/python tests/bench/bench_record.py
 	$(BIN)/python tests/bench/bench_persistent.py
+	$(BIN)/python tests/bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

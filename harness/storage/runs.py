@@ -15,6 +15,7 @@ from harness.results import AttemptResult
 from harness.storage.atomic import LineAppender, atomic_write, disk_error
 
 _encoder = msgspec.json.Encoder()
+PRETTY_MAX_BYTES = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -85,8 +86,12 @@ class RunDirectory:
 
     def write_json(self, name: str, value: Any, *, indent: int = 2) -> Path:
         path = self.root / name
-        data = msgspec.json.format(_encoder.encode(value), indent=indent) + b"\n"
-        atomic_write(path, data)
+        data = _encoder.encode(value)
+        # A 10,000-attempt summary is megabytes: indenting it would hold a second, larger copy
+        # in memory for no reader's benefit (tools parse it; people read summary.md).
+        if len(data) <= PRETTY_MAX_BYTES:
+            data = msgspec.json.format(data, indent=indent)
+        atomic_write(path, data + b"\n")
         return path
 
     def write_bytes(self, name: str, data: bytes) -> Path:
