@@ -8,6 +8,9 @@ B budget, E infrastructure error every try, K/X/R infrastructure errors that a r
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -325,3 +328,42 @@ def test_plain_progress_lines_off_a_terminal(harness: Harness, tmp_path: Path) -
     assert "passed" in lines[-1] and "running" in lines[-1] and "elapsed" in lines[-1]
     json.dumps(lines)  # plain text, no terminal control sequences
     assert all("\x1b" not in line for line in lines)
+
+
+def test_live_progress_on_a_terminal(harness: Harness, tmp_path: Path) -> None:
+    suite = sweep_suite(tmp_path, {"t1": {"m": "PS"}}, budgets={"max_wall_ms": 1500})
+    env = {**harness.env, "TERM": "xterm", "COLUMNS": "120"}
+    env.pop("CI", None)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        harness.argv(suite, "--model", "m", "--runs", "2"),
+        cwd=harness.cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
+    os.close(follower)
+    screen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's last writer has gone
+                break
+            if not chunk:
+                break
+            screen += chunk
+        process.wait(timeout=30)
+    finally:
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+        assert process.stdout is not None
+        process.stdout.close()
+
+    text = screen.decode("utf-8", errors="replace")
+    assert process.returncode == 1  # the sleeper hits max_wall_ms
+    assert "\x1b[" in text  # drawn and redrawn in place
+    assert "all" in text and "passed" in text and "elapsed" in text
+    assert "running" in text and "t1/m/2" in text  # the attempt still running is named
