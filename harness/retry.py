@@ -11,7 +11,9 @@ An attempt is retried only when the failure that ended it is an infrastructure f
 - `agent_exited` with an exit status listed in the suite's `retry.exit_codes` (say 75 for
   "rate-limited, try later").
 - `task_error` whose `data` has `"retryable": true`: the agent's own "transient, retry me".
-- `tool_transient_error`: a live tool failed transiently (record and live modes).
+- `tool_transient_error`: a live tool could not be reached even after its own per-call retries
+  (the record gateway reports it when the attempt ends). It counts wherever it appears among the
+  failures: the agent was handed a fake `ok: false`, so whatever it did next is not its outcome.
 
 Anything else (a failed assertion, a budget, a cassette miss, a protocol error, a crash) is the
 agent's outcome and is never retried: flakiness is data for pass^k, not noise to re-roll.
@@ -67,9 +69,12 @@ def infra_failure(
     failures: Sequence[Failure], retry_exit_codes: Collection[int] = ()
 ) -> InfraFailure | None:
     """The infrastructure failure that ended an attempt, or None if the outcome is the
-    agent's. Only the first failure matters: it is the one that ended the attempt."""
+    agent's. The first failure is the one that ended the attempt; an unreachable live tool
+    taints the attempt wherever it is listed."""
     if not failures:
         return None
+    if any(failure.type == TOOL_TRANSIENT for failure in failures):
+        return InfraFailure("live tool transient error", retryable=True)
     first = failures[0]
     details = first.details or {}
     if first.type == "spawn_error":
@@ -89,8 +94,6 @@ def infra_failure(
         if isinstance(data, dict) and data.get("retryable") is True:
             return InfraFailure("agent task_error marked retryable", retryable=True)
         return None
-    if first.type == TOOL_TRANSIENT:
-        return InfraFailure("live tool transient error", retryable=True)
     return None
 
 

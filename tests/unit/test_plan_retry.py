@@ -33,6 +33,9 @@ def test_classification() -> None:
     # Only the failure that ended the attempt counts.
     later = [Failure("assertion_failed", "x"), Failure("spawn_error", "y", details={"errno": 11})]
     assert infra_failure(later) is None
+    # ... except an unreachable live tool, which taints whatever the agent did after it.
+    tainted = [Failure("assertion_failed", "x"), Failure("tool_transient_error", "503")]
+    assert infra_failure(tainted) is not None
     assert infra_failure([]) is None
 
 
