@@ -143,11 +143,17 @@ async def terminate_group(process: Process, *, grace_seconds: float) -> None:
     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
         if process.stdin is not None:
             await process.stdin.aclose()
+    # Descendants that left the group (setsid: a daemon) are found while the agent still
+    # lives; once it has exited they belong to init and cannot be told apart (docs/security.md).
+    strays = _strays(pgid) if process.returncode is None else []
     if process.returncode is None:
         _signal_group(pgid, signal.SIGTERM)
         with anyio.move_on_after(grace_seconds):
             await process.wait()
     _signal_group(pgid, signal.SIGKILL)
+    for pid in strays:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     if process.returncode is None:
         await process.wait()
 
@@ -166,6 +172,32 @@ def kill_all_groups() -> None:
     """SIGKILL every live agent group now (the second Ctrl+C)."""
     for pgid in list(_live_groups):
         _signal_group(pgid, signal.SIGKILL)
+
+
+def _strays(pgid: int) -> list[int]:
+    """Descendants of `pgid`'s leader outside its process group (Linux /proc; else none)."""
+    found: list[int] = []
+    pending = [pgid]
+    while pending and len(found) < 10_000:
+        pid = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    children = [int(child) for child in handle.read().split()]
+            except (OSError, ValueError):
+                continue
+            pending.extend(children)
+            found.extend(children)
+    strays = []
+    for pid in found:
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) != pgid:
+                strays.append(pid)
+    return strays
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

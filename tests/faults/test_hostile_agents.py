@@ -48,6 +48,7 @@ FAULTS: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "stop_reading": ({}, "budget_exceeded", "max_idle_ms"),
     "ignore_sigterm": ({}, "budget_exceeded", "max_idle_ms"),
     "grandchildren": ({"n": 3}, "agent_exited", None),
+    "setsid_child": ({}, "budget_exceeded", "max_idle_ms"),
     "close_stdout": ({}, "agent_exited", None),
     "write_after_final": ({}, None, None),
     "tool_calls": ({"n": 100_000}, "budget_exceeded", "max_tool_calls"),

@@ -20,6 +20,7 @@ Faults (parameters in brackets):
     tool_calls             [n] tool calls, each answered, then final_output
     string_bomb            final_output whose output is a string of [depth] nested arrays
     env                    final_output {"env": the environment it was given}
+    setsid_child           start a child in a session of its own (a daemon), then go silent
 
 Extra arguments are ignored; tests pass `--marker <unique>` to find the process and its
 grandchildren with psutil. Stdlib only, so it starts fast.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from typing import Any
@@ -135,6 +137,11 @@ def main() -> None:
                 return
         send({"type": "final_output", "output": {"calls": task["n"]}})
         return
+    if fault == "setsid_child":
+        # The daemon carries our arguments (the test's --marker) so the test can find it.
+        code = "import time; time.sleep(120)"
+        subprocess.Popen([sys.executable, "-c", code, *sys.argv[1:]], start_new_session=True)
+        sleep_forever()
     if fault == "env":
         send({"type": "final_output", "output": {"env": dict(os.environ)}})
         return
