@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.abc import TaskGroup
 
-from harness.results import PASSED
+from harness.results import ERROR, INFRA_ERROR, PASSED, AttemptResult, Failure
 from harness.retry import RetryPolicy
 from harness.runner import AttemptOutput, AttemptPlan
+from harness.trace import Trace
 
 DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
@@ -102,7 +103,10 @@ class Pool:
         for plan in pending:
             if self.on_start is not None:
                 self.on_start(plan)
-            output = await self._attempt(plan)
+            try:
+                output = await self._attempt(plan)
+            except Exception as exc:  # a bug in harness: it costs this attempt, not the run
+                output = _internal_error(plan, exc)
             self.on_result(output)
             if self.settings.fail_fast and output.result.outcome != PASSED:
                 self.stop(STOP_FAIL_FAST)
@@ -117,3 +121,29 @@ class Pool:
         return await self.settings.retry.run(
             try_once, lambda output, number: on_retry(plan, output, number)
         )
+
+
+def _internal_error(plan: AttemptPlan, exc: Exception) -> AttemptOutput:
+    """An attempt that raised out of the runner: recorded as a lost (infra_error) trial with
+    the exception named, so the run goes on and the bug can be reported."""
+    import traceback
+
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f" at {where[0].filename}:{where[0].lineno}" if where else ""
+    message = (
+        f"internal error in harness (a bug, please report it): {type(exc).__name__}: {exc}{place}"
+    )
+    result = AttemptResult(
+        case_id=plan.case.id,
+        attempt_id=plan.attempt_id,
+        status=ERROR,
+        wall_ms=0,
+        failures=[Failure(type="internal_error", message=message)],
+        model=plan.model,
+        trial=plan.trial,
+        outcome=INFRA_ERROR,
+        infra_reason="internal_error",
+    )
+    trace = Trace(plan.case.id)
+    trace.error("internal_error", message)
+    return AttemptOutput(result=result, trace=trace)
