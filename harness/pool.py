@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.abc import TaskGroup
 
+from harness.errors import AttemptError, HarnessError
 from harness.results import ERROR, INFRA_ERROR, PASSED, AttemptResult, Failure
 from harness.retry import RetryPolicy
 from harness.runner import AttemptOutput, AttemptPlan
@@ -105,6 +106,10 @@ class Pool:
                 self.on_start(plan)
             try:
                 output = await self._attempt(plan)
+            except HarnessError as exc:
+                if not isinstance(exc, AttemptError):
+                    raise  # the run cannot go on (disk full, a tool server gone): exit 3
+                output = _internal_error(plan, exc)
             except Exception as exc:  # a bug in harness: it costs this attempt, not the run
                 output = _internal_error(plan, exc)
             self.on_result(output)
