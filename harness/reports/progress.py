@@ -6,6 +6,7 @@ log messages, each line prefixed by its attempt id.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ QUIET, NORMAL, VERBOSE = "quiet", "normal", "verbose"
 # Seconds between two plain progress lines; HARNESS_PROGRESS_SECONDS overrides (tests, CI).
 PLAIN_INTERVAL_SECONDS = 10.0
 RUNNING_SHOWN = 6
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class _Tally:
@@ -114,7 +116,7 @@ class ProgressEvents(RunEvents):
         if lines[-1]:
             self._partial[key] = lines[-1]
         for line in lines[:-1]:
-            self._print(f"[{key}] {line}")
+            self._print(f"[{key}] {line.removesuffix(chr(13))}")
 
     # Display --------------------------------------------------------------------------------
 
@@ -199,8 +201,9 @@ class ProgressEvents(RunEvents):
         return table
 
     def _print(self, text: str) -> None:
-        # markup=False: attempt ids and agent output are data, never rich markup.
-        self.console.print(text, markup=False, highlight=False)
+        # markup=False and no control characters: attempt ids and agent output are data, and an
+        # agent's escape sequences must not drive the user's terminal.
+        self.console.print(_CONTROL.sub("\ufffd", text), markup=False, highlight=False)
 
 
 _COLUMNS = (
