@@ -21,7 +21,7 @@ from harness.results import (
     PASSED,
     AttemptResult,
 )
-from harness.stats import mean, trial_stats, wilson_interval
+from harness.stats import mean, pass_at_k, pass_hat_k, trial_stats, wilson_interval
 
 LETTERS = {PASSED: "P", FAILED: "F", BUDGET_EXCEEDED: "B", INFRA_ERROR: "E"}
 ESTIMATORS = {
@@ -30,6 +30,7 @@ ESTIMATORS = {
     "pass_at_k": "unbiased 1 - C(n-c,k)/C(n,k) (Chen et al. 2021); k = planned trials",
     "pass_hat_k": "unbiased C(c,k)/C(n,k) (tau-bench); k = planned trials",
     "pass_hat_k_plugin": "plug-in (c/n)^k, what Vally prints as pass^k; biased upward",
+    "pass_at / pass_hat": "the unbiased estimators for every k from 1 to n",
     "flaky": "the counted trials disagree; minority_share = the rarer outcome's share",
     "stability": "Assay's split: flaky = first trial failed and last passed; unstable = any "
     "other mix; deterministic_pass / deterministic_fail / no_trials",
@@ -92,6 +93,9 @@ def case_row(case_id: str, model: str | None, letters: Sequence[str], runs: int)
         "pass_at_k": stats.pass_at_k,
         "pass_hat_k": stats.pass_hat_k,
         "pass_hat_k_plugin": stats.pass_hat_k_plugin,
+        # Every k the counted trials allow, as tau-bench prints pass^1..pass^4.
+        "pass_at": {str(k): pass_at_k(stats.n, stats.c, k) for k in range(1, stats.n + 1)},
+        "pass_hat": {str(k): pass_hat_k(stats.n, stats.c, k) for k in range(1, stats.n + 1)},
         "flaky": stats.flaky,
         "minority_share": stats.minority_share,
         "stability": stats.stability.value,

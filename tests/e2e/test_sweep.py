@@ -80,6 +80,10 @@ def test_sweep_statistics_match_hand_computed_values(stats_run: tuple[Any, Harne
     assert row["pass_hat_k_plugin"] == pytest.approx(0.07776)
     assert row["flaky"] and row["minority_share"] == pytest.approx(0.4)
     assert row["stability"] == "unstable"
+    # Smaller k: pass@2 = 1 - C(2,2)/C(5,2) = 0.9, pass^2 = C(3,2)/C(5,2) = 0.3,
+    # pass@3 = 1 (only 2 failures), pass^3 = C(3,3)/C(5,3) = 0.1, pass@1 = pass^1 = 0.6.
+    assert row["pass_at"] == pytest.approx({"1": 0.6, "2": 0.9, "3": 1.0, "4": 1.0, "5": 1.0})
+    assert row["pass_hat"] == pytest.approx({"1": 0.6, "2": 0.3, "3": 0.1, "4": 0.0, "5": 0.0})
 
     # c2/alpha FFFFF: Wilson 0/5 = [0, 0.4345].
     row = by["c2", "alpha"]
