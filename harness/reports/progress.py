@@ -24,6 +24,7 @@ QUIET, NORMAL, VERBOSE = "quiet", "normal", "verbose"
 # Seconds between two plain progress lines; HARNESS_PROGRESS_SECONDS overrides (tests, CI).
 PLAIN_INTERVAL_SECONDS = 10.0
 RUNNING_SHOWN = 6
+PLAIN_MODELS_SHOWN = 6
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -138,12 +139,19 @@ class ProgressEvents(RunEvents):
         with self._lock:
             total, running = self.total, len(self.running)
             outcomes = dict(total.outcomes)
+            models = [
+                f"{model} {tally.outcomes[PASSED]}/{tally.done}/{tally.planned}"
+                for model, tally in self.models.items()
+                if model is not None
+            ]
         done = sum(outcomes.values())
         percent = f" {done / total.planned:.0%}" if total.planned else ""
         counts = "  ".join(f"{name} {outcomes.get(key, 0)}" for name, key in _COLUMNS)
+        # Per model: passed/done/planned, while they fit on one line.
+        per_model = f"  | {', '.join(models)}" if 1 < len(models) <= PLAIN_MODELS_SHOWN else ""
         return (
             f"[{done}/{total.planned}{percent}] {counts}  running {running}"
-            f"  {_duration(time.monotonic() - self.started_at)} elapsed{self._eta(done)}"
+            f"  {_duration(time.monotonic() - self.started_at)} elapsed{self._eta(done)}{per_model}"
         )
 
     def _eta(self, done: int) -> str:
