@@ -1,7 +1,9 @@
 """A test agent for sweeps: its outcome is a function of the model and the trial it is given.
 
 The task input holds one string of letters per model, `{"outcomes": {"model-a": "PPF", ...}}`;
-trial t plays letter t-1 (a plain run, with no model or trial, plays `outcomes["*"][0]`):
+trial t plays letter t-1 (a plain run, with no model or trial, plays `outcomes["*"][0]`).
+Or, like a sampled model, `{"pass_rates": {"model-a": 0.7, ...}}`: the trial passes when
+random.Random("<model>:<seed>").random() < rate, so the outcome follows from model and seed.
 
     P  pass: final_output {"answer": ..., "model", "trial", "seed"} (+ usage)
     F  fail: final_output without "answer" (the suite's required_fields assertion fails)
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import sys
 import time
@@ -68,11 +71,15 @@ def count_try(task: dict[str, Any]) -> int:
 
 def main() -> None:
     task = json.loads(sys.stdin.readline())
-    outcomes = task["input"]["outcomes"]
     model, trial = task.get("model"), task.get("trial")
-    letters = outcomes.get(model if model is not None else "*", "")
-    index = (trial or 1) - 1
-    letter = letters[index] if index < len(letters) else "F"
+    rates = task["input"].get("pass_rates")
+    if rates is not None:
+        draw = random.Random(f"{model}:{task.get('seed')}").random()
+        letter = "P" if draw < rates.get(model, 0.0) else "F"
+    else:
+        letters = task["input"]["outcomes"].get(model if model is not None else "*", "")
+        index = (trial or 1) - 1
+        letter = letters[index] if index < len(letters) else "F"
     tries = count_try(task)
     sys.stderr.write(f"sweep_agent: {model} trial {trial} try {tries} plays {letter}\n")
     sys.stderr.flush()

@@ -180,6 +180,35 @@ def test_sweep_layout_and_summary_md(stats_run: tuple[Any, Harness]) -> None:
     assert run_info["trials_lost"] == 1 and run_info["complete"] is True
 
 
+def test_seeded_outcomes_are_deterministic(harness: Harness, tmp_path: Path) -> None:
+    # An agent that behaves like a sampled model: pass iff its seeded draw is under a rate.
+    suite = write_suite(
+        tmp_path / "seeded",
+        {
+            "suite_name": "seeded",
+            "agent_command": [sys.executable, str(SWEEP_AGENT)],
+            "assertions": [{"type": "required_fields", "fields": ["answer"]}],
+            "models": ["steady", "coin"],
+            "runs": 8,
+        },
+        [{"id": "q", "input": {"pass_rates": {"steady": 1.0, "coin": 0.5}}}],
+    )
+
+    first, second = harness.run(suite, "--workers", "4"), harness.run(suite, "--workers", "1")
+
+    letters = [
+        {row["model"]: row["outcomes"] for row in run.summary()["sweep"]["cases"]}
+        for run in (first, second)
+    ]
+    assert letters[0] == letters[1]  # same plan, same seeds, same outcomes, any scheduling
+    assert letters[0]["steady"] == "P" * 8
+    coin = letters[0]["coin"]
+    assert set(coin) <= {"P", "F"} and "P" in coin and "F" in coin  # fixed by the seeds
+    (row,) = [r for r in first.summary()["sweep"]["cases"] if r["model"] == "coin"]
+    assert (row["n"], row["c"]) == (8, coin.count("P"))
+    assert row["flaky"] and row["minority_share"] == min(row["c"], 8 - row["c"]) / 8
+
+
 def test_retryable_error_twice_then_pass(harness: Harness, tmp_path: Path) -> None:
     suite = sweep_suite(tmp_path, {"flaky_api": {"m": "R"}})
 
