@@ -1,16 +1,14 @@
-"""The console: a live progress line, then failures with expected/observed, totals, run dir."""
+"""The end-of-run console report: failures with expected/observed, totals, the run dir.
+
+Live progress is harness/reports/progress.py."""
 
 from __future__ import annotations
 
 import os
 import sys
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.config.schema import Suite
 from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
-from harness.run import RunEvents
 
 if TYPE_CHECKING:
     from harness.run import RunReport
@@ -18,45 +16,6 @@ if TYPE_CHECKING:
 MAX_DETAIL_CHARS = 600
 MAX_FAILURES_SHOWN = 30  # a sweep can fail hundreds of attempts; the rest are in the files
 CI_LOG_WIDTH = 160
-
-
-class ConsoleEvents(RunEvents):
-    """Progress on stderr: one rewritten line on a terminal, nothing per attempt otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty() and os.environ.get("CI") != "true"
-        self.planned = 0
-        self.counts = {PASS: 0, FAIL: 0, ERROR: 0}
-        self.started_at = time.monotonic()
-        self._line_shown = False
-
-    def warning(self, message: str) -> None:
-        self.clear_line()
-        print(f"warning: {message}", file=sys.stderr)
-
-    def started(self, suite: Suite, run_dir: Path, planned: int) -> None:
-        self.planned = planned
-        self.started_at = time.monotonic()
-        print(f"harness: running {planned} case(s) of suite {suite.name!r}", file=sys.stderr)
-
-    def attempt_finished(self, result: AttemptResult) -> None:
-        self.counts[result.status] = self.counts.get(result.status, 0) + 1
-        if self.tty:
-            done = sum(self.counts.values())
-            elapsed = time.monotonic() - self.started_at
-            line = (
-                f"\r[{done}/{self.planned}] passed {self.counts[PASS]}  failed "
-                f"{self.counts[FAIL]}  errors {self.counts[ERROR]}  {elapsed:.1f}s"
-            )
-            sys.stderr.write(line)
-            sys.stderr.flush()
-            self._line_shown = True
-
-    def clear_line(self) -> None:
-        if self._line_shown:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
-            self._line_shown = False
 
 
 def print_report(report: RunReport) -> None:
