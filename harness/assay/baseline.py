@@ -83,16 +83,35 @@ def compare(
         return
     max_drop = float(thresholding.get("max_drop") or 0.0)
     floor = thresholding.get("min_floor")
+    overrides = _per_test_max_drop(config)
     for row in rows:
         if row["status"] in ("error", "allowed_on_error"):
             continue
         metrics = row["details"].get("metrics") or {}
         notes = [
-            _check(row, name, data, baseline, max_drop, floor) for name, data in metrics.items()
+            _check(
+                row,
+                name,
+                data,
+                baseline,
+                overrides.get((row["test_id"], name), max_drop),
+                floor,
+            )
+            for name, data in metrics.items()
         ]
         notes += _coverage(row, metrics, baseline)
         if any(notes):
             row["details"]["baseline"] = [note for note in notes if note]
+
+
+def _per_test_max_drop(config: AssayConfig) -> dict[tuple[str, str], float]:
+    """A semantic or judge check's own `thresholding.max_drop` overrides the settings' one."""
+    overrides = {}
+    for test in config.tests:
+        own = getattr(test.expected, "thresholding", None)
+        if isinstance(own, dict) and isinstance(own.get("max_drop"), int | float):
+            overrides[(test.id, test.metric)] = float(own["max_drop"])
+    return overrides
 
 
 def _check(

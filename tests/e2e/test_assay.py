@@ -289,3 +289,31 @@ def test_an_ineffective_assertion_is_refused_unless_allowed(assay: Assay) -> Non
     assert "min_calls: 0 holds for every trace" in refused.stderr
     allowed = assay("run", "--config", "weak.yaml", *trace, "--allow-ineffective-assertions")
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_tests_own_max_drop_overrides_the_settings_one(assay: Assay) -> None:
+    config = (
+        (assay.cwd / "judge.yaml")
+        .read_text()
+        .replace("model: trace\n", "model: trace\nsettings:\n  thresholding: {mode: relative}\n")
+        .replace(
+            "{type: faithfulness, min_score: 0.8}",
+            "{type: faithfulness, min_score: 0.8, thresholding: {max_drop: 0.5}}",
+        )
+    )
+    (assay.cwd / "own.yaml").write_text(config)
+    trace = ["--trace-file", "traces/judge.v2.jsonl"]
+    assay("run", "--config", "own.yaml", *trace, "--export-baseline", "base.json")
+    base = assay.json("base.json")
+    for entry in base["entries"]:
+        if (entry["test_id"], entry["metric"]) in {
+            ("faithful", "faithfulness"),
+            ("similar", "semantic_similarity_to"),
+        }:
+            entry["score"] = float(entry["score"]) + 0.3  # this run drops 0.3 on both
+    (assay.cwd / "base.json").write_text(json.dumps(base))
+    assay("run", "--config", "own.yaml", *trace, "--baseline", "base.json")
+    rows = assay.rows()
+    assert rows["faithful"]["status"] == "pass"  # within its own max_drop 0.5
+    assert rows["similar"]["status"] == "fail"  # settings' max_drop 0
+    assert rows["similar"]["message"].startswith("regression: ")
