@@ -94,6 +94,14 @@ class _Reader:
             value = msgspec.json.decode(text)
         except msgspec.DecodeError as exc:
             raise self.error(number, f"not JSON ({exc}); one JSON object a line") from None
+        except UnicodeDecodeError as exc:
+            raise self.error(
+                number, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
+        except RecursionError:
+            raise self.error(
+                number, "JSON nested too deeply; one flat JSON object a line"
+            ) from None
         if not isinstance(value, dict):
             raise self.error(number, "not a JSON object; one JSON object a line")
         kind = value.get("type")

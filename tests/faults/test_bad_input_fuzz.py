@@ -114,3 +114,46 @@ def test_cassette_and_baseline_that_are_not_files(tmp_path: Path) -> None:
             else:
                 raise AssertionError(f"{load.__name__} accepted {path}")
     shutil.rmtree(directory)
+
+
+ASSAY = REPO / "tests" / "fixtures" / "assay"
+ASSAY_CONFIG = (ASSAY / "eval.yaml").read_bytes()
+ASSAY_TRACES = [
+    (ASSAY / "traces" / name).read_bytes()
+    for name in ("golden.legacy.jsonl", "golden.v1.jsonl", "golden.v2.jsonl")
+]
+
+
+def check_lines_name_the_file(load: Callable[[Path], Any], data: bytes, name: str) -> None:
+    """Like check_one_line_error, for loaders that report every problem: one line each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            load(path)
+        except HarnessError as exc:
+            for line in str(exc).strip().splitlines():
+                assert str(path) in line, str(exc)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        mutations(ASSAY_CONFIG),
+        st.builds(
+            lambda text: ASSAY_CONFIG.replace(b"tests:", text.encode()), st.text(max_size=30)
+        ),
+    )
+)
+def test_damaged_assay_config_is_loaded_or_an_error_per_line(data: bytes) -> None:
+    from harness.config.assay import load_assay_config
+
+    check_lines_name_the_file(load_assay_config, data, "eval.yaml")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ASSAY_TRACES).flatmap(mutations))
+def test_damaged_assay_trace_is_loaded_or_an_error_per_line(data: bytes) -> None:
+    from harness.assay.traces import read_trace
+
+    check_lines_name_the_file(read_trace, data, "trace.jsonl")
