@@ -1,6 +1,7 @@
 """MCP tools: a server spoken to over stdio with the official `mcp` SDK (`harness[mcp]`).
 
-Each server is started once per run and shared by every attempt (the session multiplexes
+Each server is started once per run (and again, up to MAX_RESTARTS times, if it dies) and
+shared by every attempt (the session multiplexes
 concurrent `tools/call` requests). At start its `tools/list` is checked against the tools the
 suite maps to it. A result with `isError` is a tool error; the structured content, else the text
 (one block: the string), else the content blocks as JSON, is the result. The server's stderr
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 import anyio
+from anyio import TASK_STATUS_IGNORED
+from anyio.abc import TaskStatus
 
 from harness.errors import InfrastructureError
 from harness.tools.backend import ToolFailure, ToolUnavailable, describe_exception
@@ -27,6 +30,13 @@ if TYPE_CHECKING:
     from harness.cassette.redact import Redactor
 
 _LOST = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+# A server that dies is started again this many times in one run, then its tools stay down.
+MAX_RESTARTS = 3
+
+
+def _is_connection_lost(exc: Exception) -> bool:
+    """The SDK reports a dead server's pending requests as an MCP error ("Connection closed")."""
+    return "connection closed" in str(exc).lower()
 
 
 class McpServer:
@@ -51,13 +61,70 @@ class McpServer:
         self.log = _StderrLog(log_path, redactor)
         self.session: ClientSession | None = None
         self.tools: frozenset[str] = frozenset()
+        self.restarts = 0
+        self._ready = anyio.Event()
+        self._restart = anyio.Event()
+        self._gone = False
 
     async def start(self, stack: contextlib.AsyncExitStack) -> None:
-        """Start the server inside `stack` (closed once at the end of the run).
+        """Start the server under a supervisor task inside `stack` (closed once at the end of
+        the run). The supervisor owns the SDK's contexts, so it can restart a server that died:
+        the SDK's task groups must be entered and left by one task.
 
         Raises:
             InfrastructureError: it did not start, or did not answer initialize/tools/list.
         """
+        tasks = await stack.enter_async_context(anyio.create_task_group())
+        # Callbacks run last-in first-out: the supervisor is cancelled before the group exits.
+        stack.callback(tasks.cancel_scope.cancel)
+        stack.callback(self.log.close)
+        await tasks.start(self._supervise)
+
+    async def ready_session(self) -> ClientSession:
+        """The live session, waiting up to start_timeout_ms for a restart in progress."""
+        if self.session is not None:
+            return self.session
+        if self._gone:
+            raise ToolUnavailable(f"MCP server {self.name!r} died and could not be restarted")
+        with anyio.move_on_after(self.start_timeout_ms / 1000):
+            await self._ready.wait()
+        if self.session is None:
+            raise ToolUnavailable(f"MCP server {self.name!r} is restarting; not ready yet")
+        return self.session
+
+    def lost(self, session: ClientSession) -> None:
+        """A call found `session` gone: have the supervisor start the server again."""
+        if self.session is session:
+            self.session = None
+            self._ready = anyio.Event()
+            self._restart.set()
+
+    async def _supervise(self, *, task_status: TaskStatus[None] = TASK_STATUS_IGNORED) -> None:
+        restarts = 0
+        while True:
+            self._restart = anyio.Event()
+            try:
+                async with contextlib.AsyncExitStack() as contexts:
+                    await self._open(contexts)
+                    self._ready.set()
+                    if restarts == 0:
+                        task_status.started()
+                    await self._restart.wait()
+            except InfrastructureError:
+                if restarts == 0:
+                    raise
+            except Exception:  # the SDK's teardown of a dead server may raise; restart anyway
+                if restarts == 0:
+                    raise
+            self.session = None
+            restarts += 1
+            self.restarts = restarts
+            if restarts > MAX_RESTARTS:
+                self._gone = True
+                self._ready.set()
+                return
+
+    async def _open(self, contexts: contextlib.AsyncExitStack) -> None:
         from mcp import ClientSession, StdioServerParameters, stdio_client
 
         params = StdioServerParameters(
@@ -68,12 +135,11 @@ class McpServer:
             cwd=self.cwd,
         )
         seconds = self.start_timeout_ms / 1000
-        stack.callback(self.log.close)
         try:
             # Entered outside the timeout's scope: the SDK's task groups live on after it.
-            streams = await stack.enter_async_context(stdio_client(params, self.log.open()))
+            streams = await contexts.enter_async_context(stdio_client(params, self.log.open()))
             self.log.child_started()
-            session = await stack.enter_async_context(ClientSession(*streams))
+            session = await contexts.enter_async_context(ClientSession(*streams))
             with anyio.fail_after(seconds):
                 await session.initialize()
                 self.tools = frozenset(await _list_tool_names(session))
@@ -118,14 +184,17 @@ class McpBackend:
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
         from mcp import MCPError
 
-        session = self.server.session
-        if session is None:
-            raise ToolUnavailable(f"MCP server {self.server.name!r} is not running")
+        session = await self.server.ready_session()
         try:
             result = await session.call_tool(self.remote, args)
         except MCPError as exc:
-            raise ToolFailure(f"MCP error: {exc}") from None
+            if not _is_connection_lost(exc):
+                raise ToolFailure(f"MCP error: {exc}") from None
+            self.server.lost(session)
+            raise ToolUnavailable(f"MCP server {self.server.name!r} went away") from None
         except _LOST:
+            # Restarted for the next call; this attempt is retried as infrastructure.
+            self.server.lost(session)
             raise ToolUnavailable(f"MCP server {self.server.name!r} went away") from None
         return _result(result)
 
