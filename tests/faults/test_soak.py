@@ -4,6 +4,7 @@ whose open file descriptors come back to where they started."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from test_hostile_agents import MB, RSS_BOUND, hostile_suite
 from watch import run_watched
 
 SHELL_AGENT = Path(__file__).resolve().parents[1] / "agents" / "shell_agent.sh"
+SCRIPT_AGENT = Path(__file__).resolve().parents[1] / "agents" / "script_agent.py"
 ATTEMPTS_CASES, ATTEMPTS_RUNS, WORKERS = 100, 100, 64
 
 
@@ -122,4 +124,60 @@ def test_ten_thousand_attempts_with_64_workers(tmp_path: Path) -> None:
         drained = min(n for _, _, n in samples[-max(len(samples) // 50, 1) :])
         assert drained <= 40, f"{drained} fds open after the last attempt; {line}"
         assert max(fds) < fds[0] + WORKERS * 8 + 64, line
+        assert surviving_processes(harness.marker) == []
+
+
+MCP_ATTEMPTS = int(os.environ.get("MCP_ATTEMPTS", "1000"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_thousand_attempts_against_a_live_mcp_tool(tmp_path: Path) -> None:
+    server = Path(sys.executable).with_name("mcp-server-time")
+    if not server.exists():
+        pytest.skip("mcp-server-time is not installed (pip install -e '.[dev]')")
+    steps = [
+        {
+            "call": "convert_time",
+            "args": {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"},
+        },
+        {"final_from_results": True},
+    ]
+    with started(tmp_path) as harness:
+        suite = write_suite(
+            harness.cwd / "suite",
+            {
+                "suite_name": "mcp_load",
+                "agent_command": ["python3", str(SCRIPT_AGENT)],
+                "tool_registry": ["convert_time"],
+                "tools": {"convert_time": {"backend": "mcp", "server": "time"}},
+                "mcp_servers": {"time": {"command": [str(server), "--local-timezone", "UTC"]}},
+            },
+            [{"id": "tokyo", "input": {"steps": steps}}],
+        )
+        watched = run_watched(
+            harness.argv(suite, "--mode", "live", "--runs", str(MCP_ATTEMPTS), "-j", "8", "-q"),
+            cwd=str(harness.cwd),
+            env=harness.env,
+            timeout=1100,
+        )
+        assert watched.exit_code == 0, watched.stdout[-3000:] + watched.stderr[-3000:]
+        [run_dir] = harness.run_dirs()
+        results = read_jsonl(run_dir / "results.jsonl")
+        assert len(results) == MCP_ATTEMPTS
+        assert all(row["status"] == "pass" and row["tool_calls"] == 1 for row in results)
+        tokyo = [e for e in read_jsonl(run_dir / "run.jsonl") if e["type"] == "final_output"]
+        assert all("T21:00:00+09:00" in str(event["output"]) for event in tokyo)
+        samples = watched.samples
+        quarter = len(samples) // 4
+        second = [rss for _, rss, _ in samples[quarter : 2 * quarter]]
+        last = [rss for _, rss, _ in samples[3 * quarter :]]
+        fds = [n for _, _, n in samples]
+        line = (
+            f"{MCP_ATTEMPTS} live MCP attempts: {watched.seconds:.0f} s, peak RSS "
+            f"{watched.peak_rss / MB:.0f} MB, fds first {fds[0]}, max {max(fds)}, end {fds[-1]}"
+        )
+        print(line, file=sys.stderr)
+        assert max(last) < max(second) + 40 * MB, line
+        assert max(fds) < fds[0] + 200, line  # 8 agents' pipes and the server's, no leak
         assert surviving_processes(harness.marker) == []
