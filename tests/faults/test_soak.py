@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fault_runs import Harness, interaction, read_jsonl, started, surviving_processes, write_suite
-from test_hostile_agents import MB, RSS_BOUND, hostile_suite
+from test_hostile_agents import MB, RSS_BOUND, WALL_MS, hostile_suite
 from watch import run_watched
 
 SHELL_AGENT = Path(__file__).resolve().parents[1] / "agents" / "shell_agent.sh"
@@ -29,7 +29,9 @@ def test_gigabyte_of_stderr_and_a_100_mb_line(tmp_path: Path) -> None:
         }
         suite = hostile_suite(harness.cwd / "suite", harness.marker, faults)
         settings = (
-            (suite / "suite.yaml").read_text().replace("max_wall_ms: 8000", "max_wall_ms: 600000")
+            (suite / "suite.yaml")
+            .read_text()
+            .replace(f"max_wall_ms: {WALL_MS}", "max_wall_ms: 600000")
         )
         (suite / "suite.yaml").write_text(settings)
         watched = run_watched(
