@@ -12,7 +12,6 @@ Runs go through the Python API (`harness.run_sync`), so the figures leave out th
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import statistics
@@ -48,36 +47,11 @@ for line in sys.stdin:
 
 
 def make_suite(root: Path, cases: int) -> Path:
-    suite = root / "bench"
-    (suite / "cases").mkdir(parents=True)
-    (suite / "cassettes").mkdir()
-    (suite / "agent.py").write_text(AGENT)
-    (suite / "suite.yaml").write_text(
-        "suite_name: bench\n"
-        f"agent_command: [{PY}, agent.py]\n"
-        "mode: replay\ncases_path: cases\ntool_registry: [lookup]\n"
-        "assertions:\n  - type: required_fields\n    fields: [results]\n"
-    )
-    for c in range(cases):
-        case_id = f"c{c:04d}"
-        (suite / "cases" / f"{case_id}.yaml").write_text(
-            f"id: {case_id}\ninput: {{calls: {CALLS}}}\ncassette: cassettes/{case_id}.jsonl\n"
-        )
-        lines = [
-            json.dumps(
-                {
-                    "tool": "lookup",
-                    "args": {"n": i, "case": case_id},
-                    "ok": True,
-                    "result": {"value": i * 7},
-                    "error": None,
-                },
-                sort_keys=True,
-            )
-            for i in range(CALLS)
-        ]
-        (suite / "cassettes" / f"{case_id}.jsonl").write_text("\n".join(lines) + "\n")
-    return suite
+    # The same suite as bench_replay.py, answered by the protocol-2 agent.
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_replay import make_suite as make_replay_suite
+
+    return make_replay_suite(root, cases, AGENT)
 
 
 def timed_run(suite: Path, out: Path, **options: object) -> float:

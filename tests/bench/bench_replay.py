@@ -35,11 +35,12 @@ sys.stdout.flush()
 """
 
 
-def make_suite(root: Path, cases: int) -> Path:
+def make_suite(root: Path, cases: int, agent_source: str = AGENT) -> Path:
+    """`cases` cases of CALLS replayed lookups each, answered by `agent_source` (agent.py)."""
     suite = root / "bench"
     (suite / "cases").mkdir(parents=True)
     (suite / "cassettes").mkdir()
-    (suite / "agent.py").write_text(AGENT)
+    (suite / "agent.py").write_text(agent_source)
     (suite / "suite.yaml").write_text(
         "suite_name: bench\n"
         f"agent_command: [{PY}, agent.py]\n"
