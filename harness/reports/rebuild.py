@@ -36,6 +36,7 @@ class RunData:
     results: list[AttemptResult]
     history: list[dict[str, Any]] = field(default_factory=list)
     _traces: dict[str, list[dict[str, Any]]] | None = None
+    _verdicts: dict[tuple[str, str | None], dict[str, Any]] | None = None
 
     @property
     def suite(self) -> str:
@@ -60,9 +61,11 @@ class RunData:
         return str(self.run.get("started_at") or self.summary.get("generated_at") or "")
 
     def verdicts(self) -> dict[tuple[str, str | None], dict[str, Any]]:
-        """(case id, model) -> the gate's verdict on it."""
-        units = (self.gate or {}).get("cases") or []
-        return {(unit["case_id"], unit.get("model")): unit for unit in units}
+        """(case id, model) -> the gate's verdict on it (built once: reports ask per attempt)."""
+        if self._verdicts is None:
+            units = (self.gate or {}).get("cases") or []
+            self._verdicts = {(unit["case_id"], unit.get("model")): unit for unit in units}
+        return self._verdicts
 
     def verdict_of(self, result: AttemptResult) -> dict[str, Any] | None:
         return self.verdicts().get((result.case_id, result.model))
