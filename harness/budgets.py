@@ -3,7 +3,10 @@ timer per message, and counters checked at the call that exceeds them."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
+from collections.abc import Iterator
 
 import anyio
 
@@ -23,6 +26,7 @@ class LiveBudget:
         self._started_anyio = anyio.current_time()
         idle_ms = budgets.max_idle_ms if budgets.max_idle_ms is not None else DEFAULT_IDLE_MS
         self.idle_seconds = idle_ms / 1000
+        self._idle: anyio.CancelScope | None = None
 
     def wall_scope(self) -> anyio.CancelScope:
         """A scope whose deadline is `max_wall_ms` after the attempt started (spawn included)."""
@@ -38,23 +42,50 @@ class LiveBudget:
         assert self.budgets.max_wall_ms is not None
         return BudgetExceededError("max_wall_ms", self.budgets.max_wall_ms, self.elapsed_ms())
 
+    @contextlib.contextmanager
+    def idle_watch(self) -> Iterator[None]:
+        """The scope in which `receive`/`send` enforce the idle timeout. One scope whose
+        deadline each message moves, rather than a scope per message: a conversation costs one
+        timer per message instead of a cancel scope's enter and exit."""
+        scope = anyio.CancelScope(deadline=math.inf)
+        self._idle = scope
+        try:
+            with scope:
+                yield
+        finally:
+            self._idle = None
+        if scope.cancelled_caught:
+            limit_ms = int(self.idle_seconds * 1000)
+            raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+
     async def receive(self, channel: AgentChannel) -> AgentMessage:
-        """The next message, or BudgetExceededError(max_idle_ms) if the agent stays silent."""
-        with anyio.move_on_after(self.idle_seconds) as idle:
+        """The next message, or BudgetExceededError(max_idle_ms) (raised by `idle_watch`) if the
+        agent stays silent."""
+        self._arm()
+        try:
             return await channel.receive()
-        assert idle.cancelled_caught
-        limit_ms = int(self.idle_seconds * 1000)
-        raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+        finally:
+            self._disarm()
 
     async def send(self, channel: AgentChannel, message: RunnerMessage) -> None:
         """Write one message, or BudgetExceededError(max_idle_ms) if the agent has stopped
         reading its stdin: a full pipe would otherwise block the attempt until the wall
         deadline, or for ever when there is none."""
-        with anyio.move_on_after(self.idle_seconds) as idle:
+        self._arm()
+        try:
             await channel.send(message)
-        if idle.cancelled_caught:
-            limit_ms = int(self.idle_seconds * 1000)
-            raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+        finally:
+            self._disarm()
+
+    def _arm(self) -> None:
+        if self._idle is None:
+            raise RuntimeError("LiveBudget.receive/send used outside idle_watch()")
+        self._idle.deadline = anyio.current_time() + self.idle_seconds
+
+    def _disarm(self) -> None:
+        # Time the harness spends on its side (a slow live tool) is not the agent's idleness.
+        if self._idle is not None and not self._idle.cancel_called:
+            self._idle.deadline = math.inf
 
     def check_tool_calls(self, used: int) -> None:
         limit = self.budgets.max_tool_calls

@@ -122,6 +122,11 @@ class RetryPolicy:
 
         `on_retry(output, try_number)` runs before each wait; it may move the try's stderr
         log aside, so the next try starts a fresh one, and return where it went."""
+        # Most attempts need no retry: they skip tenacity's per-call set-up (~0.2 ms).
+        first = await try_once(1)
+        if not first.retryable or self.max_retries == 0:
+            return first
+        pending = [first]
         import anyio
         import msgspec
         from tenacity import (
@@ -147,6 +152,8 @@ class RetryPolicy:
             return _result_of(state)  # retries exhausted: the last try is the final result
 
         async def attempt() -> AttemptOutput:
+            if pending:  # the first try, already made
+                return pending.pop()
             return await try_once(len(records) + 1)
 
         retrying = AsyncRetrying(

@@ -287,6 +287,10 @@ class _Attempt:
         """Spawn, converse, tear down. Returns the error that ended the attempt, if any."""
         if self.agents is not None:
             return await self.agents.run(self)
+        return await self.run_own_process()
+
+    async def run_own_process(self) -> AttemptError | None:
+        """`run` on a process of this attempt's own, ended with it."""
         agent = self.agent
         error: AttemptError | None = None
         try:
@@ -337,7 +341,7 @@ class _Attempt:
         assert process.stdin is not None and process.stdout is not None
         if channel is None:
             channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
-        with self.budget.wall_scope() as wall:
+        with self.budget.wall_scope() as wall, self.budget.idle_watch():
             await self._converse(channel, process)
         if wall.cancelled_caught:
             raise self.budget.wall_exceeded()

@@ -69,6 +69,9 @@ class AgentSlots:
         self._idle: list[_Kept] = []
         self._tasks: TaskGroup | None = None
         self.spawned = 0  # processes started, for tests and the bench
+        # Agent commands that answered a task without announcing multi_task: their processes
+        # are never kept, so their later attempts take the cheaper one-process-per-attempt path.
+        self._single_task: list[AgentSpec] = []
 
     async def __aenter__(self) -> AgentSlots:
         self._tasks = anyio.create_task_group()
@@ -107,6 +110,8 @@ class AgentSlots:
     async def run(self, attempt: _Attempt) -> AttemptError | None:
         """Run `attempt` on an idle kept process, or on a new one. Returns the error that
         ended it, as `_Attempt.run` does."""
+        if attempt.agent in self._single_task:
+            return await attempt.run_own_process()
         try:
             kept = await self._take(attempt.agent)
             if kept is not None:
@@ -137,6 +142,8 @@ class AgentSlots:
             error = await _converse(kept, attempt)
             if kept.served == 0:
                 kept.multi_task = MULTI_TASK in (attempt.capabilities or ())
+                if error is None and not kept.multi_task and kept.spec not in self._single_task:
+                    self._single_task.append(kept.spec)
             keep = error is None and kept.multi_task and _alive(kept)
             return error
         finally:

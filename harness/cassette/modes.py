@@ -119,10 +119,14 @@ class Gateways:
         return self.redactor.line(line)
 
     def redact_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.redactor.clean(events):
+            return events
         return [self.redactor.value(event) for event in events]
 
     def redact_result(self, result: AttemptResult) -> AttemptResult:
         """The result as it may be written: messages, tails and details redacted."""
+        if self.redactor.clean(result):  # key rules too: stricter than needed, never looser
+            return result
         raw = msgspec.to_builtins(result)
         # Key-name rules apply inside failures (their details hold args and results); the
         # result's own fields are typed counters and names (a tool called `token`), so only

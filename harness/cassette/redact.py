@@ -166,6 +166,8 @@ class Redactor:
             literal = "|".join(re.escape(secret) for secret in self.secrets)
             self._passes.insert(0, re.compile(literal))
         self._any = _union(self._passes)
+        self._keys_re = _keys_regex(self.keys)
+        self._screenable = not any(_EDGE_SENSITIVE.search(p.pattern) for p in self._passes)
 
     def marker(self, secret: str) -> str:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
@@ -185,18 +187,55 @@ class Redactor:
 
     def value(self, value: Any, *, keys: bool = True) -> Any:
         """A redacted copy of a JSON-like value: strings, object keys and, unless `keys` is
-        false, the values under secret-named keys."""
+        false, the values under secret-named keys. A value with nothing to redact is returned
+        as it is."""
+        if not isinstance(value, str) and self.clean(value, keys=keys):
+            return value
+        return self._value(value, keys=keys)
+
+    def clean(self, value: Any, *, keys: bool = True) -> bool:
+        """True when `value` (JSON-like, or a msgspec struct) certainly holds nothing to redact.
+
+        One C-speed encode and one regex scan of the whole value instead of a Python walk of
+        every string: with no backslash in the JSON, every string of the value stands in it
+        verbatim between quotes, so a rule that finds nothing there finds nothing in any
+        string. False means "not proven": the caller walks the value.
+        """
+        if not self._screenable:
+            return False
+        try:
+            encoded = _screen_encoder.encode(value)
+        except (TypeError, ValueError):
+            return False
+        if b"\\" in encoded or not encoded.isascii():
+            return False  # escapes or case rules beyond ASCII: the walk decides
+        text = encoded.decode("ascii")
+        if keys and self._keys_re is not None and self._keys_re.search(text):
+            return False
+        lowered = text.lower()  # ASCII: what IGNORECASE and casefold() match
+        for pattern in self._passes:
+            hint = _PATTERN_HINTS.get(pattern.pattern)
+            if hint is not None:  # a substring test is ~100x cheaper than the regex scan
+                literals, folded = hint
+                haystack = lowered if folded else text
+                if not any(literal in haystack for literal in literals):
+                    continue
+            if pattern.search(text) is not None:
+                return False
+        return True
+
+    def _value(self, value: Any, *, keys: bool = True) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {
                 self.text(k) if isinstance(k, str) else k: self._entry(k, v)
                 if keys
-                else self.value(v, keys=False)
+                else self._value(v, keys=False)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
-            return [self.value(item, keys=keys) for item in value]
+            return [self._value(item, keys=keys) for item in value]
         return value
 
     def line(self, data: bytes) -> bytes:
@@ -214,7 +253,7 @@ class Redactor:
             if isinstance(value, str | int | float):
                 return self.marker(value if isinstance(value, str) else _encode(value))
             # A secret-named object or list: redact inside it rather than hide its shape.
-        return self.value(value)
+        return self._value(value)
 
     def _round(self, text: str) -> str:
         lowered: str | None = None
@@ -251,6 +290,21 @@ class Redactor:
             secret = found.group(1)
             return whole[: start - whole_start] + self.marker(secret) + whole[end - whole_start :]
         return self.marker(found.group(0))
+
+
+# Anchors and lookarounds see a string's edges, which differ inside the whole value's JSON; a
+# rule with any of them (or a `^` that may negate a class) keeps the per-string walk.
+_EDGE_SENSITIVE = re.compile(r"\^|\$|\\[AZz]|\(\?<?[=!]")
+_screen_encoder = msgspec.json.Encoder()
+
+
+def _keys_regex(keys: frozenset[str]) -> re.Pattern[str] | None:
+    """Matches `"<key>":` in JSON for every key that `normalize_key` maps into `keys`. Only used
+    on ASCII text, where `str.lower()` and IGNORECASE agree."""
+    if not keys:
+        return None
+    forms = sorted(re.escape(key).replace("_", "[-_]") for key in keys)
+    return re.compile('"(?:' + "|".join(forms) + ')":', re.IGNORECASE)
 
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")

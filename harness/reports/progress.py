@@ -5,6 +5,8 @@ log messages, each line prefixed by its attempt id.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import sys
@@ -44,10 +46,7 @@ class ProgressEvents(RunEvents):
     """The console's RunEvents. Call `close()` when the run returns (it stops the display)."""
 
     def __init__(self, verbosity: str = NORMAL, *, interactive: bool | None = None) -> None:
-        from rich.console import Console
-
         self.verbosity = verbosity
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         if interactive is None:
             interactive = sys.stderr.isatty() and os.environ.get("CI", "").lower() != "true"
         self.interactive = interactive
@@ -165,6 +164,13 @@ class ProgressEvents(RunEvents):
         while not self._stop.wait(self.interval):
             self._print(self.status_line())
 
+    @functools.cached_property
+    def console(self) -> Any:
+        """Only the live display needs rich (~40 ms to import): plain lines do without it."""
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+
     def _start_live(self) -> None:
         from rich.live import Live
 
@@ -211,7 +217,13 @@ class ProgressEvents(RunEvents):
     def _print(self, text: str) -> None:
         # markup=False and no control characters: attempt ids and agent output are data, and an
         # agent's escape sequences must not drive the user's terminal.
-        self.console.print(_CONTROL.sub("\ufffd", text), markup=False, highlight=False)
+        text = _CONTROL.sub("\ufffd", text)
+        if self._live is not None:
+            self.console.print(text, markup=False, highlight=False, emoji=False)
+            return
+        with self._lock, contextlib.suppress(OSError, ValueError):  # a closed stderr
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
 
 _COLUMNS = (

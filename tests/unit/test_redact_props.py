@@ -90,3 +90,51 @@ def test_redaction_is_idempotent(value: Any, env_secret: str, patterns: list[str
     assert redactor.value(once) == once
     text = " ".join(_strings(value)) + f" {env_secret} Bearer abcdefgh12345678 sk-{'a' * 20}"
     assert redactor.text(redactor.text(text)) == redactor.text(text)
+
+
+ascii_texts = st.text(string.printable, max_size=30)
+screen_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | ascii_texts | pattern_secrets | secrets,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["a", "Token", "API-KEY", "api_key_id", "b-c", "Bearer"]) | ascii_texts,
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=screen_values,
+    env_secret=secrets,
+    patterns=st.lists(
+        st.sampled_from([r"[0-9a-f]{4}", r"\bQ\w+", r"id-(\d+)", r"^start", r"x$", r"(?<=a)b"]),
+        max_size=2,
+    ),
+    keys=st.booleans(),
+)
+def test_the_fast_screen_never_passes_a_value_the_walk_would_change(
+    value: Any, env_secret: str, patterns: list[str], keys: bool
+) -> None:
+    """`clean()` may say "not proven" too often, never "clean" for a value with a secret."""
+    redactor = Redactor(RedactSpec(env=["S"], patterns=patterns), {"S": env_secret})
+    if redactor.clean(value, keys=keys):
+        assert redactor._value(value, keys=keys) == value
+    planted = {"note": f"a {env_secret} b", "v": value}
+    assert not redactor.clean(planted)
+
+
+def test_the_screen_lets_plain_trace_events_through_unchanged() -> None:
+    events = [
+        {"type": "task_start", "task_id": "t1", "input": {"q": "refund for order 42"}},
+        {"type": "tool_call", "name": "lookup", "args": {"token_count": 3, "n": 1}},
+    ]
+    redactor = Redactor(None, {})
+    assert redactor.clean(events)
+    assert redactor.value(events) is events
+    assert not redactor.clean([{"args": {"Api-Key": "abc"}}])
+    assert not redactor.clean([{"q": "Bearer abcdefgh12345678"}])
