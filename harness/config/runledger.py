@@ -11,7 +11,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import msgspec
 
 from harness.config.containment import escape_message, outside, project_roots
@@ -303,6 +302,8 @@ def load_json_schema(path: Path) -> Any:
         schema = _decode_json(text, shown)
     else:
         schema = parse_yaml(text, shown)[0]
+    import jsonschema_rs  # ~15 ms: only suites with a schema pay for it
+
     try:
         jsonschema_rs.validator_for(schema)
     # Any failure of the third-party validator means the same to the user: a bad schema.

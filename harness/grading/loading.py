@@ -12,11 +12,18 @@ import msgspec
 from harness.config.schema import CaseFile, Suite, SuiteFile, WorkspaceSpec
 from harness.config.yaml_source import Document, Problems
 from harness.grading.prepare import check_threshold, flatten_config, prepare_specs
-from harness.grading.registry import file_kinds, type_names
+from harness.grading.registry import file_kinds, specs_forbid_unknown_fields, type_names
 
 F = TypeVar("F", SuiteFile, CaseFile)
 
-__all__ = ["attach_case_settings", "file_kinds", "flatten_config", "prepare_file", "type_names"]
+__all__ = [
+    "attach_case_settings",
+    "file_kinds",
+    "flatten_config",
+    "prepare_file",
+    "specs_forbid_unknown_fields",
+    "type_names",
+]
 
 
 def prepare_file(

@@ -53,9 +53,10 @@ _types: dict[str, GraderType] = {}  # the public ones, by name: what suite files
 _by_class: dict[type[GraderSpec], GraderType] = {}  # every one, Assay's own included
 _state = {"builtins": False, "entry_points": False}
 _file_kinds: dict[tuple[type[GraderSpec], ...], tuple[type[SuiteFile], type[CaseFile]]] = {}
+_lenient: set[str] = set()  # plugin types whose spec has a struct accepting unknown keys
 
 
-def register(grader: GraderType, *, public: bool = True) -> None:
+def register(grader: GraderType, *, public: bool = True, _trusted: bool = False) -> None:
     """Add a grader type. A name already taken by another spec class is a usage error.
 
     A type that is not `public` is graded like any other but accepted only where its spec is
@@ -74,6 +75,30 @@ def register(grader: GraderType, *, public: bool = True) -> None:
     _by_class[grader.spec] = grader
     if public:
         _types[grader.name] = grader
+        if not _trusted and not _forbids_unknown_fields(grader.spec, set()):
+            _lenient.add(grader.name)
+
+
+def specs_forbid_unknown_fields() -> bool:
+    """True when no registered spec lets an unknown key through (built-ins never do; the
+    loader then checks a well-formed file in one msgspec call)."""
+    _ensure_loaded()
+    return not any(name in _lenient for name in _types)
+
+
+def _forbids_unknown_fields(kind: Any, seen: set[Any]) -> bool:
+    import typing
+
+    import msgspec
+
+    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+        if kind in seen:
+            return True
+        seen.add(kind)
+        if not kind.__struct_config__.forbid_unknown_fields:
+            return False
+        return all(_forbids_unknown_fields(f.type, seen) for f in msgspec.structs.fields(kind))
+    return all(_forbids_unknown_fields(arg, seen) for arg in typing.get_args(kind))
 
 
 def grader_types() -> list[GraderType]:
@@ -135,8 +160,8 @@ def _ensure_loaded() -> None:
         _state["builtins"] = True
         from harness.grading.builtins import ASSAY_GRADERS, BUILTIN_GRADERS
 
-        for grader in BUILTIN_GRADERS:
-            register(grader)
+        for grader in BUILTIN_GRADERS:  # tests/unit check that their specs forbid unknown keys
+            register(grader, _trusted=True)
         for grader in ASSAY_GRADERS:
             register(grader, public=False)
     if not _state["entry_points"]:

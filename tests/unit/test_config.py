@@ -571,3 +571,34 @@ def test_problems_across_files_come_together_in_file_order() -> None:
         " ids must be unique",
     ]
     assert len(caught.value.errors) == 4
+
+
+def test_every_builtin_spec_forbids_unknown_keys_so_the_loader_fast_path_is_exact() -> None:
+    """The loader converts a well-formed file in one msgspec call, trusting that no struct
+    inside the suite and case kinds accepts an unknown key; a plugin spec that does is
+    checked the slow way (tests/unit/test_grader_plugins.py)."""
+    import msgspec.inspect as mi
+
+    from harness.grading.registry import file_kinds, specs_forbid_unknown_fields
+
+    assert specs_forbid_unknown_fields()
+    lenient: list[str] = []
+
+    def walk(info: mi.Type, seen: set[int]) -> None:
+        if id(info) in seen:
+            return
+        seen.add(id(info))
+        if isinstance(info, mi.StructType):
+            if not info.forbid_unknown_fields:
+                lenient.append(info.cls.__name__)
+            for field in info.fields:
+                walk(field.type, seen)
+        for child in ("types", "item_type", "key_type", "value_type"):
+            inner = getattr(info, child, None)
+            for item in inner if isinstance(inner, tuple) else [inner]:
+                if isinstance(item, mi.Type):
+                    walk(item, seen)
+
+    for kind in file_kinds():
+        walk(mi.type_info(kind), set())
+    assert lenient == []

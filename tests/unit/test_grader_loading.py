@@ -300,3 +300,46 @@ def test_graders_from_the_entry_point_group(
         if grader is not None:
             registry._by_class.pop(grader.spec, None)
         sys.modules.pop("ep_graders", None)
+
+
+LENIENT_PLUGIN = """\
+import msgspec
+
+from harness.config.schema import GraderSpec
+from harness.grading.registry import GraderType
+from harness.grading.verdict import verdict
+
+
+class Limits(msgspec.Struct, frozen=True):  # accepts unknown keys: msgspec's default
+    max_chars: int
+
+
+class Bounded(GraderSpec, frozen=True, tag="bounded_answer"):
+    limits: Limits
+
+
+def grade(spec, context):
+    return verdict(spec, True, "ok")
+
+
+GRADERS = [GraderType("bounded_answer", Bounded, grade, "Bounded.")]
+"""
+
+
+def test_a_plugin_spec_that_accepts_unknown_keys_still_gets_them_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a spec turns the loader's one-call fast path off, so `limits.typo` is found."""
+    (tmp_path / "lenient_graders.py").write_text(LENIENT_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        registry.load_plugin("lenient_graders")
+        assert not registry.specs_forbid_unknown_fields()
+        root = make("assertions: [{type: bounded_answer, limits: {max_chars: 3, typo: 1}}]\n")
+        [line] = errors(root)
+        assert line.startswith("s/cases/t1.yaml:3: assertions[0].limits.typo: unknown key")
+    finally:
+        registry._types.pop("bounded_answer", None)
+        registry._lenient.discard("bounded_answer")
+        sys.modules.pop("lenient_graders", None)
+    assert registry.specs_forbid_unknown_fields()
