@@ -2,7 +2,8 @@
 
 An attempt whose fingerprint is unchanged since it passed can be skipped. So the fingerprint
 covers everything the outcome depends on: the agent's files and how it is started, the case
-(input, assertions with their schemas, budgets, normalization), the cassette's bytes, the
+(input, assertions with their schemas, budgets, normalization, pass threshold, and the
+workspace: its setup commands and the bytes of every file seeded into it), the cassette's bytes, the
 tool registry and replay settings, the model and trial, and the harness version. What it
 cannot see (a library the agent imports, the network in live mode) is why `--refresh-cache`
 exists.
@@ -21,7 +22,7 @@ from harness import __version__
 from harness.config.schema import Case, Suite
 
 # Bump when the fingerprint's inputs change meaning, so old history rows stop matching.
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2  # 2: threshold and workspace
 
 
 def _encode(value: Any) -> bytes:
@@ -33,6 +34,32 @@ def _file_digest(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def _tree_digest(path: Path) -> str | None:
+    """A file's digest, or a folder's: every file under it, by relative name and bytes."""
+    if not path.is_dir():
+        return _file_digest(path)
+    digest = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(path)):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(folder) / name
+            digest.update(_encode([str(full.relative_to(path)), _file_digest(full)]))
+    return digest.hexdigest()
+
+
+def _workspace_inputs(case: Case, cache: dict[Path, str | None]) -> Any:
+    spec = case.workspace
+    if spec is None:
+        return None
+    sources = []
+    for item in spec.files:
+        src = Path(item if isinstance(item, str) else item.src)
+        if src not in cache:
+            cache[src] = _tree_digest(src)
+        sources.append([str(src), None if isinstance(item, str) else item.dest, cache[src]])
+    return {"files": sources, "commands": spec.commands, "timeout": spec.command_timeout}
 
 
 def agent_digest(suite: Suite) -> str:
@@ -60,8 +87,8 @@ def attempt_fingerprint(
     `agent` is `agent_digest(suite)`, computed once per run; `cassettes` caches file digests.
     """
     cassette = None
+    cache = cassettes if cassettes is not None else {}
     if case.cassette_path is not None:
-        cache = cassettes if cassettes is not None else {}
         if case.cassette_path not in cache:
             cache[case.cassette_path] = _file_digest(case.cassette_path)
         cassette = cache[case.cassette_path]
@@ -76,6 +103,8 @@ def attempt_fingerprint(
             "schemas": case.schemas,
             "budgets": case.budgets,
             "normalization": case.normalization,
+            "threshold": case.threshold,
+            "workspace": _workspace_inputs(case, cache),
         },
         "cassette": cassette,
         "suite": {
