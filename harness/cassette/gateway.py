@@ -174,6 +174,11 @@ class LiveGateway:
         )
 
     def finish(self, *, completed: bool = True) -> list[Failure]:
+        if self.unavailable:
+            # The agent was answered with an outage, not the tool's answer: the attempt says
+            # nothing about the agent, so it is an infrastructure failure the pool retries.
+            message = f"a live tool could not be reached: {self.unavailable[0]}"
+            return [Failure(type=TOOL_TRANSIENT, message=message)]
         return []
 
 

@@ -377,6 +377,35 @@ def test_unreachable_tool_is_an_error_answer_and_keeps_the_old_cassette(
     assert "unavailable after 2 tries: ConnectionError: connection refused" in errors[0]
 
 
+def test_an_unreachable_tool_in_live_mode_is_an_infrastructure_error(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Nothing is written in live mode, yet the attempt measured an outage, not the agent."""
+    tools = {
+        "down": {
+            "backend": "python",
+            "function": "tools:unreachable",
+            "retry": {"attempts": 2, "initial_backoff_ms": 1, "max_backoff_ms": 2},
+        }
+    }
+    suite = live_suite(
+        tmp_path / "live-down",
+        ["down"],
+        tools,
+        [case("c", [call("down")])],
+        retry={"max_retries": 0},
+    )
+    run = harness.run(suite, "--mode", "live")
+    assert run.exit_code == 1, run.describe()
+    [result] = run.results()
+    assert result["outcome"] == "infra_error", result
+    [failure] = result["failures"]
+    assert failure["type"] == "tool_transient_error"
+    assert "a live tool could not be reached: " in failure["message"]
+    assert "unavailable after 2 tries: ConnectionError: connection refused" in failure["message"]
+    assert not (suite / "cassettes" / "c.jsonl").exists()
+
+
 def test_a_tool_without_backend_and_a_bad_mode_are_config_errors(
     harness: Harness, tmp_path: Path
 ) -> None:
