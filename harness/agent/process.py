@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import Process
 
+from harness.agent.spawn import spawn, threaded_spawn_supported
 from harness.errors import SpawnError
 
 # Version managers whose shims re-exec the real interpreter through a shell script.
@@ -104,17 +105,21 @@ async def open_agent(
     grace_seconds: float,
 ) -> AsyncIterator[Process]:
     """Start `argv` in its own session; on exit terminate its whole process group."""
-    _use_pidfd_child_watcher()
+    process: Process
     try:
-        process = await anyio.open_process(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
+        if threaded_spawn_supported() and os.environ.get("HARNESS_SPAWN") != "loop":
+            process = await spawn(argv, cwd=cwd, env=env)
+        else:
+            _use_pidfd_child_watcher()
+            process = await anyio.open_process(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+            )
     except OSError as exc:
         raise SpawnError(
             f"could not start agent {argv[0]!r}: {exc.strerror or exc}", errno=exc.errno

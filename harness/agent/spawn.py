@@ -1,0 +1,253 @@
+"""Agent processes started off the event loop.
+
+`subprocess.Popen` returns only once the child has called exec, and on a busy machine the
+child may wait several milliseconds for a CPU first. Called on the event loop (as asyncio's
+own subprocess support does) that wait freezes every other attempt: no tool call is answered,
+no message read, while one agent is being started. Here Popen runs in a worker thread, which
+drops the GIL while it waits (CPython 3.11.6+ releases it around vfork), and the loop adopts
+the finished child: its pipes become asyncio pipe transports and its exit is watched through a
+pidfd, so nothing needs a SIGCHLD handler or a reaper thread.
+
+Used on Linux with the asyncio backend; elsewhere `open_agent` keeps `anyio.open_process`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+from anyio.abc import ByteReceiveStream, ByteSendStream, Process
+
+READ_CHUNK = 1 << 16
+_supported: bool | None = None
+
+
+def threaded_spawn_supported() -> bool:
+    """True on Linux with pidfd (kernel 5.3+) under the asyncio backend, on a CPython that
+    releases the GIL while vfork waits for exec (3.11.6+)."""
+    global _supported
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another backend (trio)
+        return False
+    if _supported is None:
+        _supported = sys.version_info >= (3, 11, 6) and _pidfd_works()
+    return _supported
+
+
+def _pidfd_works() -> bool:
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
+
+
+async def spawn(
+    argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
+) -> AdoptedProcess:
+    """Start `argv` in a new session with three pipes. Raises OSError as Popen does."""
+    popen_call: functools.partial[subprocess.Popen[bytes]] = functools.partial(
+        subprocess.Popen,
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+    )
+    # Shielded: a cancellation while the thread runs would lose a started child. The caller
+    # owns the process from here and ends its group if a cancellation is pending.
+    with anyio.CancelScope(shield=True):
+        popen = await anyio.to_thread.run_sync(popen_call)
+        try:
+            adopted = await AdoptedProcess.adopt(popen)
+        except BaseException:
+            _kill_now(popen)
+            raise
+    return adopted
+
+
+def _kill_now(popen: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        popen.wait()
+
+
+class _PipeReceiveStream(ByteReceiveStream):
+    def __init__(self, transport: asyncio.ReadTransport, reader: asyncio.StreamReader) -> None:
+        self._transport = transport
+        self._reader = reader
+        self._closed = False
+
+    async def receive(self, max_bytes: int = READ_CHUNK) -> bytes:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        data = await self._reader.read(max_bytes)
+        if data:
+            return data
+        if self._closed:
+            raise anyio.ClosedResourceError
+        raise anyio.EndOfStream
+
+    async def aclose(self) -> None:
+        self.close()
+        await anyio.lowlevel.checkpoint()
+
+    def close(self) -> None:
+        # Closing the transport frees the fd even when reading was paused (a flooding agent).
+        self._closed = True
+        self._transport.close()
+        self._reader.feed_eof()
+
+
+class _PipeSendStream(ByteSendStream):
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    async def send(self, item: bytes) -> None:
+        if self._writer.is_closing():
+            raise anyio.ClosedResourceError
+        self._writer.write(item)
+        try:
+            await self._writer.drain()
+        except ConnectionResetError as exc:
+            raise anyio.BrokenResourceError from exc
+
+    async def aclose(self) -> None:
+        self.close()
+        await anyio.lowlevel.checkpoint()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class AdoptedProcess(Process):
+    """An anyio `Process` for a child started elsewhere: pipes and exit on the running loop."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: _PipeSendStream,
+        stdout: _PipeReceiveStream,
+        stderr: _PipeReceiveStream,
+    ) -> None:
+        self._popen = popen
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stderr = stderr
+        self._returncode: int | None = None
+        self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def adopt(cls, popen: subprocess.Popen[bytes]) -> AdoptedProcess:
+        loop = asyncio.get_running_loop()
+        assert popen.stdin is not None and popen.stdout is not None and popen.stderr is not None
+        write_transport, write_protocol = await loop.connect_write_pipe(_WriteProtocol, popen.stdin)
+        writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+        stdout = await _read_pipe(loop, popen.stdout)
+        stderr = await _read_pipe(loop, popen.stderr)
+        process = cls(popen, _PipeSendStream(writer), stdout, stderr)
+        process._watch_exit(loop)
+        return process
+
+    def _watch_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+        pid = self._popen.pid
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # already gone and reaped? cannot be: it is our child
+            pidfd = -1
+        if pidfd < 0:
+            self._reap()
+            return
+
+        def exited() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self._reap()
+
+        loop.add_reader(pidfd, exited)
+
+    def _reap(self) -> None:
+        try:
+            _, status = os.waitpid(self._popen.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reaped by someone else: the status is lost
+            code = 255
+        self._returncode = self._popen.returncode = code
+        if not self._exited.done():
+            self._exited.set_result(code)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True) as scope:
+            self._stdin.close()
+            self._stdout.close()
+            self._stderr.close()
+            scope.shield = False
+            try:
+                await self.wait()
+            except BaseException:
+                scope.shield = True
+                self.kill()
+                await self.wait()
+                raise
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def send_signal(self, value: int) -> None:
+        if self._returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._popen.pid, value)
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._returncode
+
+    @property
+    def stdin(self) -> ByteSendStream:
+        return self._stdin
+
+    @property
+    def stdout(self) -> ByteReceiveStream:
+        return self._stdout
+
+    @property
+    def stderr(self) -> ByteReceiveStream:
+        return self._stderr
+
+
+class _WriteProtocol(asyncio.streams.FlowControlMixin):
+    """What StreamWriter.drain needs from a write pipe's protocol: pause/resume and loss."""
+
+
+async def _read_pipe(loop: asyncio.AbstractEventLoop, pipe: Any) -> _PipeReceiveStream:
+    reader = asyncio.StreamReader(limit=READ_CHUNK, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe
+    )
+    return _PipeReceiveStream(transport, reader)

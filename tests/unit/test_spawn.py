@@ -1,0 +1,94 @@
+"""Both ways of starting an agent: Popen in a worker thread (adopted by the loop) and, with
+HARNESS_SPAWN=loop or off Linux, anyio.open_process. Each must give the same process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import psutil
+import pytest
+
+from harness.agent.process import open_agent
+from harness.agent.spawn import AdoptedProcess, threaded_spawn_supported
+from harness.errors import SpawnError
+
+SCRIPT = 'read line; echo "got $line"; echo oops >&2; exit 3'
+
+
+async def _converse(grace: float = 1.0) -> tuple[type, bytes, bytes, int | None, int]:
+    async with open_agent(["sh", "-c", SCRIPT], cwd=None, env=None, grace_seconds=grace) as proc:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        await proc.stdin.send(b"hello\n")
+        out = b"".join([chunk async for chunk in proc.stdout])
+        err = b"".join([chunk async for chunk in proc.stderr])
+        code = await proc.wait()
+        pid = proc.pid
+    return type(proc), out, err, code, pid
+
+
+@pytest.mark.parametrize("how", ["thread", "loop"])
+def test_an_agent_talks_and_exits_the_same_either_way(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_SPAWN", how)
+    kind, out, err, code, pid = anyio.run(_converse)
+    assert (out, err, code) == (b"got hello\n", b"oops\n", 3)
+    if how == "thread" and sys.platform == "linux":
+        assert kind is AdoptedProcess
+    else:
+        assert kind is not AdoptedProcess
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_threaded_spawn_is_used_on_this_platform() -> None:
+    async def check() -> bool:
+        return threaded_spawn_supported()
+
+    assert anyio.run(check) == (sys.platform == "linux" and sys.version_info >= (3, 11, 6))
+
+
+@pytest.mark.parametrize("how", ["thread", "loop"])
+def test_a_missing_executable_is_a_spawn_error(
+    how: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HARNESS_SPAWN", how)
+
+    async def start() -> None:
+        async with open_agent([str(tmp_path / "nope")], cwd=None, env=None, grace_seconds=1):
+            pass
+
+    with pytest.raises(SpawnError, match="could not start agent"):
+        anyio.run(start)
+
+
+def test_a_cancelled_attempt_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled while the agent runs (and right after the spawn): the group is killed."""
+    monkeypatch.setenv("HARNESS_SPAWN", "thread")
+    pids: list[int] = []
+
+    async def start() -> None:
+        with anyio.move_on_after(0.3):
+            async with open_agent(
+                ["sh", "-c", "sleep 30 & sleep 30"], cwd=None, env=None, grace_seconds=0.2
+            ) as proc:
+                pids.append(proc.pid)
+                await proc.wait()
+
+    anyio.run(start)
+    [pid] = pids
+    assert _group_members(pid) == []
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of the group, grandchildren re-parented to init included."""
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
