@@ -22,7 +22,7 @@ import msgspec
 from harness.config.loader import model_name_problem
 from harness.config.schema import Case, RecordMode, Suite
 from harness.errors import ConfigError, UsageError
-from harness.results import INFRA_ERROR, AttemptResult
+from harness.results import AttemptResult
 from harness.runner import AttemptPlan
 
 MODEL_PLACEHOLDER = "{model}"
@@ -123,30 +123,15 @@ class Completeness:
 
 
 def check_complete(plan: Plan, results: Iterable[AttemptResult]) -> Completeness:
-    """Reconcile the results with the plan: each planned id exactly once, nothing else."""
-    planned = {attempt.attempt_id for attempt in plan.attempts}
-    seen: set[str] = set()
-    duplicated: list[str] = []
-    unplanned: list[str] = []
-    final = lost = 0
+    """Reconcile the results with the plan: each planned id exactly once, nothing else.
+
+    A run does the same as its results arrive (ResultIndex), without a set of every id."""
+    from harness.storage.result_index import ResultIndex
+
+    index = ResultIndex(plan)
     for result in results:
-        final += 1
-        lost += result.outcome == INFRA_ERROR
-        key = result.attempt_id or result.case_id
-        if key not in planned:
-            unplanned.append(key)
-        elif key in seen:
-            duplicated.append(key)
-        seen.add(key)
-    missing = [a.attempt_id for a in plan.attempts if a.attempt_id not in seen]
-    return Completeness(
-        planned=len(plan.attempts),
-        final=final,
-        missing=tuple(missing),
-        duplicated=tuple(duplicated),
-        unplanned=tuple(unplanned),
-        lost=lost,
-    )
+        index.add(result, offset=0)  # the order of results is not asked for here
+    return index.completeness(plan)
 
 
 def _attempt(case: Case, model: str | None, trial: int | None) -> AttemptPlan:

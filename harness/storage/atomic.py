@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +29,27 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise disk_error(path, exc) from exc
 
 
+@contextlib.contextmanager
+def atomic_stream(path: Path) -> Iterator[BinaryIO]:
+    """`atomic_write` for a file written piece by piece (a report too big to hold whole): a
+    temp file beside `path`, readable too, fsynced and renamed over `path` when the block ends;
+    removed, leaving `path` as it was, when the block raises."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise disk_error(path, exc) from exc
+        raise
+
+
 class LineAppender:
     """An append-only JSONL file: each record is one write() of a whole line, flushed."""
 
@@ -35,7 +57,8 @@ class LineAppender:
         self.path = path
         self._handle: BinaryIO | None = None
 
-    def append(self, line: bytes) -> None:
+    def append(self, line: bytes) -> int:
+        """Append `line`; returns the byte offset where it starts."""
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Unbuffered, so a line is either fully handed to the OS or not at all.
@@ -56,6 +79,7 @@ class LineAppender:
             with contextlib.suppress(OSError):
                 self._handle.truncate(start)
             raise disk_error(self.path, exc) from exc
+        return start
 
     def close(self) -> None:
         if self._handle is not None:
