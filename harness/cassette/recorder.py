@@ -31,7 +31,7 @@ from harness.cassette.format import (
 from harness.cassette.redact import Redactor
 from harness.config.schema import Case
 from harness.errors import CassetteError
-from harness.storage.atomic import atomic_write
+from harness.storage.atomic import atomic_write, remove_stale_temps
 
 
 def entries_for_case(entries: Sequence[Interaction], case_id: str | None) -> list[int]:
@@ -109,6 +109,7 @@ class CassetteRecorder:
             entries = [msgspec.structs.replace(entry, case=None) for entry in (*old, *new)]
         entries = [self._redacted(entry) for entry in entries]
         data = self._header(entries) + b"".join(encode_interaction(e) for e in entries)
+        remove_stale_temps(path)  # a run killed while writing this cassette left one
         atomic_write(path, data)
         self._entries[path] = entries
         return hashlib.sha256(data).hexdigest()

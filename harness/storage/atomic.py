@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,10 +14,40 @@ from typing import BinaryIO
 from harness.errors import InfrastructureError
 
 
+def _temp_prefix(path: Path) -> str:
+    # The writer's pid is in the name, so a later run can tell a temp file whose writer was
+    # killed (nothing can delete it at SIGKILL) from one being written now.
+    return f".{path.name}.{os.getpid()}."
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete the temp files beside `path` left by writers that no longer run (killed between
+    creating and renaming one); returns what was removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for sibling in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            pid = sibling.name[len(path.name) + 2 :].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    sibling.unlink()
+                    removed.append(sibling)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to a temp file beside `path`, fsync it, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -35,7 +66,7 @@ def atomic_stream(path: Path) -> Iterator[BinaryIO]:
     temp file beside `path`, readable too, fsynced and renamed over `path` when the block ends;
     removed, leaving `path` as it was, when the block raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "w+b") as handle:
             yield handle
