@@ -5,8 +5,8 @@ Pure: no files, no clock. `run.py` gates a fresh run with it, `harness diff` a s
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import msgspec
 from harness.baseline import Baseline, CaseRow, index_rows
 from harness.config.schema import MetricGate, Regression
 from harness.paired import paired_drop
+from harness.running import Reread, ValueTally
 
 Unit = tuple[str, str | None]
 
@@ -130,38 +131,80 @@ class GateReport:
 def evaluate(rows: Sequence[CaseRow], baseline: Baseline | None, policy: Policy) -> GateReport:
     """Gate `rows` (this run) against `baseline` (optional) under `policy`."""
     current = index_rows(rows)
+    units = ((unit, current[unit]) for unit in sorted(current, key=_unit_order))
+    sizes = {unit: len(trials) for unit, trials in current.items()}
+    wall = _WallStats.of([row.wall_ms for row in rows], policy)
+    return evaluate_units(units, sizes, baseline, policy, wall=wall)
+
+
+def evaluate_units(
+    units: Iterable[tuple[Unit, Sequence[CaseRow]]],
+    sizes: Mapping[Unit, int],
+    baseline: Baseline | None,
+    policy: Policy,
+    *,
+    wall: _WallStats | None = None,
+    wall_values: Reread | None = None,
+) -> GateReport:
+    """`evaluate` over a run's rows given one unit at a time, so a sweep is gated without all
+    its rows in memory.
+
+    Args:
+        units: (unit, its rows in trial order), units sorted by (case id, model or "").
+        sizes: rows per unit, known before the first unit is judged (the Bonferroni split).
+        wall: the run's wall_ms values; by default gathered from `units` as they pass.
+        wall_values: every row's wall_ms again, in any order: a p95 of many distinct values
+            reads them again instead of counting each (see ValueTally).
+    """
     base = index_rows(baseline.rows) if baseline is not None else {}
     significance = policy.regression.significance
-    tested = [u for u in current if u in base and _multi(current[u], base[u])]
+    tested = [u for u in sizes if u in base and (sizes[u] > 1 or len(base[u]) > 1)]
     # Bonferroni: each case's paired test at alpha / cases tested, so many cases do not
     # multiply the false alarms; the suite-wide test below uses alpha itself.
     unit_alpha = significance.alpha / max(len(tested), 1) if significance else None
-    units = [
-        _judge(unit, current[unit], base.get(unit, []), policy, baseline is not None, unit_alpha)
-        for unit in sorted(current, key=lambda u: (u[0], u[1] or ""))
-    ]
-    units += [
+    gather = wall is None
+    wall = wall or _WallStats(policy, wall_values)
+    verdicts: list[UnitVerdict] = []
+    counts: list[_UnitCounts] = []
+    flips: dict[Unit, tuple[int, int, int]] = {}  # paired test counts of the tested units
+    for unit, given in units:
+        rows = list(given)
+        verdicts.append(
+            _judge(unit, rows, base.get(unit, []), policy, baseline is not None, unit_alpha)
+        )
+        counts.append(_UnitCounts.of(unit, rows))
+        if gather:
+            for row in rows:
+                wall.add(row.wall_ms)
+        if significance is not None and unit in base and _multi(rows, base[unit]):
+            test = paired_drop(_pairs(base[unit], rows))
+            flips[unit] = (test.pairs, test.worse, test.better)
+    verdicts += [
         UnitVerdict(case_id, model, MISSING, False, "-", _tally(base[(case_id, model)]))
-        for case_id, model in sorted(base.keys() - current.keys(), key=lambda u: (u[0], u[1] or ""))
+        for case_id, model in sorted(base.keys() - set(sizes), key=_unit_order)
     ]
-    excluded = {u.case_id for u in units if u.verdict in (QUARANTINED, EXPECTED_FAILURE)}
+    excluded = {u.case_id for u in verdicts if u.verdict in (QUARANTINED, EXPECTED_FAILURE)}
     excluded |= policy.quarantine | set(policy.regression.expected_failures)
-    checks = _aggregate_checks(rows, baseline.rows if baseline else (), policy, excluded)
+    base_counts = [_UnitCounts.of(unit, rows) for unit, rows in base.items()]
+    checks = _aggregate_checks(counts, base_counts, baseline, wall, policy, excluded)
+    current_tallies = {(u.case_id, u.model): u.current for u in verdicts if u.verdict != MISSING}
     report = GateReport(
         passed=False,
         checks=checks,
-        units=units,
-        case_diffs=_case_diffs(current, base) if baseline is not None else {},
+        units=verdicts,
+        case_diffs=_case_diffs(current_tallies, base) if baseline is not None else {},
     )
     if baseline is not None:
         report.baseline = {"path": str(baseline.path), "run_id": baseline.run_id}
         if str(baseline.schema_version) != "1":
             report.warnings.append(f"baseline schema_version {baseline.schema_version!r} != 1")
         if significance is not None and tested:
-            pairs = [
-                pair for u in tested if u[0] not in excluded for pair in _pairs(base[u], current[u])
-            ]
-            test = paired_drop(pairs)
+            # Only the counts of flips matter to the sign test, so they are summed per unit.
+            pairs = worse = better = 0
+            for unit, (n, w, b) in flips.items():
+                if unit[0] not in excluded:
+                    pairs, worse, better = pairs + n, worse + w, better + b
+            test = paired_drop(_flips(pairs, worse, better))
             significant = test.p_value < significance.alpha and test.drop > significance.min_drop
             report.paired_test = {
                 **vars(test),
@@ -180,6 +223,55 @@ def evaluate(rows: Sequence[CaseRow], baseline: Baseline | None, policy: Policy)
             )
     report.passed = all(c.passed for c in checks) and not report.regressions
     return report
+
+
+def _unit_order(unit: Unit) -> tuple[str, str]:
+    return (unit[0], unit[1] or "")
+
+
+def _flips(pairs: int, worse: int, better: int) -> Iterator[tuple[bool, bool]]:
+    """Pairs with these counts (`paired_drop` reads only the counts)."""
+    yield from itertools.repeat((True, False), worse)
+    yield from itertools.repeat((False, True), better)
+    yield from itertools.repeat((True, True), pairs - worse - better)
+
+
+@dataclass(frozen=True)
+class _UnitCounts:
+    """What the aggregate checks need of a unit: its counted trials and passes."""
+
+    case_id: str
+    model: str | None
+    counted: int
+    passed: int
+
+    @classmethod
+    def of(cls, unit: Unit, rows: Iterable[CaseRow]) -> _UnitCounts:
+        counted = passed = 0
+        for row in rows:
+            if row.status != "skipped":
+                counted += 1
+                passed += row.passed
+        return cls(unit[0], unit[1], counted, passed)
+
+
+class _WallStats:
+    """Mean and p95 of wall_ms over a run's rows, in the rows' order (see ValueTally)."""
+
+    def __init__(self, policy: Policy, reread: Reread | None = None) -> None:
+        # The distribution only when a p95 check is configured.
+        p95 = policy.regression.max_p95_wall_ms_delta_pct is not None
+        self.values = ValueTally(percentiles=p95, reread=reread if p95 else None)
+
+    @classmethod
+    def of(cls, values: Iterable[float | None], policy: Policy) -> _WallStats:
+        stats = cls(policy)
+        for value in values:
+            stats.add(value)
+        return stats
+
+    def add(self, value: float | None) -> None:
+        self.values.add(value)
 
 
 def _multi(current: list[CaseRow], base: list[CaseRow]) -> bool:
@@ -306,23 +398,33 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
 
 
-def _rate(rows: Sequence[CaseRow], excluded: set[str]) -> float | None:
-    counted = [row for row in rows if row.id not in excluded and row.status != "skipped"]
-    return sum(row.passed for row in counted) / len(counted) if counted else None
+def _rate(units: Sequence[_UnitCounts], excluded: set[str]) -> float | None:
+    counted = passed = 0
+    for unit in units:
+        if unit.case_id not in excluded:
+            counted += unit.counted
+            passed += unit.passed
+    return passed / counted if counted else None
 
 
 def _aggregate_checks(
-    rows: Sequence[CaseRow], base: Sequence[CaseRow], policy: Policy, excluded: set[str]
+    units: Sequence[_UnitCounts],
+    base: Sequence[_UnitCounts],
+    baseline: Baseline | None,
+    wall: _WallStats,
+    policy: Policy,
+    excluded: set[str],
 ) -> list[Check]:
     regression = policy.regression
     checks: list[Check] = []
-    models = sorted({row.model for row in rows if row.model is not None})
-    scopes: list[tuple[str, Callable[[CaseRow], bool]]] = [("", lambda row: True)]
+    models = sorted({unit.model for unit in units if unit.model is not None})
+    scopes: list[tuple[str, Callable[[_UnitCounts], bool]]] = [("", lambda unit: True)]
     if len(models) > 1:  # a sweep gates each model too: one model's drop must not hide
-        scopes += [(f"[{m}]", lambda row, m=m: row.model == m) for m in models]  # type: ignore[misc]
+        scopes += [(f"[{m}]", lambda unit, m=m: unit.model == m) for m in models]  # type: ignore[misc]
+    has_base = baseline is not None and bool(baseline.rows)
     for suffix, keep in scopes:
-        now = _rate([r for r in rows if keep(r)], excluded)
-        before = _rate([r for r in base if keep(r)], excluded) if base else None
+        now = _rate([u for u in units if keep(u)], excluded)
+        before = _rate([u for u in base if keep(u)], excluded) if has_base else None
         if regression.min_pass_rate is not None and now is not None:
             checks.append(
                 Check(
@@ -345,14 +447,18 @@ def _aggregate_checks(
                     f"pass rate {before:.3f} -> {now:.3f}",
                 )
             )
-    for name, limit, stat in (
-        ("max_avg_wall_ms_delta_pct", regression.max_avg_wall_ms_delta_pct, _avg),
-        ("max_p95_wall_ms_delta_pct", regression.max_p95_wall_ms_delta_pct, _p95),
+    base_rows = baseline.rows if baseline is not None else ()
+    for name, limit, p95 in (
+        ("max_avg_wall_ms_delta_pct", regression.max_avg_wall_ms_delta_pct, False),
+        ("max_p95_wall_ms_delta_pct", regression.max_p95_wall_ms_delta_pct, True),
     ):
-        before_ms = stat([r.wall_ms for r in base if r.wall_ms is not None])
-        now_ms = stat([r.wall_ms for r in rows if r.wall_ms is not None])
-        # Skipped when unset or the baseline is 0, as RunLedger does.
-        if limit is None or not before_ms or now_ms is None:
+        if limit is None:
+            continue
+        before_stats = _WallStats.of((r.wall_ms for r in base_rows), policy).values
+        before_ms = before_stats.percentile(0.95) if p95 else before_stats.mean()
+        now_ms = wall.values.percentile(0.95) if p95 else wall.values.mean()
+        # Skipped when the baseline is 0, as RunLedger does.
+        if not before_ms or now_ms is None:
             continue
         delta = (now_ms - before_ms) / before_ms
         checks.append(
@@ -368,29 +474,16 @@ def _aggregate_checks(
     return checks
 
 
-def _avg(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _p95(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
-
-
-def _case_diffs(
-    current: dict[Unit, list[CaseRow]], base: dict[Unit, list[CaseRow]]
-) -> dict[str, Any]:
+def _case_diffs(current: dict[Unit, str], base: dict[Unit, list[CaseRow]]) -> dict[str, Any]:
     """RunLedger's case_diffs, keyed by case id (+ model in sweeps)."""
 
     def name(unit: Unit) -> str:
         return unit[0] if unit[1] is None else f"{unit[0]} [{unit[1]}]"
 
     changed = [
-        {"id": unit[0], "model": unit[1], "baseline": _tally(base[unit]), "current": _tally(rows)}
-        for unit, rows in sorted(current.items(), key=lambda item: name(item[0]))
-        if unit in base and _tally(base[unit]) != _tally(rows)
+        {"id": unit[0], "model": unit[1], "baseline": _tally(base[unit]), "current": tally}
+        for unit, tally in sorted(current.items(), key=lambda item: name(item[0]))
+        if unit in base and _tally(base[unit]) != tally
     ]
     return {
         "missing_in_current": sorted(name(u) for u in base.keys() - current.keys()),

@@ -9,26 +9,33 @@ hands it the summary at the end.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from harness import __version__
-from harness.baseline import Baseline, check_same_suite, load_baseline, rows_of, write_baseline
+from harness.baseline import Baseline, CaseRow, check_same_suite, load_baseline, write_baseline
 from harness.config.schema import Regression, Suite
 from harness.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
-from harness.gate import GateReport, Policy, evaluate
+from harness.gate import GateReport, Policy, Unit, evaluate_units
 from harness.reports.rebuild import HISTORY_FILE, RunData, write_reports
 from harness.results import INFRA_ERROR, PASS, AttemptResult
 from harness.runner import AttemptOutput, AttemptPlan
+from harness.running import Reread
 from harness.storage.atomic import atomic_write
 from harness.storage.fingerprint import agent_digest, attempt_fingerprint, git_sha
 from harness.storage.history import DEFAULT_DB, History, RunRecord
+from harness.storage.runs import to_builtins
+
+if TYPE_CHECKING:
+    from harness.storage.result_index import ResultIndex
+    from harness.tally import RunTally
 
 T = TypeVar("T")
 HISTORY_POINTS = 50  # runs shown in the HTML chart
@@ -55,7 +62,11 @@ class Gatekeeper:
         self.warn = warn
         self.baseline: Baseline | None = None
         self.history: History | None = None
-        self.fingerprints: dict[str, str] = {}
+        # Fingerprints are computed when asked (a few microseconds each) rather than kept for
+        # every attempt; what they read that could change during the run (the agent's files,
+        # cassettes, seeded workspace files) is digested up front.
+        self._agent = ""
+        self._cassettes: dict[Path, str | None] = {}
         self.reused: dict[str, AttemptResult] = {}
         self.flaky: dict[str, str] = {}
         self.git_sha = git_sha(suite.dir)
@@ -81,17 +92,12 @@ class Gatekeeper:
             check_same_suite(keeper.baseline, suite.name)
         if options.db:
             keeper.history = History.open(options.db)
-        digest = agent_digest(suite)
-        cassettes: dict[Path, str | None] = {}
-        for attempt in attempts:
-            keeper.fingerprints[attempt.attempt_id] = attempt_fingerprint(
-                suite,
-                attempt.case,
-                agent=digest,
-                model=attempt.model,
-                trial=attempt.trial,
-                cassettes=cassettes,
-            )
+        keeper._agent = agent_digest(suite)
+        cases: set[tuple[str, str | None]] = set()
+        for attempt in attempts:  # one per (case, model) digests the files it reads, now
+            if (attempt.case.id, attempt.model) not in cases:
+                cases.add((attempt.case.id, attempt.model))
+                keeper.fingerprint(attempt)
         if keeper.history is not None:
             if options.quarantine_flaky:
                 keeper.flaky = keeper.history.flaky_cases(suite.name)
@@ -99,12 +105,24 @@ class Gatekeeper:
                 keeper.reused = keeper._reusable(attempts)
         return keeper
 
+    def fingerprint(self, attempt: AttemptPlan) -> str:
+        """What decides the attempt's outcome (see harness.storage.fingerprint)."""
+        return attempt_fingerprint(
+            self.suite,
+            attempt.case,
+            agent=self._agent,
+            model=attempt.model,
+            trial=attempt.trial,
+            cassettes=self._cassettes,
+        )
+
     def _reusable(self, attempts: Sequence[AttemptPlan]) -> dict[str, AttemptResult]:
         assert self.history is not None
-        found = self.history.passing_results(self.suite.name, self.fingerprints.values())
+        by_id = {attempt.attempt_id: self.fingerprint(attempt) for attempt in attempts}
+        found = self.history.passing_results(self.suite.name, by_id.values())
         reused = {}
         for attempt in attempts:
-            fingerprint = self.fingerprints[attempt.attempt_id]
+            fingerprint = by_id[attempt.attempt_id]
             row = found.get(fingerprint)
             if row is None:
                 continue
@@ -160,7 +178,7 @@ class Gatekeeper:
                 output = await run_one(attempt, *rest)
             result = msgspec.structs.replace(
                 output.result,
-                fingerprint=self.fingerprints.get(attempt.attempt_id),
+                fingerprint=self.fingerprint(attempt),
                 reruns=tries,
                 flaky=tries > 0 and output.result.status == PASS,
             )
@@ -170,12 +188,24 @@ class Gatekeeper:
         return wrapped
 
     def judge(
-        self, results: Sequence[AttemptResult], summary: dict[str, Any], exit_code: int, reason: str
+        self,
+        rows: Iterable[dict[str, Any]],
+        sizes: Mapping[Unit, int],
+        summary: dict[str, Any],
+        exit_code: int,
+        reason: str,
+        wall_values: Reread | None = None,
     ) -> tuple[int, str]:
-        """Gate the run; the gate decides between exit 0 and 1, never over 2, 3 or 130."""
-        _annotate_rows(summary, results)
+        """Gate the run; the gate decides between exit 0 and 1, never over 2, 3 or 130.
+
+        `rows` are summary.json's rows (annotated, in order), streamed: the units are judged
+        one at a time; `sizes` is how many rows each (case, model) has; `wall_values` reads
+        their wall_ms again (see ValueTally).
+        """
         policy = Policy(self.suite.regression or Regression(), self.quarantine)
-        self.gate = evaluate(rows_of(summary), self.baseline, policy)
+        self.gate = evaluate_units(
+            _units(rows), sizes, self.baseline, policy, wall_values=wall_values
+        )
         gate_json = self.gate.to_json()
         if self.baseline is not None:
             gate_json["baseline_aggregates"] = _baseline_aggregates(self.baseline)
@@ -191,21 +221,32 @@ class Gatekeeper:
         return exit_code, reason
 
     def finish(
-        self, root: Path, run: dict[str, Any], summary: dict[str, Any], results: list[AttemptResult]
+        self,
+        root: Path,
+        run: dict[str, Any],
+        summary: dict[str, Any],
+        tally: RunTally,
+        rows: Callable[[], Iterable[dict[str, Any]]],
     ) -> None:
-        """After run.json is final: history, the trend snapshot, reports, the exported baseline."""
+        """After run.json is final: history, the trend snapshot, reports, the exported baseline.
+
+        `summary` is summary.json without its rows; `rows()` streams them (an exported
+        baseline holds them all: it is one file, sorted and indented whole).
+        """
         history_points: list[dict[str, Any]] = []
         if self.history is not None:
             try:
                 self.history.record_run(
-                    _run_record(root, run, self.git_sha), results, self.fingerprints
+                    _run_record(root, run, self.git_sha),
+                    tally.results(),
+                    self._planned_fingerprint(tally.index),
                 )
                 history_points = self.history.runs(self.suite.name, limit=HISTORY_POINTS)
             except sqlite3.Error as exc:
                 self.warn(f"{self.options.db}: history not written: {exc}")
             finally:
                 self.history.close()
-        data = RunData(root, run, summary, results, history_points)
+        data = RunData(root, run, summary, None, history_points, index=tally.index)
         with contextlib.suppress(HarnessError):
             if history_points:
                 points = msgspec.json.encode({"runs": history_points})
@@ -214,20 +255,41 @@ class Gatekeeper:
         if self.options.reports:
             write_reports(data, self.options.reports)
         if self.options.export_baseline is not None:
-            write_baseline(self.options.export_baseline, summary)
+            document = to_builtins({**summary, "cases": list(rows())})
+            write_baseline(self.options.export_baseline, document)
+
+    def _planned_fingerprint(self, index: ResultIndex) -> Callable[[AttemptResult], str | None]:
+        """For history rows: the fingerprint of the planned attempt with the result's id (the
+        result's own may be unset: pool and Ray results skip `wrap`), or None if unplanned."""
+
+        def lookup(result: AttemptResult) -> str | None:
+            found = index.planned_attempt(
+                result.attempt_id, result.case_id, result.model, result.trial
+            )
+            if found is None:
+                return None
+            case, model, trial = found
+            return attempt_fingerprint(
+                self.suite,
+                case,
+                agent=self._agent,
+                model=model,
+                trial=trial,
+                cassettes=self._cassettes,
+            )
+
+        return lookup
 
 
-def _annotate_rows(summary: dict[str, Any], results: Sequence[AttemptResult]) -> None:
-    """Our per-attempt facts on the summary rows (RunLedger readers ignore extra keys)."""
-    by_key = {(r.case_id, r.model, r.trial): r for r in results}
-    for row in summary.get("cases", []):
-        result = by_key.get((row.get("id"), row.get("model"), row.get("trial")))
-        if result is None:
-            continue
-        row["flaky"] = result.flaky
-        row["reruns"] = result.reruns
-        row["reused_from"] = result.reused_from
-        row["fingerprint"] = result.fingerprint
+def _units(
+    rows: Iterable[dict[str, Any]],
+) -> Iterator[tuple[tuple[str, str | None], list[CaseRow]]]:
+    """Rows grouped by (case id, model), trials in order, as index_rows groups a list."""
+    parsed = (msgspec.convert(row, CaseRow) for row in rows)
+    for unit, group in itertools.groupby(parsed, key=lambda row: row.unit):
+        trials = list(group)
+        trials.sort(key=lambda row: row.trial if row.trial is not None else -1)
+        yield unit, trials
 
 
 def _baseline_aggregates(baseline: Baseline) -> dict[str, Any]:

@@ -6,11 +6,13 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 
 from harness import __version__
 from harness.agent.environment import agent_environment
@@ -31,9 +33,9 @@ from harness.errors import (
     UsageError,
 )
 from harness.gating import Gatekeeper, GateOptions
-from harness.grading.engine import GRADER_ERROR, GradeOptions
+from harness.grading.engine import GradeOptions
 from harness.grading.options import check_grade_options, grading_header
-from harness.plan import Completeness, Plan, agent_argv, build_plan, check_complete, parse_models
+from harness.plan import Completeness, Plan, agent_argv, build_plan, parse_models
 from harness.pool import (
     DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
     STOP_FAIL_FAST,
@@ -42,12 +44,13 @@ from harness.pool import (
     PoolSettings,
 )
 from harness.protocol.messages import PROTOCOL_VERSION
-from harness.reports.summary import build_summary
+from harness.reports.summary import summary_rows
 from harness.results import PASS, UNGRADED, AttemptResult
 from harness.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from harness.runner import AgentSpec, AttemptOutput, AttemptPlan, run_attempt
 from harness.select import select_cases
 from harness.storage.runs import RunDirectory, new_run_id
+from harness.tally import FAILED_KEPT, RunTally
 
 DEFAULT_OUTPUT_DIR = Path("harness_out")
 
@@ -88,22 +91,84 @@ class RunOptions:
 
 @dataclass
 class RunReport:
+    """What a run did.
+
+    A run keeps no list of its results (a 10,000-attempt sweep would hold them all): `results`
+    and `summary` are read from the run directory (results.jsonl, summary.json) on first access
+    and then kept. `passed`, `count`, `first_failures` and `overview` (summary.json without its
+    per-attempt rows; a sweep's pass@k curves are read-only Mappings there, computed when read)
+    come from counts kept while the run went, and cost nothing.
+    """
+
     run_dir: Path | None  # None when nothing ran (--runs 0 validates only)
     exit_code: int
     status: str  # finished | stopped | interrupted | error | validated
     # repr=False: asyncio formats the main task's result into a throwaway error message when
     # anyio.run ends (signal.getsignal on 3.11); with 10,000 results that repr was ~40 MB.
-    results: list[AttemptResult] = field(default_factory=list, repr=False)
-    summary: dict[str, Any] = field(default_factory=dict, repr=False)
+    overview: dict[str, Any] = field(default_factory=dict, repr=False)
     planned: int = 0
     plan: Plan | None = field(default=None, repr=False)
     completeness: Completeness | None = field(default=None, repr=False)
     stop_reason: str | None = None  # fail_fast | interrupted
     message: str | None = None  # why the run could not finish (status error)
+    tally: RunTally | None = field(default=None, repr=False)
+    rows: Callable[[], Iterable[dict[str, Any]]] | None = field(default=None, repr=False)
+    _results: list[AttemptResult] | None = field(default=None, repr=False)
+    _summary: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def results(self) -> list[AttemptResult]:
+        """Every attempt's result, in the order they finished: read from results.jsonl on first
+        access (so the run directory must still exist then), then kept."""
+        if self._results is None:
+            self._results = list(self.tally.results()) if self.tally is not None else []
+        return self._results
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """summary.json, per-attempt rows included: read on first access, then kept."""
+        if self._summary is None:
+            self._summary = self._read_summary()
+        return self._summary
+
+    def _read_summary(self) -> dict[str, Any]:
+        if self.run_dir is None:
+            return dict(self.overview)
+        with contextlib.suppress(OSError, msgspec.DecodeError, UnicodeDecodeError):
+            value = msgspec.json.decode((self.run_dir / "summary.json").read_bytes())
+            if isinstance(value, dict):
+                return value
+        # summary.json could not be written (a full disk): the same rows, from results.jsonl.
+        return {**self.overview, "cases": list(self.rows()) if self.rows is not None else []}
 
     @property
     def passed(self) -> int:
-        return sum(1 for r in self.results if r.status == PASS)
+        return self.count(PASS)
+
+    @property
+    def finished(self) -> int:
+        """Results written: attempts that finished, reused ones included."""
+        return self.tally.total if self.tally is not None else len(self.results)
+
+    def count(self, status: str) -> int:
+        """Results with this status."""
+        if self.tally is not None:
+            return self.tally.statuses[status]
+        return sum(1 for r in self.results if r.status == status)
+
+    def first_failures(self) -> tuple[list[AttemptResult], int]:
+        """The first results (up to FAILED_KEPT) that neither passed nor are ungraded, in the
+        order they finished, and how many there are in all."""
+        if self.tally is not None:
+            return list(self.tally.failed), self.tally.failed_count
+        failed = [r for r in self.results if r.status not in (PASS, UNGRADED)]
+        return failed[:FAILED_KEPT], len(failed)
+
+    def iter_results(self) -> Iterator[AttemptResult]:
+        """Every result, in the order they finished, read one at a time (none kept)."""
+        if self._results is not None or self.tally is None:
+            return iter(self.results)
+        return self.tally.results()
 
 
 class RunEvents:
@@ -229,7 +294,8 @@ async def run_suite(
     run_dir.write_json("run.json", {**header, "status": "started"})
     events.started(suite, run_dir.root, len(plan))
 
-    results: list[AttemptResult] = []
+    # Results go to results.jsonl as they come; memory keeps only counts and offsets.
+    tally = RunTally(plan, run_dir.root / "results.jsonl")
     output_hook = events.wants_agent_output
     slots = AgentSlots()
     reuse = reuse_agents(options.agent_reuse, suite.agent_reuse)
@@ -284,13 +350,11 @@ async def run_suite(
         if plan.sweep:
             folder = run_dir.attempt_dir(result.case_id, result.model, result.trial)
             run_dir.write_transcript(folder, trace_events)
-        run_dir.append_result(result)
-        results.append(result)
+        tally.add(result, run_dir.append_result(result))
         events.attempt_finished(result)
 
     for reused in keeper.reused.values():  # --incremental: unchanged since they passed
-        run_dir.append_result(reused)
-        results.append(reused)
+        tally.add(reused, run_dir.append_result(reused))
         events.attempt_finished(reused)
 
     pool = Pool(
@@ -342,7 +406,7 @@ async def run_suite(
         suite,
         run_dir,
         header,
-        results,
+        tally,
         plan=plan,
         stop_reason=pool.stop_reason,
         infra_error=infra_error,
@@ -354,15 +418,17 @@ def _finish(
     suite: Suite,
     run_dir: RunDirectory,
     header: dict[str, Any],
-    results: list[AttemptResult],
+    tally: RunTally,
     *,
     plan: Plan,
     stop_reason: str | None,
     infra_error: HarnessError | None,
     keeper: Gatekeeper,
 ) -> RunReport:
+    """Exit code, summary.json, summary.md, run.json, the gate, history and reports. Each
+    reads the results back from results.jsonl one at a time (see harness.tally)."""
     interrupted = stop_reason == STOP_INTERRUPTED
-    completeness = check_complete(plan, results)
+    completeness = tally.index.completeness(plan)
     if interrupted:
         exit_code, status, reason = EXIT_INTERRUPTED, "interrupted", "interrupted"
     elif infra_error is not None:
@@ -373,33 +439,36 @@ def _finish(
     elif not completeness.complete:
         # Not stopped, yet a planned attempt has no result or two: a bug, never a green run.
         exit_code, status, reason = EXIT_INFRA, "error", "results_incomplete"
-    elif any(f.type == GRADER_ERROR for r in results for f in r.failures):
+    elif tally.grader_error:
         # A judge or grader that could not run says nothing about the agent: infrastructure.
         exit_code, status, reason = EXIT_INFRA, "finished", "grader_error"
-    elif all(r.status == PASS for r in results):
+    elif tally.all_passed:
         exit_code, status, reason = EXIT_OK, "finished", "all_passed"
-    elif all(r.status in (PASS, UNGRADED) for r in results):
+    elif tally.all_passed_or_ungraded:
         exit_code, status, reason = EXIT_OK, "finished", "ungraded"
     else:
         exit_code, status, reason = EXIT_FAILED, "finished", "cases_failed"
-    summary = build_summary(
-        suite,
-        results,
-        run_id=header["run_id"],
-        mode=header["mode"],
-        interrupted=interrupted,
-        planned=len(plan),
+    run_id, mode = header["run_id"], header["mode"]
+    summary = tally.summary.head(
+        suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=len(plan)
     )
     summary["run"]["completeness"] = completeness.to_json()
-    if status == "finished" and reason != "ungraded":  # nothing graded: nothing to gate
-        exit_code, reason = keeper.judge(results, summary, exit_code, reason)
-    if plan.sweep:
-        from harness.reports.sweep import render_markdown, sweep_summary
+    gated = status == "finished" and reason != "ungraded"  # nothing graded: nothing to gate
 
-        summary["sweep"] = sweep_summary(plan, results)
+    def rows() -> Iterator[dict[str, Any]]:
+        return summary_rows(tally.index, annotate=gated)
+
+    if gated:
+        exit_code, reason = keeper.judge(
+            rows(), tally.unit_sizes, summary, exit_code, reason, tally.wall_ms_as_rows
+        )
+    if tally.sweep is not None:
+        from harness.reports.sweep import render_markdown
+
+        summary["sweep"] = tally.sweep.summary()
     with contextlib.suppress(HarnessError):
-        run_dir.write_json("summary.json", summary)
-        if plan.sweep:
+        run_dir.write_json_streamed("summary.json", summary, "cases", rows())
+        if tally.sweep is not None:
             markdown = render_markdown(suite.name, summary["sweep"], completeness)
             run_dir.write_bytes("summary.md", markdown.encode())
     final = {
@@ -408,26 +477,28 @@ def _finish(
         "exit_code": exit_code,
         "reason_code": reason,
         "message": str(infra_error) if infra_error else None,
-        "attempts_finished": len(results),
-        "passed": sum(1 for r in results if r.status == PASS),
+        "attempts_finished": tally.total,
+        "passed": tally.statuses[PASS],
         "trials_lost": completeness.lost,
         "complete": completeness.complete,
         "finished_at": summary["generated_at"],
     }
     with contextlib.suppress(HarnessError):
         run_dir.write_json("run.json", final)
-    keeper.finish(run_dir.root, final, summary, results)
+    overview = {key: value for key, value in summary.items() if key != "cases"}
+    keeper.finish(run_dir.root, final, overview, tally, rows)
     return RunReport(
         run_dir=run_dir.root,
         exit_code=exit_code,
         status=status,
-        results=results,
-        summary=summary,
+        overview=overview,
         planned=len(plan),
         plan=plan,
         completeness=completeness,
         stop_reason=stop_reason,
         message=str(infra_error) if infra_error else None,
+        tally=tally,
+        rows=rows,
     )
 
 

@@ -14,35 +14,37 @@ if TYPE_CHECKING:
     from harness.run import RunReport
 
 MAX_DETAIL_CHARS = 600
-MAX_FAILURES_SHOWN = 30  # a sweep can fail hundreds of attempts; the rest are in the files
+# A sweep can fail hundreds of attempts; the rest are in the files (harness.tally keeps these).
+MAX_FAILURES_SHOWN = 30
 CI_LOG_WIDTH = 160
 
 
 def print_report(report: RunReport) -> None:
     if report.run_dir is None:  # --runs 0: validated, nothing ran
         return
-    failed = [r for r in report.results if r.status not in (PASS, UNGRADED)]
+    shown, failed = report.first_failures()
     if failed:
-        _print_failures(failed[:MAX_FAILURES_SHOWN])
-        if len(failed) > MAX_FAILURES_SHOWN:
-            print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
-    if "sweep" in report.summary:
+        _print_failures(shown[:MAX_FAILURES_SHOWN])
+        if failed > MAX_FAILURES_SHOWN:
+            print(f"... and {failed - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
+    if "sweep" in report.overview:
         _print_sweep(report)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        for result in failed:
-            print(github_annotation(result))
+    if failed and os.environ.get("GITHUB_ACTIONS") == "true":
+        for result in report.iter_results():  # read back one at a time: a sweep fails many
+            if result.status not in (PASS, UNGRADED):
+                print(github_annotation(result))
     passed = report.passed
-    ungraded = _count(report.results, UNGRADED)
-    total = len(report.results) - ungraded
+    ungraded = report.count(UNGRADED)
+    total = report.finished - ungraded
     tail = f" ({ungraded} ungraded: --skip-grade, see `harness grade`)" if ungraded else ""
     if report.status == "interrupted":
         tail += f" (interrupted: {total + ungraded} of {report.planned} finished)"
     print(
         f"{passed} passed, {total - passed} failed{tail}"
-        f"  [{_count(report.results, FAIL)} fail, {_count(report.results, ERROR)} error]"
+        f"  [{report.count(FAIL)} fail, {report.count(ERROR)} error]"
     )
     if report.completeness is not None and (
-        not report.completeness.complete or report.completeness.lost or "sweep" in report.summary
+        not report.completeness.complete or report.completeness.lost or "sweep" in report.overview
     ):
         print(f"Completeness: {report.completeness.sentence()}")
     print(f"Run directory: {report.run_dir}")
@@ -55,12 +57,8 @@ def _print_sweep(report: RunReport) -> None:
 
     width = None if sys.stdout.isatty() else CI_LOG_WIDTH
     console = Console(soft_wrap=False, highlight=False, width=width)
-    for table in console_tables(report.summary["sweep"]):
+    for table in console_tables(report.overview["sweep"]):
         console.print(table)
-
-
-def _count(results: list[AttemptResult], status: str) -> int:
-    return sum(1 for r in results if r.status == status)
 
 
 def _print_failures(failed: list[AttemptResult]) -> None:

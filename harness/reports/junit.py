@@ -5,12 +5,15 @@ the final output attached, timestamps. Valid against the common (Jenkins/Ant) JU
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from harness.results import ERROR, FAIL, PASS, AttemptResult
+from harness.storage.atomic import atomic_stream
 
 if TYPE_CHECKING:
     from harness.reports.rebuild import RunData
@@ -37,30 +40,106 @@ def _junit_time(stamp: str) -> str:
 
 def render_junit(data: RunData) -> bytes:
     """The run as JUnit XML bytes."""
-    results = sorted(data.results, key=lambda r: (r.model or "", r.attempt_id or r.case_id))
-    models = sorted({r.model or "" for r in results}) or [""]
-    root = ET.Element("testsuites", {"name": _clean(data.suite)})
+    buffer = io.BytesIO()
+    _write(buffer, data)
+    return buffer.getvalue()
+
+
+def write_junit(data: RunData, path: Path) -> None:
+    """`render_junit` written to `path` atomically, one testcase at a time: the same bytes,
+    without the whole tree of a 10,000-attempt sweep in memory."""
+    with atomic_stream(path) as handle:
+        _write(handle, data)
+
+
+# ElementTree lays the document out as `ET.indent(root)` then `ET.tostring(root)` would, but
+# a few elements at a time: attribute counts are known from a first pass over the results,
+# then each testcase is built, indented for its depth and serialized with a batch of others.
+# An element serialized apart has the bytes it has inside the whole tree.
+_INDENT = "  "
+
+
+def _write(out: BinaryIO, data: RunData) -> None:
+    counts: dict[str, _Counts] = {}
+    for result in data.junit_results():
+        model = result.model or ""
+        counts.setdefault(model, _Counts()).add(_kind(result, data.verdict_of(result)))
+    models = list(counts) or [""]
+    checks = (data.gate or {}).get("checks", [])
+    root_attributes = {"name": _clean(data.suite)}
+    root_time = "0"
     for model in models:
-        chosen = [r for r in results if (r.model or "") == model]
-        name = data.suite if not model else f"{data.suite} [{model}]"
-        suite = ET.SubElement(root, "testsuite", {"name": _clean(name)})
-        _properties(suite, data, model)
-        counts = _Counts()
-        for result in chosen:
-            counts.add(_testcase(suite, data, result))
+        suite_counts = counts.setdefault(model, _Counts())
         if not model or model == models[-1]:
-            for check in (data.gate or {}).get("checks", []):
-                counts.add(_gate_case(suite, data, check))
-        counts.apply(suite, timestamp=_junit_time(data.timestamp), hostname=_host())
-        root_counts = counts
+            for check in checks:
+                suite_counts.add((_gate_kind(check), 0.0))
         for key in ("tests", "failures", "errors", "skipped"):
-            total = int(root.get(key, "0")) + int(suite.get(key, "0"))
-            root.set(key, str(total))
-        root.set("time", f"{float(root.get('time', '0')) + root_counts.seconds:.3f}")
-    root.set("timestamp", _junit_time(data.timestamp))
-    ET.indent(root)
-    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return xml + b"\n"
+            total = int(root_attributes.get(key, "0")) + getattr(suite_counts, key)
+            root_attributes[key] = str(total)
+        root_time = f"{float(root_time) + suite_counts.seconds:.3f}"
+        root_attributes["time"] = root_time
+    root_attributes["timestamp"] = _junit_time(data.timestamp)
+    out.write(b"<?xml version='1.0' encoding='utf-8'?>\n")
+    out.write(_start_tag("testsuites", root_attributes))
+    results = data.junit_results()
+    pending = next(results, None)
+    for number, model in enumerate(models):
+        name = data.suite if not model else f"{data.suite} [{model}]"
+        suite_attributes = {"name": _clean(name)}
+        counts[model].apply(
+            suite_attributes, timestamp=_junit_time(data.timestamp), hostname=_host()
+        )
+        out.write(b"\n" + _INDENT.encode() + _start_tag("testsuite", suite_attributes))
+        children = _Children(out)
+        children.add(_properties(data, model))
+        while pending is not None and (pending.model or "") == model:
+            children.add(_testcase(data, pending))
+            pending = next(results, None)
+        if not model or model == models[-1]:
+            for check in checks:
+                children.add(_gate_case(check))
+        children.flush()
+        out.write(b"\n" + _INDENT.encode() + b"</testsuite>")
+        if number == len(models) - 1:
+            out.write(b"\n")
+    out.write(b"</testsuites>\n")
+
+
+def _start_tag(tag: str, attributes: dict[str, str]) -> bytes:
+    empty: bytes = ET.tostring(ET.Element(tag, attributes), encoding="utf-8")
+    return empty.removesuffix(b" />") + b">"  # `<tag a="1" />` -> `<tag a="1">`
+
+
+class _Children:
+    """The children of one <testsuite>, each on its own line at depth 2, serialized a batch at
+    a time inside a throwaway <b> element (one ET.tostring a testcase costs more than the
+    testcase); the <b> tags are cut off, what is between them is the children's bytes."""
+
+    BATCH = 256
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.batch = self._new()
+
+    @staticmethod
+    def _new() -> ET.Element:
+        batch = ET.Element("b")
+        batch.text = "\n" + 2 * _INDENT  # the line break before the first child
+        return batch
+
+    def add(self, element: ET.Element) -> None:
+        ET.indent(element, space=_INDENT, level=2)
+        if len(self.batch):
+            self.batch[-1].tail = "\n" + 2 * _INDENT
+        self.batch.append(element)
+        if len(self.batch) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.batch):
+            data: bytes = ET.tostring(self.batch, encoding="utf-8")
+            self.out.write(data.removeprefix(b"<b>").removesuffix(b"</b>"))
+            self.batch = self._new()
 
 
 class _Counts:
@@ -79,22 +158,21 @@ class _Counts:
         elif kind == "skipped":
             self.skipped += 1
 
-    def apply(self, suite: ET.Element, **extra: str) -> None:
-        suite.set("tests", str(self.tests))
-        suite.set("failures", str(self.failures))
-        suite.set("errors", str(self.errors))
-        suite.set("skipped", str(self.skipped))
-        suite.set("time", f"{self.seconds:.3f}")
-        for key, value in extra.items():
-            suite.set(key, value)
+    def apply(self, attributes: dict[str, str], **extra: str) -> None:
+        attributes["tests"] = str(self.tests)
+        attributes["failures"] = str(self.failures)
+        attributes["errors"] = str(self.errors)
+        attributes["skipped"] = str(self.skipped)
+        attributes["time"] = f"{self.seconds:.3f}"
+        attributes.update(extra)
 
 
 def _host() -> str:
     return _clean(socket.gethostname() or "localhost")
 
 
-def _properties(suite: ET.Element, data: RunData, model: str) -> None:
-    properties = ET.SubElement(suite, "properties")
+def _properties(data: RunData, model: str) -> ET.Element:
+    properties = ET.Element("properties")
     values: dict[str, Any] = {"run_id": data.run_id, "exit_code": data.exit_code}
     if model:
         values["model"] = model
@@ -104,9 +182,23 @@ def _properties(suite: ET.Element, data: RunData, model: str) -> None:
     for name, value in values.items():
         if value is not None:
             ET.SubElement(properties, "property", {"name": name, "value": _clean(str(value))})
+    return properties
 
 
-def _testcase(suite: ET.Element, data: RunData, result: AttemptResult) -> tuple[str, float]:
+def _kind(result: AttemptResult, verdict: dict[str, Any] | None) -> tuple[str, float]:
+    """What `_testcase` makes of the result (passed, failure, error, skipped) and its seconds."""
+    verdict = verdict or {}
+    seconds = result.wall_ms / 1000
+    if result.status != PASS and _SKIPPED_VERDICTS.get(verdict.get("verdict", "")) is not None:
+        return "skipped", seconds
+    if result.status in (FAIL, ERROR) or result.failures:
+        return ("error" if result.status == ERROR else "failure"), seconds
+    if verdict.get("verdict") == "metric_regression":
+        return "failure", seconds
+    return "passed", seconds
+
+
+def _testcase(data: RunData, result: AttemptResult) -> ET.Element:
     seconds = result.wall_ms / 1000
     attributes = {
         "name": _clean(result.attempt_id or result.case_id),
@@ -116,12 +208,10 @@ def _testcase(suite: ET.Element, data: RunData, result: AttemptResult) -> tuple[
     source = data.source_of(result.case_id)
     if source is not None:
         attributes["file"], attributes["line"] = _clean(source[0]), str(source[1])
-    case = ET.SubElement(suite, "testcase", attributes)
+    case = ET.Element("testcase", attributes)
     verdict = data.verdict_of(result) or {}
-    kind = "passed"
     label = _SKIPPED_VERDICTS.get(verdict.get("verdict", ""))
     if result.status != PASS and label is not None:
-        kind = "skipped"
         why = result.failures[0].message if result.failures else result.status
         ET.SubElement(case, "skipped", {"message": _clean(f"{label}: {_first_line(why)}")})
     elif result.status in (FAIL, ERROR) or result.failures:
@@ -136,7 +226,6 @@ def _testcase(suite: ET.Element, data: RunData, result: AttemptResult) -> tuple[
         )
         element.text = _clean(_cap("\n\n".join(_failure_text(f) for f in result.failures)))
     elif verdict.get("verdict") == "metric_regression":
-        kind = "failure"
         message = f"metric regression: {verdict.get('detail', '')}"
         ET.SubElement(case, "failure", {"message": _clean(message), "type": "metric_regression"})
     out = _system_out(result, verdict)
@@ -144,23 +233,27 @@ def _testcase(suite: ET.Element, data: RunData, result: AttemptResult) -> tuple[
         ET.SubElement(case, "system-out").text = _clean(_cap(out))
     if result.stderr_tail:
         ET.SubElement(case, "system-err").text = _clean(_cap(result.stderr_tail))
-    return kind, seconds
+    return case
 
 
-def _gate_case(suite: ET.Element, data: RunData, check: dict[str, Any]) -> tuple[str, float]:
-    case = ET.SubElement(
-        suite, "testcase", {"name": _clean(f"gate: {check['name']}"), "classname": "harness.gate"}
+def _gate_kind(check: dict[str, Any]) -> str:
+    return "passed" if check.get("passed") else "failure"
+
+
+def _gate_case(check: dict[str, Any]) -> ET.Element:
+    case = ET.Element(
+        "testcase", {"name": _clean(f"gate: {check['name']}"), "classname": "harness.gate"}
     )
     case.set("time", "0.000")
     if check.get("passed"):
-        return "passed", 0.0
+        return case
     text = f"{check['name']}: value {check.get('value')} limit {check.get('limit')}"
     if check.get("baseline") is not None:
         text += f" baseline {check['baseline']}"
     if check.get("message"):
         text += f" ({check['message']})"
     ET.SubElement(case, "failure", {"message": _clean(text), "type": "regression_gate"})
-    return "failure", 0.0
+    return case
 
 
 def _failure_text(failure: Any) -> str:

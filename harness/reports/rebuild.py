@@ -6,7 +6,7 @@ report the run wrote (timestamps come from the run, never from the clock).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,8 @@ import msgspec
 
 from harness.errors import UsageError
 from harness.results import AttemptResult
-from harness.storage.runs import read_results, safe_name
+from harness.storage.result_index import ResultIndex
+from harness.storage.runs import iter_results, read_results, safe_name
 
 HISTORY_FILE = "history.json"  # the trend at the end of the run, for the HTML chart
 REPORT_FILES = {
@@ -28,15 +29,34 @@ REPORT_FILES = {
 
 @dataclass
 class RunData:
-    """A finished run as the reports see it."""
+    """A finished run as the reports see it.
+
+    A run that just finished passes no results but its `index`: JUnit then streams them from
+    results.jsonl in its order, and `results` reads them all only when a report needs them all
+    (SARIF, Markdown, HTML). Its `summary` has no `cases` rows (no report reads them).
+    """
 
     run_dir: Path
     run: dict[str, Any]  # run.json
     summary: dict[str, Any]  # summary.json, with `regression` when gated
-    results: list[AttemptResult]
+    _results: list[AttemptResult] | None = None  # None: read from run_dir on first use
     history: list[dict[str, Any]] = field(default_factory=list)
     _traces: dict[str, list[dict[str, Any]]] | None = None
+    index: ResultIndex | None = None
     _verdicts: dict[tuple[str, str | None], dict[str, Any]] | None = None
+
+    @property
+    def results(self) -> list[AttemptResult]:
+        """Every result, in the order the attempts finished."""
+        if self._results is None:
+            self._results = list(iter_results(self.run_dir / "results.jsonl", missing_ok=True))
+        return self._results
+
+    def junit_results(self) -> Iterator[AttemptResult]:
+        """The results in junit.xml's order: by model, then attempt id."""
+        if self._results is None and self.index is not None:
+            return self.index.read(self.index.junit_offsets())
+        return iter(sorted(self.results, key=lambda r: (r.model or "", r.attempt_id or r.case_id)))
 
     @property
     def suite(self) -> str:
@@ -167,7 +187,12 @@ def write_reports(data: RunData, targets: dict[str, Path]) -> dict[str, Path]:
     unknown = targets.keys() - REPORT_FILES.keys()
     if unknown:
         raise UsageError(f"unknown report kind(s) {sorted(unknown)}; known: {list(REPORT_FILES)}")
+    from harness.reports.junit import write_junit
+
     render = renderers()
     for kind, path in targets.items():
-        atomic_write(path, render[kind](data))
+        if kind == "junit":  # streamed: a sweep's junit.xml is the largest report
+            write_junit(data, path)
+        else:
+            atomic_write(path, render[kind](data))
     return targets

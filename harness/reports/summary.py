@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from harness import __version__
 from harness.config.schema import Suite
 from harness.results import ERROR, FAIL, PASS, AttemptResult
+from harness.running import Reread, ValueTally
+
+if TYPE_CHECKING:
+    from harness.storage.result_index import ResultIndex
 
 SCHEMA_VERSION = 1
 # RunLedger's baseline reader requires this field; we mark which schema we follow.
@@ -28,23 +32,85 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
-def metric_summary(values: Sequence[float | None]) -> dict[str, float | None]:
-    present = [value for value in values if value is not None]
-    if not present:
-        return {"min": None, "p50": None, "p95": None, "mean": None, "max": None}
-    return {
-        "min": min(present),
-        "p50": percentile(present, 0.5),
-        "p95": percentile(present, 0.95),
-        "mean": sum(present) / len(present),
-        "max": max(present),
-    }
+def metric_summary(values: Iterable[float | None]) -> dict[str, float | None]:
+    return ValueTally.of(values).summary()
 
 
 def exit_status(results: Sequence[AttemptResult], *, interrupted: bool = False) -> str:
     if interrupted:
         return "error"
     return "success" if all(r.status == PASS for r in results) else "failed"
+
+
+class SummaryTally:
+    """The counts and metrics of summary.json's `aggregates`, fed one result at a time."""
+
+    def __init__(self, reread: Callable[[str], Reread] | None = None) -> None:
+        """`reread(name)`: every value of that metric again (see ValueTally)."""
+        self.total = 0
+        self.counts = {PASS: 0, FAIL: 0, ERROR: 0}
+        self.metrics = {
+            name: ValueTally(reread=reread(name) if reread else None) for name in METRICS
+        }
+
+    def add(self, result: AttemptResult) -> None:
+        self.total += 1
+        if result.status in self.counts:
+            self.counts[result.status] += 1
+        for name, tally in self.metrics.items():
+            tally.add(getattr(result, name))
+
+    def head(
+        self,
+        suite: Suite,
+        *,
+        run_id: str,
+        mode: str,
+        interrupted: bool = False,
+        planned: int | None = None,
+    ) -> dict[str, Any]:
+        """summary.json without its per-attempt rows: `cases` is an empty list, in its place
+        (key order is the file's), for the caller to fill or to stream (`write_summary`)."""
+        total, counts = self.total, self.counts
+        status = "error" if interrupted else "success" if counts[PASS] == total else "failed"
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "runledger_version": RUNLEDGER_SCHEMA,
+            "harness_version": __version__,
+            "run": {
+                "run_id": run_id,
+                "mode": mode,
+                "exit_status": status,
+                "git_sha": os.environ.get("GITHUB_SHA"),
+                "ci": {"provider": "github"} if github else None,
+                "interrupted": interrupted,
+                "attempts_planned": planned if planned is not None else total,
+            },
+            "suite": {
+                "name": suite.name,
+                "suite_path": _display_path(suite.dir),
+                "agent_command": list(suite.agent_command),
+                "tool_mode": mode,
+                "suite_config_hash": suite.config_hash,
+                "cases_total": len(suite.cases),
+            },
+            "aggregates": {
+                "cases_total": total,
+                "cases_pass": counts[PASS],
+                "cases_fail": counts[FAIL],
+                "cases_error": counts[ERROR],
+                "pass_rate": counts[PASS] / total if total else 0.0,
+                "metrics": {name: tally.summary() for name, tally in self.metrics.items()},
+            },
+            "cases": [],
+        }
+
+
+def summary_order(result: AttemptResult) -> tuple[str, str, int]:
+    """The order of summary.json's rows: case, model, trial."""
+    return (result.case_id, result.model or "", result.trial or 0)
 
 
 def build_summary(
@@ -56,45 +122,36 @@ def build_summary(
     interrupted: bool = False,
     planned: int | None = None,
 ) -> dict[str, Any]:
-    ordered = sorted(results, key=lambda r: (r.case_id, r.model or "", r.trial or 0))
-    counts = {
-        status: sum(1 for r in results if r.status == status) for status in (PASS, FAIL, ERROR)
-    }
-    total = len(results)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "runledger_version": RUNLEDGER_SCHEMA,
-        "harness_version": __version__,
-        "run": {
-            "run_id": run_id,
-            "mode": mode,
-            "exit_status": exit_status(results, interrupted=interrupted),
-            "git_sha": os.environ.get("GITHUB_SHA"),
-            "ci": {"provider": "github"} if os.environ.get("GITHUB_ACTIONS") == "true" else None,
-            "interrupted": interrupted,
-            "attempts_planned": planned if planned is not None else total,
-        },
-        "suite": {
-            "name": suite.name,
-            "suite_path": _display_path(suite.dir),
-            "agent_command": list(suite.agent_command),
-            "tool_mode": mode,
-            "suite_config_hash": suite.config_hash,
-            "cases_total": len(suite.cases),
-        },
-        "aggregates": {
-            "cases_total": total,
-            "cases_pass": counts[PASS],
-            "cases_fail": counts[FAIL],
-            "cases_error": counts[ERROR],
-            "pass_rate": counts[PASS] / total if total else 0.0,
-            "metrics": {
-                name: metric_summary([getattr(r, name) for r in results]) for name in METRICS
-            },
-        },
-        "cases": [case_row(result) for result in ordered],
-    }
+    """summary.json from a list of results (a run streams its rows instead: harness.run)."""
+    tally = SummaryTally()
+    for result in results:
+        tally.add(result)
+    summary = tally.head(suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=planned)
+    summary["cases"] = [case_row(result) for result in sorted(results, key=summary_order)]
+    return summary
+
+
+def summary_rows(index: ResultIndex, *, annotate: bool) -> Iterator[dict[str, Any]]:
+    """summary.json's rows of a run, read back from results.jsonl one at a time, in order.
+
+    `annotate` (a gated run) adds our per-attempt facts; RunLedger readers ignore extra keys.
+    Where a (case, model, trial) has more than one result (a bug), every row of it shows the
+    last one's facts, as a dict keyed by (case, model, trial) did.
+    """
+    last = index.last_offsets() if annotate else {}
+    for result in index.read(index.summary_offsets()):
+        row = case_row(result)
+        if annotate:
+            offset = last.get((result.case_id, result.model, result.trial))
+            annotate_row(row, result if offset is None else index.read_one(offset))
+        yield row
+
+
+def annotate_row(row: dict[str, Any], result: AttemptResult) -> None:
+    row["flaky"] = result.flaky
+    row["reruns"] = result.reruns
+    row["reused_from"] = result.reused_from
+    row["fingerprint"] = result.fingerprint
 
 
 def case_row(result: AttemptResult) -> dict[str, Any]:

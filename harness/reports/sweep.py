@@ -7,12 +7,10 @@ order: P passed, F failed, B budget exceeded, E infrastructure error (lost), - d
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from harness.plan import Completeness, Plan
-from harness.reports.summary import metric_summary
 from harness.results import (
     BUDGET_EXCEEDED,
     FAILED,
@@ -21,8 +19,10 @@ from harness.results import (
     PASSED,
     AttemptResult,
 )
+from harness.running import Reread, ValueTally
 from harness.stats import mean, pass_at_k, pass_hat_k, trial_stats, wilson_interval
 
+USAGE = ("tokens_in", "tokens_out", "cost_usd")
 LETTERS = {PASSED: "P", FAILED: "F", BUDGET_EXCEEDED: "B", INFRA_ERROR: "E"}
 ESTIMATORS = {
     "pass_rate": "c/n over the counted trials; infrastructure errors are not trials",
@@ -47,32 +47,73 @@ def outcome_of(result: AttemptResult) -> str:
 
 def sweep_summary(plan: Plan, results: Iterable[AttemptResult]) -> dict[str, Any]:
     """The `sweep` object of summary.json."""
-    letters: dict[tuple[str, str | None], list[str]] = {}
-    for attempt in plan.attempts:
-        key = (attempt.case.id, attempt.model)
-        if key not in letters:
-            letters[key] = ["-"] * plan.runs
-    by_model: dict[str | None, list[AttemptResult]] = defaultdict(list)
+    tally = SweepTally(plan)
     for result in results:
-        row = letters.get((result.case_id, result.model))
+        tally.add(result)
+    return tally.summary()
+
+
+class SweepTally:
+    """What `sweep_summary` needs, fed one result at a time: each trial's outcome letter and
+    per-model usage. One byte a planned trial, plus a few numbers a model."""
+
+    def __init__(self, plan: Plan, reread: Callable[[str | None], Reread] | None = None) -> None:
+        """`reread(model)`: that model's wall_ms values again (see ValueTally)."""
+        self.plan = plan
+        self._reread = reread
+        self.letters: dict[tuple[str, str | None], bytearray] = {}
+        for attempt in plan.attempts:
+            key = (attempt.case.id, attempt.model)
+            if key not in self.letters:
+                self.letters[key] = bytearray(b"-" * plan.runs)
+        self.models: dict[str | None, ModelTally] = {}
+
+    def add(self, result: AttemptResult) -> None:
+        row = self.letters.get((result.case_id, result.model))
         index = (result.trial or 1) - 1
-        if row is not None and 0 <= index < len(row):
-            row[index] = LETTERS.get(outcome_of(result), "F")
-        by_model[result.model].append(result)
-    cases = [case_row(case_id, model, row, plan.runs) for (case_id, model), row in letters.items()]
-    return {
-        "models": list(plan.models),
-        "runs": plan.runs,
-        "k": plan.runs,
-        "estimators": ESTIMATORS,
-        "per_model": [model_row(model, cases, by_model[model]) for model in plan.models],
-        "cases": cases,
-        "flaky_cases": [
-            {"case_id": row["case_id"], "model": row["model"], "outcomes": row["outcomes"]}
-            for row in cases
-            if row["flaky"]
-        ],
-    }
+        if row is not None and 0 <= index < len(row):  # a later result for a trial wins
+            row[index] = ord(LETTERS.get(outcome_of(result), "F"))
+        model = self.models.get(result.model)
+        if model is None:
+            reread = self._reread(result.model) if self._reread else None
+            model = self.models[result.model] = ModelTally(reread)
+        model.add(result)
+
+    def summary(self) -> dict[str, Any]:
+        plan = self.plan
+        cases = [
+            case_row(case_id, model, row.decode(), plan.runs)
+            for (case_id, model), row in self.letters.items()
+        ]
+        return {
+            "models": list(plan.models),
+            "runs": plan.runs,
+            "k": plan.runs,
+            "estimators": ESTIMATORS,
+            "per_model": [
+                model_row(model, cases, self.models.get(model) or ModelTally())
+                for model in plan.models
+            ],
+            "cases": cases,
+            "flaky_cases": [
+                {"case_id": row["case_id"], "model": row["model"], "outcomes": row["outcomes"]}
+                for row in cases
+                if row["flaky"]
+            ],
+        }
+
+
+class ModelTally:
+    """One model's usage and wall times."""
+
+    def __init__(self, reread: Reread | None = None) -> None:
+        self.usage = {name: ValueTally(percentiles=False) for name in USAGE}
+        self.wall_ms = ValueTally(reread=reread)
+
+    def add(self, result: AttemptResult) -> None:
+        for name, tally in self.usage.items():
+            tally.add(getattr(result, name))
+        self.wall_ms.add(result.wall_ms)
 
 
 def case_row(case_id: str, model: str | None, letters: Sequence[str], runs: int) -> dict[str, Any]:
@@ -94,16 +135,45 @@ def case_row(case_id: str, model: str | None, letters: Sequence[str], runs: int)
         "pass_hat_k": stats.pass_hat_k,
         "pass_hat_k_plugin": stats.pass_hat_k_plugin,
         # Every k the counted trials allow, as tau-bench prints pass^1..pass^4.
-        "pass_at": {str(k): pass_at_k(stats.n, stats.c, k) for k in range(1, stats.n + 1)},
-        "pass_hat": {str(k): pass_hat_k(stats.n, stats.c, k) for k in range(1, stats.n + 1)},
+        "pass_at": KCurve(pass_at_k, stats.n, stats.c),
+        "pass_hat": KCurve(pass_hat_k, stats.n, stats.c),
         "flaky": stats.flaky,
         "minority_share": stats.minority_share,
         "stability": stats.stability.value,
     }
 
 
+class KCurve(Mapping[str, float | None]):
+    """`{str(k): estimator(n, c, k) for k in 1..n}`, each value computed when read.
+
+    A dict would hold 2n floats a row: 200 MB of them in a 100,000-attempt sweep of 100 cases.
+    summary.json gets the dict itself (storage.runs encodes any Mapping as one); in memory it
+    reads like one and compares equal to one.
+    """
+
+    __slots__ = ("_estimator", "c", "n")
+
+    def __init__(self, estimator: Callable[[int, int, int], float | None], n: int, c: int) -> None:
+        self._estimator, self.n, self.c = estimator, n, c
+
+    def __getitem__(self, key: str) -> float | None:
+        k = int(key) if isinstance(key, str) and key.isdigit() else 0
+        if not 1 <= k <= self.n or key != str(k):
+            raise KeyError(key)
+        return self._estimator(self.n, self.c, k)
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(k) for k in range(1, self.n + 1))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 def model_row(
-    model: str | None, cases: Sequence[dict[str, Any]], results: Sequence[AttemptResult]
+    model: str | None, cases: Sequence[dict[str, Any]], tally: ModelTally
 ) -> dict[str, Any]:
     rows = [row for row in cases if row["model"] == model]
     n = sum(row["n"] for row in rows)
@@ -126,19 +196,18 @@ def model_row(
         "pass_hat_k": mean([row["pass_hat_k"] for row in rows]),
         "pass_hat_k_plugin": mean([row["pass_hat_k_plugin"] for row in rows]),
         "flaky_cases": sum(1 for row in rows if row["flaky"]),
-        "usage": usage_totals(results),
-        "wall_ms": metric_summary([r.wall_ms for r in results]),
+        "usage": usage_totals(tally),
+        "wall_ms": tally.wall_ms.summary(),
     }
 
 
-def usage_totals(results: Sequence[AttemptResult]) -> dict[str, Any]:
+def usage_totals(tally: ModelTally) -> dict[str, Any]:
     """Usage as agents reported it (a `usage` message or `final_output.usage`), per model."""
     totals: dict[str, Any] = {}
-    for name in ("tokens_in", "tokens_out", "cost_usd"):
-        values = [getattr(r, name) for r in results if getattr(r, name) is not None]
-        totals[f"{name}_total"] = sum(values) if values else None
-        totals[f"{name}_mean"] = sum(values) / len(values) if values else None
-        totals[f"{name}_reported"] = len(values)
+    for name, values in tally.usage.items():
+        totals[f"{name}_total"] = values.total if values.count else None
+        totals[f"{name}_mean"] = values.mean()
+        totals[f"{name}_reported"] = values.count
     return totals
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,13 +151,22 @@ class History:
     def record_run(
         self,
         run: RunRecord,
-        results: Sequence[AttemptResult],
-        fingerprints: dict[str, str] | None = None,
+        results: Iterable[AttemptResult],
+        fingerprints: Mapping[str, str] | Callable[[AttemptResult], str | None] | None = None,
     ) -> None:
-        """Store a run and its results in one transaction (a rerun of the same id replaces it)."""
-        fingerprints = fingerprints or {}
-        models = sorted({r.model for r in results if r.model is not None})
-        rows = [_result_row(run.run_id, r, fingerprints.get(r.attempt_id)) for r in results]
+        """Store a run and its results in one transaction (a rerun of the same id replaces it).
+
+        `results` may be a stream (a sweep's results.jsonl read back): rows are inserted as
+        they come, and the run's counts filled in once they are all in.
+        `fingerprints` maps attempt ids to fingerprints, or computes one for a result."""
+        if callable(fingerprints):
+            fingerprint_of = fingerprints
+        else:
+            known = fingerprints or {}
+
+            def fingerprint_of(result: AttemptResult) -> str | None:
+                return known.get(result.attempt_id)
+
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
@@ -168,14 +177,28 @@ class History:
                 (
                     run.run_id, run.suite, run.suite_path, run.started_at, run.finished_at,
                     run.git_sha, run.harness_version, run.mode, run.status, run.exit_code,
-                    len(results), sum(r.status == "pass" for r in results), json.dumps(models),
-                    run.run_dir, run.config_hash,
+                    0, 0, "[]", run.run_dir, run.config_hash,
                 ),
             )  # fmt: skip
+            counts = {"attempts": 0, "passed": 0}
+            models: set[str] = set()
+
+            def rows() -> Iterator[tuple[Any, ...]]:
+                for result in results:  # one at a time: executemany reads rows as it goes
+                    counts["attempts"] += 1
+                    counts["passed"] += result.status == "pass"
+                    if result.model is not None:
+                        models.add(result.model)
+                    yield _result_row(run.run_id, result, fingerprint_of(result))
+
             self.db.executemany(
                 f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(RESULT_COLUMNS))})",
-                rows,
+                rows(),
+            )
+            self.db.execute(
+                "UPDATE runs SET attempts = ?, passed = ?, models = ? WHERE run_id = ?",
+                (counts["attempts"], counts["passed"], json.dumps(sorted(models)), run.run_id),
             )
             self.db.execute("COMMIT")
         except BaseException:

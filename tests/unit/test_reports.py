@@ -67,6 +67,28 @@ def test_junit_kinds_counts_and_control_characters() -> None:
     assert cases["reg"].get("file") == "/src/cases/reg.yaml" and cases["reg"].get("line") == "3"
 
 
+def test_junit_is_laid_out_as_an_indented_element_tree() -> None:
+    """Written one testcase at a time, it is still what `ET.indent` + `ET.tostring` of the
+    whole tree give (the form it had when built whole): parse and write it again, same bytes."""
+    results = [
+        AttemptResult(case_id="ok", attempt_id="ok/m1/10", model="m1", trial=10, status="pass",
+                      wall_ms=10, stderr_path="/x/stderr.log", flaky=True, reruns=1),
+        AttemptResult(case_id="ok", attempt_id="ok/m2/2", model="m2", trial=2, status="pass",
+                      wall_ms=7),
+        AttemptResult(case_id="ok", attempt_id="ok", status="pass", wall_ms=1),
+        failing("reg"), failing("err", status="error", message="multi\nline & <xml>\t\"q\""),
+    ]  # fmt: skip
+    units = [unit("reg", "regressed"), unit("err", "expected_failure", gating=False)]
+    checks = [{"name": "min_pass_rate", "passed": False, "value": 0.25, "limit": 0.5}]
+    xml = render_junit(data(results, units, checks=checks))
+    tree = ET.fromstring(xml)
+    ET.indent(tree)
+    assert ET.tostring(tree, encoding="utf-8", xml_declaration=True) + b"\n" == xml
+    assert [suite.get("name") for suite in tree] == ["s", "s [m1]", "s [m2]"]
+    assert [len(suite.findall("testcase")) for suite in tree] == [4, 1, 2]  # gate: "" and last
+    assert tree.get("tests") == "7" and tree.get("failures") == "3"
+
+
 def test_sarif_one_result_per_failing_check_at_the_case_line(tmp_path: Path) -> None:
     two = failing("two")
     two.failures.append(Failure(type="budget_exceeded", message="Budget exceeded: max_tool_calls"))
