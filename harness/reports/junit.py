@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from harness.results import ERROR, FAIL, PASS, AttemptResult
+from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 from harness.storage.atomic import atomic_stream
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 # Long outputs make CI pages unusable; the run directory keeps everything.
 MAX_OUTPUT_CHARS = 20_000
 _SKIPPED_VERDICTS = {"expected_failure": "expected failure", "quarantined": "quarantined"}
+UNGRADED_MESSAGE = "ungraded: run with --skip-grade; `harness grade` grades it"
 
 
 def _clean(text: str) -> str:
@@ -191,6 +192,8 @@ def _kind(result: AttemptResult, verdict: dict[str, Any] | None) -> tuple[str, f
     seconds = result.wall_ms / 1000
     if result.status != PASS and _SKIPPED_VERDICTS.get(verdict.get("verdict", "")) is not None:
         return "skipped", seconds
+    if result.status == UNGRADED and not result.failures:
+        return "skipped", seconds
     if result.status in (FAIL, ERROR) or result.failures:
         return ("error" if result.status == ERROR else "failure"), seconds
     if verdict.get("verdict") == "metric_regression":
@@ -214,6 +217,9 @@ def _testcase(data: RunData, result: AttemptResult) -> ET.Element:
     if result.status != PASS and label is not None:
         why = result.failures[0].message if result.failures else result.status
         ET.SubElement(case, "skipped", {"message": _clean(f"{label}: {_first_line(why)}")})
+    elif result.status == UNGRADED and not result.failures:
+        # Run with --skip-grade: nothing judged it yet, so it neither passed nor failed.
+        ET.SubElement(case, "skipped", {"message": UNGRADED_MESSAGE})
     elif result.status in (FAIL, ERROR) or result.failures:
         kind = "error" if result.status == ERROR else "failure"
         prefix = (

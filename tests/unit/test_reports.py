@@ -67,6 +67,20 @@ def test_junit_kinds_counts_and_control_characters() -> None:
     assert cases["reg"].get("file") == "/src/cases/reg.yaml" and cases["reg"].get("line") == "3"
 
 
+def test_junit_marks_an_ungraded_attempt_skipped() -> None:
+    results = [
+        AttemptResult(case_id="later", attempt_id="later", status="ungraded", wall_ms=10),
+        AttemptResult(case_id="ok", attempt_id="ok", status="pass", wall_ms=10),
+    ]
+    root = ET.fromstring(render_junit(data(results)))
+    (suite,) = root
+    assert (suite.get("tests"), suite.get("skipped"), suite.get("failures")) == ("2", "1", "0")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    skipped = cases["later"].find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("ungraded: ")
+    assert "--skip-grade" in skipped.get("message", "") and cases["ok"].find("skipped") is None
+
+
 def test_junit_is_laid_out_as_an_indented_element_tree() -> None:
     """Written one testcase at a time, it is still what `ET.indent` + `ET.tostring` of the
     whole tree give (the form it had when built whole): parse and write it again, same bytes."""
