@@ -84,7 +84,7 @@ class AgentSpec:
     retry_exit_codes: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a sweep plans 100,000 of them: no __dict__ each
 class AttemptPlan:
     attempt_id: str
     case: Case
