@@ -14,6 +14,7 @@ Env: BENCH_REPEATS (3), BENCH_BIG_ATTEMPTS (10000; 0 skips the big run; 100000 f
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import statistics
@@ -79,6 +80,18 @@ def bare_cpu_per_case(argv: list[str], cases: int) -> tuple[float, float]:
     return cpu / cases, wall / cases
 
 
+def side_by_side_rate(argv: list[str], cases: int) -> tuple[float, float]:
+    """(attempts/s, CPU seconds per case) of one bare loop per core running at once, with no
+    harness: what this machine's cores really give together (2 vCPUs sharing a core's caches
+    make each process slower than alone, so this is below `CORES / CPU per case`)."""
+    before, started = os.times(), time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(CORES) as pool:
+        list(pool.map(bare_cpu_per_case, [argv] * CORES, [cases] * CORES))
+    after, wall = os.times(), time.perf_counter() - started
+    cpu = sum(after[i] - before[i] for i in (2, 3))  # the loops' and their agents' CPU
+    return CORES * cases / wall, cpu / (CORES * cases)
+
+
 def run_harness(suite: Path, out: Path, *args: str) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of harness and its agents, peak RSS KiB of harness)."""
     argv = [str(BIN / "harness"), "run", str(suite), "--output-dir", str(out), "--quiet", *args]
@@ -97,9 +110,10 @@ def throughput(root: Path) -> None:
     suite = make_suite(root / "tp", CASES, [PY, "agent.py"])
     attempts = CASES * len(MODELS) * TRIALS
     models = ",".join(MODELS)
-    bares, walls, cpus = [], [], []
+    bares, walls, cpus, ceilings = [], [], [], []
     for repeat in range(REPEATS):
         bares.append(bare_cpu_per_case([PY, str(suite / "agent.py")], CASES))
+        ceilings.append(side_by_side_rate([PY, str(suite / "agent.py")], CASES))
         wall, cpu, _ = run_harness(
             suite, root / f"out-tp-{repeat}", "--model", models, "--runs", str(TRIALS)
         )
@@ -118,6 +132,11 @@ def throughput(root: Path) -> None:
     print(f"ideal ({CORES} cores / CPU)     : {ideal:.1f} attempts/s")
     print(f"harness sweep              : {wall:.2f} s (median), {rate:.1f} attempts/s")
     print(f"ratio to ideal             : {rate / ideal:.2f} (target >= 0.85)")
+    ceiling = statistics.median(c[0] for c in ceilings)
+    print(f"machine ceiling            : {ceiling:.1f} attempts/s = {ceiling / ideal:.2f} of ideal "
+          f"({CORES} bare loops side by side, no harness, CPU per case "
+          f"{statistics.median(c[1] for c in ceilings) * 1000:.1f} ms); harness reaches "
+          f"{rate / ceiling:.0%} of it")  # fmt: skip
     # What the ratio would be with every core busy on this run alone: CPU spent per attempt
     # (harness + agent) against the bare loop's. Unlike the wall ratio, other load on the
     # machine barely moves it.
