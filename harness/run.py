@@ -453,7 +453,9 @@ def _finish(
         suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=len(plan)
     )
     summary["run"]["completeness"] = completeness.to_json()
-    gated = status == "finished" and reason != "ungraded"  # nothing graded: nothing to gate
+    # Ungraded attempts (--skip-grade) have no verdict to gate: a run with any is gated by
+    # `harness grade`, once graded, never here with ungraded cases counted as failures.
+    gated = status == "finished" and not tally.statuses[UNGRADED]
 
     def rows() -> Iterator[dict[str, Any]]:
         return summary_rows(tally.index, annotate=gated)

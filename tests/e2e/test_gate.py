@@ -279,3 +279,19 @@ def test_sweep_is_gated_per_model_with_the_paired_test(harness: Harness, tmp_pat
     assert units[("bravo", "m1")]["verdict"] == "not_significant"
     assert units[("bravo", "m1")]["current"] == "0/2"
     assert units[("alpha", "m2")]["verdict"] == "pass"
+
+
+def test_a_run_with_ungraded_attempts_is_not_gated(harness: Harness, tmp_path: Path) -> None:
+    """--skip-grade with one attempt that errors: the error fails the run, and the ungraded
+    cases are neither gated nor called regressions (they have no verdict yet)."""
+    suite = make_suite(tmp_path / "suite")
+    first = harness.run(suite, "--export-baseline", "base.json")
+    assert first.exit_code == 0, first.describe()
+    set_case_steps(suite, "bravo", [{"exit": 3}])
+    run = harness.run(suite, "--skip-grade", "--baseline", "base.json")
+    assert run.exit_code == 1, run.describe()
+    statuses = {r["case_id"]: r["status"] for r in run.results()}
+    assert statuses == {"alpha": "ungraded", "bravo": "error", "charlie": "ungraded"}
+    assert "regression" not in run.summary()
+    assert run.run_json()["reason_code"] == "cases_failed"
+    assert "regressed" not in run.stdout
