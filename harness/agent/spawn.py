@@ -30,6 +30,20 @@ from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
 READ_CHUNK = 1 << 16
 _supported: bool | None = None
+_limiters: dict[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = {}
+
+
+def _spawn_limiter() -> anyio.CapacityLimiter:
+    """Spawns get threads of their own: anyio's default pool also runs synchronous live tools,
+    and 40 slow tool calls must not hold every agent start back. More spawns at once than
+    cores only queue in the kernel."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        for stale in [other for other in _limiters if other.is_closed()]:
+            del _limiters[stale]
+        limiter = _limiters[loop] = anyio.CapacityLimiter(max(2, os.cpu_count() or 1))
+    return limiter
 
 
 def threaded_spawn_supported() -> bool:
@@ -72,7 +86,7 @@ async def spawn(
     # Shielded: a cancellation while the thread runs would lose a started child. The caller
     # owns the process from here and ends its group if a cancellation is pending.
     with anyio.CancelScope(shield=True):
-        popen = await anyio.to_thread.run_sync(popen_call)
+        popen = await anyio.to_thread.run_sync(popen_call, limiter=_spawn_limiter())
         try:
             adopted = await AdoptedProcess.adopt(popen)
         except BaseException:
