@@ -353,9 +353,8 @@ def test_live_mode_writes_no_cassette(harness: Harness, tmp_path: Path) -> None:
     assert final_outputs(run.events())["c"]["results"] == [{"key": "k", "value": "K"}]
 
 
-def test_unreachable_tool_is_an_error_answer_and_keeps_the_old_cassette(
-    harness: Harness, tmp_path: Path
-) -> None:
+def _down_suite(root: Path) -> Path:
+    """One case calling `down`, a tool that refuses every connection (2 tries), no retries."""
     tools = {
         "down": {
             "backend": "python",
@@ -363,9 +362,13 @@ def test_unreachable_tool_is_an_error_answer_and_keeps_the_old_cassette(
             "retry": {"attempts": 2, "initial_backoff_ms": 1, "max_backoff_ms": 2},
         }
     }
-    suite = live_suite(
-        tmp_path / "down", ["down"], tools, [case("c", [call("down")])], retry={"max_retries": 0}
-    )
+    return live_suite(root, ["down"], tools, [case("c", [call("down")])], retry={"max_retries": 0})
+
+
+def test_unreachable_tool_is_an_error_answer_and_keeps_the_old_cassette(
+    harness: Harness, tmp_path: Path
+) -> None:
+    suite = _down_suite(tmp_path / "down")
     old = write_legacy_cassette(suite / "cassettes" / "c.jsonl", "down", {}, "old")
     run = harness.run(suite, "--mode", "record")
     assert run.exit_code == 1, run.describe()
@@ -381,20 +384,7 @@ def test_an_unreachable_tool_in_live_mode_is_an_infrastructure_error(
     harness: Harness, tmp_path: Path
 ) -> None:
     """Nothing is written in live mode, yet the attempt measured an outage, not the agent."""
-    tools = {
-        "down": {
-            "backend": "python",
-            "function": "tools:unreachable",
-            "retry": {"attempts": 2, "initial_backoff_ms": 1, "max_backoff_ms": 2},
-        }
-    }
-    suite = live_suite(
-        tmp_path / "live-down",
-        ["down"],
-        tools,
-        [case("c", [call("down")])],
-        retry={"max_retries": 0},
-    )
+    suite = _down_suite(tmp_path / "live-down")
     run = harness.run(suite, "--mode", "live")
     assert run.exit_code == 1, run.describe()
     [result] = run.results()
