@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import Process
 
-from harness.agent.spawn import spawn, threaded_spawn_supported
+from harness.agent.spawn import agent_popen_options, spawn, threaded_spawn_supported
 from harness.errors import SpawnError
 
 # Version managers whose shims re-exec the real interpreter through a shell script.
@@ -111,15 +110,7 @@ async def open_agent(
             process = await spawn(argv, cwd=cwd, env=env)
         else:
             _use_pidfd_child_watcher()
-            process = await anyio.open_process(
-                list(argv),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=cwd,
-                env=dict(env) if env is not None else None,
-                start_new_session=True,
-            )
+            process = await anyio.open_process(list(argv), **agent_popen_options(cwd, env))
     except OSError as exc:
         raise SpawnError(
             f"could not start agent {argv[0]!r}: {exc.strerror or exc}", errno=exc.errno

@@ -69,19 +69,24 @@ def _pidfd_works() -> bool:
     return True
 
 
+def agent_popen_options(cwd: Path | None, env: Mapping[str, str] | None) -> dict[str, Any]:
+    """How every agent is started, on either path: three pipes, its own session and group."""
+    return {
+        "stdin": subprocess.PIPE,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "cwd": cwd,
+        "env": dict(env) if env is not None else None,
+        "start_new_session": True,
+    }
+
+
 async def spawn(
     argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
 ) -> AdoptedProcess:
     """Start `argv` in a new session with three pipes. Raises OSError as Popen does."""
     popen_call: functools.partial[subprocess.Popen[bytes]] = functools.partial(
-        subprocess.Popen,
-        list(argv),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        start_new_session=True,
+        subprocess.Popen, list(argv), **agent_popen_options(cwd, env)
     )
     # Shielded: a cancellation while the thread runs would lose a started child. The caller
     # owns the process from here and ends its group if a cancellation is pending.
