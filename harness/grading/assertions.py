@@ -5,9 +5,8 @@ must_not_call, call_order. Every failure is collected, in the order the assertio
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
-import jsonschema_rs
 import msgspec
 
 from harness.config.schema import (
@@ -18,6 +17,9 @@ from harness.config.schema import (
     MustNotCallAssertion,
     RequiredFieldsAssertion,
 )
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 SCHEMA_ERRORS_SHOWN = 5
 
@@ -140,6 +142,8 @@ def _call_order(order: list[str], calls: list[str]) -> AssertionFailure | None:
 
 
 def _json_schema(path: str, schemas: Mapping[str, Any], output: Any) -> AssertionFailure | None:
+    import jsonschema_rs  # here, not at the top: only suites with a json_schema assertion pay
+
     if path not in schemas:
         return AssertionFailure(type="json_schema_error", message=f"{path}: schema was not loaded")
     try:
@@ -174,6 +178,8 @@ def _validator(path: str, schema: Any) -> jsonschema_rs.Validator:
     cached = _validators.get(path)
     if cached is not None and (cached[0] is schema or cached[0] == schema):
         return cached[1]
+    import jsonschema_rs
+
     validator = jsonschema_rs.validator_for(schema)
     _validators[path] = (schema, validator)
     return validator

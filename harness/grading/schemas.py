@@ -4,10 +4,12 @@ schema document, and whether a schema asserts anything at all."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
 import msgspec
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 # Keywords that describe or organise a schema without constraining any value.
 _ANNOTATIONS = frozenset(
@@ -36,6 +38,10 @@ def validator_for(schema: Any) -> jsonschema_rs.Validator:
     key = msgspec.json.encode(schema, order="sorted")
     validator = _validators.get(key)
     if validator is None:
+        # Imported here (~12 ms with the email package it pulls in): every suite loads the
+        # grader catalogue, few grade with a schema.
+        import jsonschema_rs
+
         validator = _validators[key] = jsonschema_rs.validator_for(schema)
     return validator
 

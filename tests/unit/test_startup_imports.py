@@ -1,0 +1,115 @@
+"""What `harness run` imports before its first agent starts: modules a plain suite never uses
+stay out (each costs milliseconds of a serial start-up), and the entry-point scan that lets
+importlib.metadata stay unimported finds every group importlib.metadata finds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from harness.grading.registry import ENTRY_POINT_GROUP, group_may_be_declared
+
+# Loaded only by the features that need them: a json_schema grader, a grader plugin
+# installed as an entry point, the reports written at the end of a run.
+UNUSED_BEFORE_FIRST_SPAWN = (
+    "jsonschema_rs",
+    "importlib.metadata",
+    "email",
+    "zipfile",
+    "csv",
+    "xml.etree.ElementTree",
+)
+
+PLAIN_SUITE = """\
+suite_name: plain
+agent_command: [python3, agent.py]
+mode: replay
+cases_path: cases
+tool_registry: [lookup]
+assertions:
+  - type: required_fields
+    fields: [results]
+"""
+
+PROBE = """\
+import json, sys
+from harness.cli import app
+import harness.cli.run
+from harness.run import RunOptions, prepare_run
+prepare_run(RunOptions(suite=sys.argv[1]))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_plain_run_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    suite = tmp_path / "plain"
+    (suite / "cases").mkdir(parents=True)
+    (suite / "suite.yaml").write_text(PLAIN_SUITE)
+    (suite / "agent.py").write_text("")
+    (suite / "cases" / "c1.yaml").write_text("id: c1\ninput: {calls: 1}\n")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(suite)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    loaded = set(json.loads(done.stdout))
+    assert "harness.config.loader" in loaded  # the probe did load the suite
+    assert sorted(loaded.intersection(UNUSED_BEFORE_FIRST_SPAWN)) == []
+
+
+def test_every_group_importlib_metadata_finds_is_found() -> None:
+    from importlib.metadata import entry_points
+
+    groups = set(entry_points().groups)
+    assert groups  # pytest's own plugins at least
+    assert all(group_may_be_declared(group) for group in groups)
+    assert not group_may_be_declared("harness.no_such_group")
+
+
+def _only_on_path(monkeypatch: pytest.MonkeyPatch, *entries: str) -> None:
+    monkeypatch.setattr(sys, "path", list(entries))
+
+
+def test_a_dist_info_that_declares_the_group_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_on_path(monkeypatch, str(tmp_path))
+    assert not group_may_be_declared(ENTRY_POINT_GROUP)
+    other = tmp_path / "other-1.0.dist-info"
+    other.mkdir()
+    (other / "entry_points.txt").write_text("[console_scripts]\nx = x:main\n")
+    (tmp_path / "single_file-1.0.egg-info").write_text("Name: single-file\n")  # has none
+    assert not group_may_be_declared(ENTRY_POINT_GROUP)
+    plugin = tmp_path / "Plugin-2.0.EGG-INFO"  # importlib.metadata ignores the case
+    plugin.mkdir()
+    (plugin / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nx = x:GRADERS\n")
+    assert group_may_be_declared(ENTRY_POINT_GROUP)
+
+
+def test_what_it_cannot_read_cheaply_defers_to_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("p-1.0.dist-info/entry_points.txt", f"[{ENTRY_POINT_GROUP}]\n")
+    _only_on_path(monkeypatch, str(tmp_path / "missing"), str(archive))
+    assert group_may_be_declared(ENTRY_POINT_GROUP)
+    _only_on_path(monkeypatch, str(tmp_path / "old.egg"))
+    assert group_may_be_declared(ENTRY_POINT_GROUP)
+    _only_on_path(monkeypatch, str(tmp_path / "missing"))
+    assert not group_may_be_declared(ENTRY_POINT_GROUP)
+
+    class Finder:
+        @staticmethod
+        def find_distributions(*args: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
+    assert group_may_be_declared(ENTRY_POINT_GROUP)
