@@ -9,16 +9,11 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import assay as assay_cli
-from harness.cli import baseline as baseline_cli
-from harness.cli import ci as ci_cli
-from harness.cli import diff as diff_cli
 from harness.cli import gate_flags
 from harness.cli import grade as grade_cli
-from harness.cli import graders as graders_cli
-from harness.cli import history as history_cli
-from harness.cli import report as report_cli
+from harness.cli.commands import RootGroup
 
+# The other subcommands are imported and built when looked up (harness.cli.commands.LATER).
 app = typer.Typer(
     name="harness",
     help="Test tool-using AI agents the way CI tests code.",
@@ -26,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=RootGroup,
 )
 
 
@@ -184,16 +180,6 @@ def run_command(
     )
     verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
     raise typer.Exit(execute_run(options, verbosity=verbosity, list_only=list_plan))
-
-
-app.add_typer(baseline_cli.app, name="baseline")
-app.command("diff")(diff_cli.diff_command)
-app.command("ci")(ci_cli.ci_command)
-app.command("history")(history_cli.history_command)
-app.command("report")(report_cli.report_command)
-app.command("grade")(grade_cli.grade_command)
-app.command("graders")(graders_cli.graders_command)
-app.add_typer(assay_cli.app, name="assay")
 
 
 @app.command("init")

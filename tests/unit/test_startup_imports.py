@@ -64,6 +64,33 @@ def test_a_plain_run_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     assert sorted(loaded.intersection(UNUSED_BEFORE_FIRST_SPAWN)) == []
 
 
+CLI_PROBE = """\
+import json, sys
+import typer.main
+from harness.cli.app import app
+group = typer.main.get_command(app)
+group.commands["run"]
+before = sorted(sys.modules)
+names = list(group.commands)
+built = {name: type(group.commands[name]).__name__ for name in names}
+print(json.dumps({"modules": before, "names": names, "built": built}))
+"""
+
+
+def test_harness_run_builds_and_imports_only_the_run_command() -> None:
+    from harness.cli.commands import LATER, ORDER
+
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE], capture_output=True, text=True, check=True
+    )
+    found = json.loads(done.stdout)
+    modules = {module for module, _ in LATER.values()} - {"harness.cli.grade"}  # run's flags
+    assert sorted(modules.intersection(found["modules"])) == []
+    assert found["names"] == list(ORDER)  # `harness --help` order, every command reachable
+    assert found["built"]["baseline"] == found["built"]["assay"] == "TyperGroup"
+    assert found["built"]["diff"] == found["built"]["run"] == "TyperCommand"
+
+
 def test_every_group_importlib_metadata_finds_is_found() -> None:
     from importlib.metadata import entry_points
 

@@ -1,0 +1,104 @@
+"""The root command group: a subcommand's module is imported, and typer builds its options, when
+the command is looked up, so `harness run` pays for `run` alone and `harness --help` for all."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+import typer
+import typer.main
+from typer.core import TyperGroup
+
+# Subcommands defined in modules of their own: name -> (module, attribute); a Typer attribute
+# is a command group. Importing all nine and building every one's options took `harness run`
+# ~25 ms before its first agent started, one core idle.
+LATER: dict[str, tuple[str, str]] = {
+    "diff": ("harness.cli.diff", "diff_command"),
+    "ci": ("harness.cli.ci", "ci_command"),
+    "history": ("harness.cli.history", "history_command"),
+    "report": ("harness.cli.report", "report_command"),
+    "grade": ("harness.cli.grade", "grade_command"),
+    "graders": ("harness.cli.graders", "graders_command"),
+    "baseline": ("harness.cli.baseline", "app"),
+    "assay": ("harness.cli.assay", "app"),
+}
+# The order `harness --help` lists commands in (typer's: commands as registered, then groups).
+ORDER = (
+    "run",
+    "diff",
+    "ci",
+    "history",
+    "report",
+    "grade",
+    "graders",
+    "init",
+    "version",
+    "baseline",
+    "assay",
+)
+
+
+class RootGroup(TyperGroup):
+    """The `harness` group (typer's `cls=`): its `commands` build LATER ones on first lookup.
+
+    Click and typer reach subcommands only through `commands` (lookup, listing, the "did you
+    mean" hint), so each behaves as if every command had been built up front.
+    """
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """Built commands by name, and LATER's names, built on first `[]` or `.get`."""
+
+    def __init__(self, built: Mapping[str, Any]) -> None:
+        self._built = dict(built)
+        self._names = [name for name in ORDER if name in self._built or name in LATER]
+        self._names += [name for name in self._built if name not in self._names]
+
+    def __getitem__(self, name: str) -> Any:
+        command = self._built.get(name)
+        if command is None:
+            if name not in self._names:
+                raise KeyError(name)
+            command = self._built[name] = _build(name)
+        return command
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._names:
+            raise KeyError(name)
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+
+def _build(name: str) -> Any:
+    """The click command typer makes of LATER[name], registered as the root app did before."""
+    module, attribute = LATER[name]
+    target = getattr(importlib.import_module(module), attribute)
+    # The root app's settings: they decide how typer builds each command and group.
+    holder = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
