@@ -11,6 +11,7 @@ from. Paths are compared after symlinks are resolved, so a link cannot lead out 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -32,6 +33,37 @@ def project_roots(suite_dir: Path, cwd: Path | None = None) -> tuple[Path, ...]:
 def outside(path: Path, roots: tuple[Path, ...]) -> bool:
     real = Path(os.path.realpath(path))
     return not any(real.is_relative_to(root) for root in roots)
+
+
+class Containment:
+    """`outside()` for the many files of one load: each folder is resolved once, then one
+    lstat per file tells whether the file itself is a link (resolved in full, as is anything
+    in a folder outside the roots). Same answers as `outside()`, at ~1 syscall a file instead
+    of one per path component."""
+
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        self.roots = roots
+        self._folder_inside: dict[str, bool] = {}
+
+    def outside(self, path: Path) -> bool:
+        folder, name = os.path.split(path)
+        if name in ("", ".", "..") or _is_link(path):
+            return outside(path, self.roots)
+        inside = self._folder_inside.get(folder)
+        if inside is None:
+            real = Path(os.path.realpath(folder))
+            inside = any(real.is_relative_to(root) for root in self.roots)
+            self._folder_inside[folder] = inside
+        # realpath(folder/name) is realpath(folder)/name when name is no link: under a root if
+        # the folder is; otherwise (say, the file is a root itself) the full check decides.
+        return not inside and outside(path, self.roots)
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:  # realpath treats what it cannot lstat as no link
+        return False
 
 
 def escape_message(kind: str, path: Path, roots: tuple[Path, ...]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from harness.config.containment import escape_message, outside, project_roots
+from harness.config.containment import Containment, escape_message, project_roots
 from harness.config.schema import (
     REGRESSION_ALIASES,
     Budgets,
@@ -186,6 +186,7 @@ class _Resolver:
     def __init__(self, layout: Layout, suite: SuiteFile, problems: Problems) -> None:
         self.dir = layout.dir
         self.roots = project_roots(layout.dir)
+        self.containment = Containment(self.roots)
         self.document = layout.suite
         self.problems = problems
         self.registry = frozenset(suite.tool_registry)
@@ -220,7 +221,7 @@ class _Resolver:
     def contained(self, document: Document, json_path: str, relative: str | None) -> Path | None:
         """The resolved path, or None after recording that it is outside the suite's project."""
         target = self.optional_path(relative)
-        if target is not None and outside(target, self.roots):
+        if target is not None and self.containment.outside(target):
             kind = "cassette" if json_path == "$.cassette" else "schema"
             self.problems.add(document.error(escape_message(kind, target, self.roots), json_path))
             return None

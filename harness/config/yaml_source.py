@@ -138,7 +138,11 @@ def read_bytes(path: Path, shown: str) -> bytes:
         if info.st_size > MAX_FILE_BYTES:
             raise config_error(shown, f"is larger than {MAX_FILE_BYTES} bytes")
         with path.open("rb") as stream:
-            return stream.read(MAX_FILE_BYTES)
+            # read(MAX_FILE_BYTES) would allocate 64 MiB for every 100-byte case file first.
+            data = stream.read(min(info.st_size + 1, MAX_FILE_BYTES))
+            if len(data) > info.st_size:  # it grew since stat(): on to the same cap as ever
+                data += stream.read(MAX_FILE_BYTES - len(data))
+            return data
     except FileNotFoundError:
         raise config_error(shown, "file not found") from None
     except PermissionError:
