@@ -37,9 +37,9 @@ def outside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 class Containment:
     """`outside()` for the many files of one load: each folder is resolved once, then one
-    lstat per file tells whether the file itself is a link (resolved in full, as is anything
-    in a folder outside the roots). Same answers as `outside()`, at ~1 syscall a file instead
-    of one per path component."""
+    lstat per file tells whether the file is a plain one (a link, a missing file, anything in
+    a folder outside the roots is resolved in full). Same answers as `outside()`, at ~1
+    syscall a file instead of one per path component."""
 
     def __init__(self, roots: tuple[Path, ...]) -> None:
         self.roots = roots
@@ -47,7 +47,7 @@ class Containment:
 
     def outside(self, path: Path) -> bool:
         folder, name = os.path.split(path)
-        if name in ("", ".", "..") or _is_link(path):
+        if name in ("", ".", "..") or not plain_file(path):
             return outside(path, self.roots)
         inside = self._folder_inside.get(folder)
         if inside is None:
@@ -59,10 +59,12 @@ class Containment:
         return not inside and outside(path, self.roots)
 
 
-def _is_link(path: Path) -> bool:
+def plain_file(path: Path) -> bool:
+    """True when `path` exists and is no link. A path the kernel cannot follow (`missing/..`)
+    may still resolve, as realpath treats a missing folder by its name: resolved in full."""
     try:
-        return stat.S_ISLNK(os.lstat(path).st_mode)
-    except OSError:  # realpath treats what it cannot lstat as no link
+        return not stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
         return False
 
 

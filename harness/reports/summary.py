@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from harness import __version__
+from harness.config.containment import plain_file
 from harness.config.schema import Suite
 from harness.results import ERROR, FAIL, PASS, AttemptResult
 from harness.running import Reread, ValueTally
@@ -127,7 +128,8 @@ def build_summary(
     for result in results:
         tally.add(result)
     summary = tally.head(suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=planned)
-    summary["cases"] = [case_row(result) for result in sorted(results, key=summary_order)]
+    display = DisplayPaths()
+    summary["cases"] = [case_row(result, display) for result in sorted(results, key=summary_order)]
     return summary
 
 
@@ -139,8 +141,9 @@ def summary_rows(index: ResultIndex, *, annotate: bool) -> Iterator[dict[str, An
     last one's facts, as a dict keyed by (case, model, trial) did.
     """
     last = index.last_offsets() if annotate else {}
+    display = DisplayPaths()
     for result in index.read(index.summary_offsets()):
-        row = case_row(result)
+        row = case_row(result, display)
         if annotate:
             offset = last.get((result.case_id, result.model, result.trial))
             annotate_row(row, result if offset is None else index.read_one(offset))
@@ -154,7 +157,7 @@ def annotate_row(row: dict[str, Any], result: AttemptResult) -> None:
     row["fingerprint"] = result.fingerprint
 
 
-def case_row(result: AttemptResult) -> dict[str, Any]:
+def case_row(result: AttemptResult, display: DisplayPaths | None = None) -> dict[str, Any]:
     failed_assertions = [
         {"type": (f.details or {}).get("assertion", f.type), "message": f.message}
         for f in result.failures
@@ -173,7 +176,7 @@ def case_row(result: AttemptResult) -> dict[str, Any]:
         "tool_calls_by_name": result.tool_calls_by_name,
         "tool_errors_by_name": result.tool_errors_by_name,
         "replay": {
-            "cassette_path": _display_path(Path(result.cassette_path))
+            "cassette_path": (display or DisplayPaths())(result.cassette_path)
             if result.cassette_path
             else None,
             "cassette_sha256": result.cassette_sha256,
@@ -194,3 +197,32 @@ def _display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+class DisplayPaths:
+    """`_display_path` for the rows of one summary, at one lstat a file.
+
+    Resolving every cassette path in full (an lstat per component, twice with the cwd) was
+    the largest cost of a run's end. Here the cwd and each folder are resolved once; a file
+    that is a link, is missing or is named `.`/`..` is resolved in full. Same strings, same
+    errors (a symlink loop raises from the folder's resolve() as from the path's).
+    """
+
+    def __init__(self) -> None:
+        self._cwd: Path | None = None
+        self._folders: dict[str, Path] = {}
+
+    def __call__(self, cassette_path: str) -> str:
+        path = Path(cassette_path)
+        folder, name = os.path.split(path)
+        if name in ("", ".", "..") or not plain_file(path):
+            return _display_path(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = Path(folder).resolve()
+        if self._cwd is None:
+            self._cwd = Path.cwd().resolve()
+        try:
+            return str((real_folder / name).relative_to(self._cwd))
+        except ValueError:
+            return str(path)
