@@ -8,14 +8,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from harness.baseline import Baseline, CaseRow, index_rows
 from harness.config.schema import MetricGate, Regression
-from harness.paired import paired_drop
 from harness.running import Reread, ValueTally
+
+if TYPE_CHECKING:
+    from harness.paired import PairedTest
 
 Unit = tuple[str, str | None]
 
@@ -177,7 +179,7 @@ def evaluate_units(
             for row in rows:
                 wall.add(row.wall_ms)
         if significance is not None and unit in base and _multi(rows, base[unit]):
-            test = paired_drop(_pairs(base[unit], rows))
+            test = _paired_drop(_pairs(base[unit], rows))
             flips[unit] = (test.pairs, test.worse, test.better)
     verdicts += [
         UnitVerdict(case_id, model, MISSING, False, "-", _tally(base[(case_id, model)]))
@@ -204,7 +206,7 @@ def evaluate_units(
             for unit, (n, w, b) in flips.items():
                 if unit[0] not in excluded:
                     pairs, worse, better = pairs + n, worse + w, better + b
-            test = paired_drop(_flips(pairs, worse, better))
+            test = _paired_drop(_flips(pairs, worse, better))
             significant = test.p_value < significance.alpha and test.drop > significance.min_drop
             report.paired_test = {
                 **vars(test),
@@ -300,6 +302,13 @@ def _pairs(base: list[CaseRow], current: list[CaseRow]) -> list[tuple[bool, bool
     return [(b.passed, c.passed) for b, c in zip(base, current, strict=False)]
 
 
+def _paired_drop(pairs: Iterable[tuple[bool, bool]]) -> PairedTest:
+    # Imported here: only a gate with a baseline and `significance:` runs the paired test.
+    from harness.paired import paired_drop
+
+    return paired_drop(pairs)
+
+
 def _judge(
     unit: Unit,
     current: list[CaseRow],
@@ -321,7 +330,7 @@ def _judge(
     verdict.detail = ", ".join(reasons)
     significance = policy.regression.significance
     if base and significance is not None and unit_alpha is not None and _multi(current, base):
-        test = paired_drop(_pairs(base, current))
+        test = _paired_drop(_pairs(base, current))
         verdict.p_value = test.p_value
         significant = test.p_value < unit_alpha and test.drop > significance.min_drop
         if threshold is not None and not ok_now:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -18,11 +19,13 @@ from harness.grading.engine import GRADER_ERROR
 from harness.plan import Plan
 from harness.reports.console import MAX_FAILURES_SHOWN
 from harness.reports.summary import SummaryTally
-from harness.reports.sweep import SweepTally
 from harness.results import PASS, UNGRADED, AttemptResult
 from harness.running import Reread
 from harness.storage.result_index import ResultIndex
 from harness.storage.runs import iter_fields, iter_results
+
+if TYPE_CHECKING:
+    from harness.reports.sweep import SweepTally
 
 FAILED_KEPT = MAX_FAILURES_SHOWN  # failed attempts kept for the console's table
 
@@ -49,9 +52,11 @@ class RunTally:
         self.index = ResultIndex(plan, results_path)
         reread = results_path is not None
         self.summary = SummaryTally(self.metric if reread else None)
-        self.sweep = (
-            SweepTally(plan, self.model_wall_ms if reread else None) if plan.sweep else None
-        )
+        self.sweep: SweepTally | None = None
+        if plan.sweep:  # only sweeps load the statistics (harness.stats, fractions)
+            from harness.reports.sweep import SweepTally
+
+            self.sweep = SweepTally(plan, self.model_wall_ms if reread else None)
         self.statuses: Counter[str] = Counter()
         self.unit_sizes: Counter[tuple[str, str | None]] = Counter()  # results a (case, model)
         self.grader_error = False

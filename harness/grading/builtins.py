@@ -276,9 +276,8 @@ JUDGE_GRADERS = [
     ),
 ]
 
-# Assay's own metrics and fixture assertions: graded like the rest, accepted in Assay configs.
-from harness.assay.graders import ASSAY_GRADERS  # noqa: E402 - after the public catalogue
-
+# Assay's own metrics and fixture assertions are in harness.assay.graders (registered when
+# an Assay config first needs them).
 BUILTIN_GRADERS = [
     *CONTRACT_GRADERS,
     *OUTPUT_GRADERS,
@@ -286,4 +285,4 @@ BUILTIN_GRADERS = [
     *WORKSPACE_GRADERS,
     *JUDGE_GRADERS,
 ]
-__all__ = ["ASSAY_GRADERS", "BUILTIN_GRADERS"]
+__all__ = ["BUILTIN_GRADERS"]

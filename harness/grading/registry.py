@@ -52,7 +52,7 @@ class GraderType:
 
 _types: dict[str, GraderType] = {}  # the public ones, by name: what suite files accept
 _by_class: dict[type[GraderSpec], GraderType] = {}  # every one, Assay's own included
-_state = {"builtins": False, "entry_points": False}
+_state = {"builtins": False, "entry_points": False, "assay": False}
 _file_kinds: dict[tuple[type[GraderSpec], ...], tuple[type[SuiteFile], type[CaseFile]]] = {}
 _lenient: set[str] = set()  # plugin types whose spec has a struct accepting unknown keys
 
@@ -119,7 +119,11 @@ def lookup(name: str) -> GraderType:
 
 def grader_of(spec: GraderSpec) -> GraderType:
     _ensure_loaded()
-    return _by_class[type(spec)]
+    grader = _by_class.get(type(spec))
+    if grader is None:  # an Assay spec: Assay's graders register on first use
+        _ensure_assay()
+        grader = _by_class[type(spec)]
+    return grader
 
 
 def load_plugin(module_name: str) -> None:
@@ -159,12 +163,10 @@ def _with_assertions(base: type[Any], annotation: Any, default: Any) -> Any:
 def _ensure_loaded() -> None:
     if not _state["builtins"]:
         _state["builtins"] = True
-        from harness.grading.builtins import ASSAY_GRADERS, BUILTIN_GRADERS
+        from harness.grading.builtins import BUILTIN_GRADERS
 
         for grader in BUILTIN_GRADERS:  # tests/unit check that their specs forbid unknown keys
             register(grader, _trusted=True)
-        for grader in ASSAY_GRADERS:
-            register(grader, public=False)
     if not _state["entry_points"]:
         _state["entry_points"] = True
         _load_entry_points()
@@ -235,8 +237,20 @@ def _register_all(found: Any, where: str) -> None:
         register(grader)
 
 
+def _ensure_assay() -> None:
+    """Register Assay's metrics and fixture assertions. Only Assay configs make their specs
+    (none shares a class with a public type), so suites never import harness.assay."""
+    if not _state["assay"]:
+        _state["assay"] = True
+        from harness.assay.graders import ASSAY_GRADERS
+
+        for grader in ASSAY_GRADERS:
+            register(grader, public=False)
+
+
 def assay_only_types() -> list[GraderType]:
     """Types graded only in Assay configs (not accepted in suite files)."""
     _ensure_loaded()
+    _ensure_assay()
     public = {id(grader) for grader in _types.values()}
     return [grader for grader in _by_class.values() if id(grader) not in public]

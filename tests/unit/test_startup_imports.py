@@ -46,22 +46,59 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_a_plain_run_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
-    suite = tmp_path / "plain"
+# ... nor, by the end of a plain run, what only sweeps, paired tests, Assay configs or other
+# report kinds use.
+UNUSED_IN_A_PLAIN_RUN = (
+    *(name for name in UNUSED_BEFORE_FIRST_SPAWN if name != "xml.etree.ElementTree"),  # junit
+    "harness.assay",
+    "harness.stats",
+    "harness.reports.sweep",
+    "harness.paired",
+    "harness.reports.html",
+    "harness.reports.markdown",
+    "harness.reports.sarif",
+    "fractions",
+)
+AGENT = """\
+import json, sys
+sys.stdin.readline()
+print(json.dumps({"type": "final_output", "output": {"results": []}}), flush=True)
+"""
+RUN_PROBE = """\
+import json, sys
+from pathlib import Path
+from harness.run import RunOptions, run
+report = run(RunOptions(suite=sys.argv[1], output_dir=Path(sys.argv[2]), workers=1))
+print(json.dumps({"exit_code": report.exit_code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _plain_suite(root: Path) -> Path:
+    suite = root / "plain"
     (suite / "cases").mkdir(parents=True)
-    (suite / "suite.yaml").write_text(PLAIN_SUITE)
-    (suite / "agent.py").write_text("")
+    (suite / "suite.yaml").write_text(PLAIN_SUITE.replace("python3", sys.executable))
+    (suite / "agent.py").write_text(AGENT)
     (suite / "cases" / "c1.yaml").write_text("id: c1\ninput: {calls: 1}\n")
+    return suite
+
+
+def _python(code: str, *args: str, cwd: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(suite)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=cwd
     )
-    loaded = set(json.loads(done.stdout))
+    return done.stdout
+
+
+def test_a_plain_run_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    suite = _plain_suite(tmp_path)
+    loaded = set(json.loads(_python(PROBE, str(suite), cwd=tmp_path)))
     assert "harness.config.loader" in loaded  # the probe did load the suite
     assert sorted(loaded.intersection(UNUSED_BEFORE_FIRST_SPAWN)) == []
+
+    found = json.loads(_python(RUN_PROBE, str(suite), str(tmp_path / "out"), cwd=tmp_path))
+    assert found["exit_code"] == 0  # the run did run, and finished
+    assert "harness.reports.junit" in found["modules"]
+    assert sorted(set(found["modules"]).intersection(UNUSED_IN_A_PLAIN_RUN)) == []
 
 
 CLI_PROBE = """\
