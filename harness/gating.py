@@ -29,7 +29,12 @@ from harness.results import INFRA_ERROR, PASS, AttemptResult
 from harness.runner import AttemptOutput, AttemptPlan
 from harness.running import Reread
 from harness.storage.atomic import atomic_write
-from harness.storage.fingerprint import agent_digest, attempt_fingerprint, git_sha
+from harness.storage.fingerprint import (
+    agent_digest,
+    attempt_fingerprint,
+    digest_files,
+    git_sha,
+)
 from harness.storage.history import DEFAULT_DB, History, RunRecord
 from harness.storage.runs import to_builtins
 
@@ -93,11 +98,11 @@ class Gatekeeper:
         if options.db:
             keeper.history = History.open(options.db)
         keeper._agent = agent_digest(suite)
-        cases: set[tuple[str, str | None]] = set()
-        for attempt in attempts:  # one per (case, model) digests the files it reads, now
-            if (attempt.case.id, attempt.model) not in cases:
-                cases.add((attempt.case.id, attempt.model))
-                keeper.fingerprint(attempt)
+        cases: set[str] = set()
+        for attempt in attempts:  # the files each case's fingerprints read, digested now
+            if attempt.case.id not in cases:
+                cases.add(attempt.case.id)
+                digest_files(attempt.case, keeper._cassettes)
         if keeper.history is not None:
             if options.quarantine_flaky:
                 keeper.flaky = keeper.history.flaky_cases(suite.name)

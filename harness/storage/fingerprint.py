@@ -73,6 +73,14 @@ def agent_digest(suite: Suite) -> str:
     return digest.hexdigest()
 
 
+def digest_files(case: Case, cache: dict[Path, str | None]) -> None:
+    """Digest into `cache` now the files `case`'s fingerprints read (its cassette, the files
+    seeded into its workspace), so that every later fingerprint sees them as they are now."""
+    if case.cassette_path is not None and case.cassette_path not in cache:
+        cache[case.cassette_path] = _file_digest(case.cassette_path)
+    _workspace_inputs(case, cache)
+
+
 def attempt_fingerprint(
     suite: Suite,
     case: Case,
@@ -86,12 +94,9 @@ def attempt_fingerprint(
 
     `agent` is `agent_digest(suite)`, computed once per run; `cassettes` caches file digests.
     """
-    cassette = None
     cache = cassettes if cassettes is not None else {}
-    if case.cassette_path is not None:
-        if case.cassette_path not in cache:
-            cache[case.cassette_path] = _file_digest(case.cassette_path)
-        cassette = cache[case.cassette_path]
+    digest_files(case, cache)
+    cassette = None if case.cassette_path is None else cache[case.cassette_path]
     inputs = {
         "v": FINGERPRINT_VERSION,
         "harness": __version__,
