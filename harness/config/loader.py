@@ -66,7 +66,8 @@ def load_suite(
     """
     problems = Problems()
     layout = runledger.read_layout(runledger.find_suite_file(Path(path)), problems)
-    problems.file_order = [layout.suite.shown, *map(display_path, layout.case_files)]
+    shown = [display_path(case_file) for case_file in layout.case_files]
+    problems.file_order = [layout.suite.shown, *shown]
     suite_kind, case_kind = grading.file_kinds()
     suite_document = grading.flatten_config(layout.suite)
     strict = grading.specs_forbid_unknown_fields()
@@ -84,8 +85,9 @@ def load_suite(
         suite = prepare(suite_document, suite)
     documents = [
         document
-        for case_file in layout.case_files
-        if (document := problems.attempt(functools.partial(read_yaml, case_file))) is not None
+        for case_file, case_shown in zip(layout.case_files, shown, strict=True)
+        if (document := problems.attempt(functools.partial(read_yaml, case_file, case_shown)))
+        is not None
     ]
     cases: list[tuple[Document, CaseFile]] = []
     for document in map(grading.flatten_config, documents):

@@ -120,8 +120,9 @@ class Problems:
             raise ConfigErrors(unique)
 
 
-def read_yaml(path: Path) -> Document:
-    shown = display_path(path)
+def read_yaml(path: Path, shown: str | None = None) -> Document:
+    """`path` parsed; `shown` is its display_path, when the caller has it already."""
+    shown = display_path(path) if shown is None else shown
     raw = read_bytes(path, shown)
     value, lines = parse_yaml(decode_text(raw, shown), shown)
     return Document(path, shown, raw, value, lines)
