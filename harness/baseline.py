@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +47,7 @@ class CaseRow(msgspec.Struct, frozen=True):
         return self.status == "pass"
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(msgspec.Struct, frozen=True):  # a Struct: cheaper to define than a dataclass
     """A loaded baseline: where it came from, its suite, and its rows."""
 
     path: Path

@@ -10,7 +10,8 @@ not run) makes the attempt an infrastructure error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN, Verdict
 
@@ -18,8 +19,8 @@ from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN, Verdict
 EPSILON = 1e-9
 
 
-@dataclass(frozen=True)
-class Decision:
+# A msgspec Struct, not a dataclass: ~50x cheaper to define (start-up), and to make.
+class Decision(msgspec.Struct, frozen=True):
     status: str  # pass | fail | uncertain | error
     score: float | None  # the weighted mean, when there is anything to weigh
     threshold: float | None

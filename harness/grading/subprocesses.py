@@ -7,10 +7,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import msgspec
 from anyio.abc import ByteReceiveStream, Process
 
 from harness.agent.process import terminate_group
@@ -22,8 +22,8 @@ KILL_GRACE_SECONDS = 2.0
 DRAIN_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class Completed:
+# A msgspec Struct, not a dataclass: ~50x cheaper to define (start-up), and to make.
+class Completed(msgspec.Struct, frozen=True):
     """How a command ended. `exit_code` is None when it was killed at the deadline."""
 
     exit_code: int | None

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from harness.errors import UsageError
 from harness.results import AttemptResult
@@ -73,8 +74,8 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@dataclass(frozen=True)
-class RunRecord:
+# A msgspec Struct, not a dataclass: ~50x cheaper to define (start-up), and to make.
+class RunRecord(msgspec.Struct, frozen=True):
     run_id: str
     suite: str
     started_at: str
