@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -28,8 +27,8 @@ from harness.runner import AttemptPlan
 MODEL_PLACEHOLDER = "{model}"
 
 
-@dataclass(frozen=True)
-class Plan:
+# Structs, not dataclasses: ~50x cheaper to define, and every run defines them at start-up.
+class Plan(msgspec.Struct, frozen=True):
     """Every attempt of a run, in the order they are scheduled."""
 
     attempts: list[AttemptPlan]
@@ -72,8 +71,7 @@ def build_plan(suite: Suite, *, models: Sequence[str] = (), runs: int | None = N
     return Plan(attempts=attempts, models=all_models, runs=runs, sweep=sweep)
 
 
-@dataclass(frozen=True)
-class Completeness:
+class Completeness(msgspec.Struct, frozen=True):
     """Did every planned (case, model, trial) end with exactly one final result?"""
 
     planned: int
