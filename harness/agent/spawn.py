@@ -85,19 +85,72 @@ async def spawn(
     argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
 ) -> AdoptedProcess:
     """Start `argv` in a new session with three pipes. Raises OSError as Popen does."""
+    pipes = _Pipes()
+    options = agent_popen_options(cwd, env)
+    # Popen gets the child's pipe ends as plain fds: it then makes no pipes or file objects
+    # of its own, and the worker thread gives the GIL back and forth far less often.
+    options.update(stdin=pipes.child[0], stdout=pipes.child[1], stderr=pipes.child[2])
     popen_call: functools.partial[subprocess.Popen[bytes]] = functools.partial(
-        subprocess.Popen, list(argv), **agent_popen_options(cwd, env)
+        subprocess.Popen, list(argv), **options
     )
     # Shielded: a cancellation while the thread runs would lose a started child. The caller
     # owns the process from here and ends its group if a cancellation is pending.
     with anyio.CancelScope(shield=True):
-        popen = await anyio.to_thread.run_sync(popen_call, limiter=_spawn_limiter())
         try:
-            adopted = await AdoptedProcess.adopt(popen)
+            popen = await anyio.to_thread.run_sync(popen_call, limiter=_spawn_limiter())
+        except BaseException:
+            pipes.close_all()
+            raise
+        pipes.close_child_ends()
+        try:
+            adopted = await AdoptedProcess.adopt(popen, pipes.parent)
         except BaseException:
             _kill_now(popen)
             raise
     return adopted
+
+
+class _Pipes:
+    """stdin, stdout and stderr pipes: the child's ends and ours, close-on-exec all (Popen's
+    dup2 onto 0, 1 and 2 makes the child's copies inheritable)."""
+
+    def __init__(self) -> None:
+        made: list[tuple[int, int]] = []
+        try:
+            made.extend(os.pipe2(os.O_CLOEXEC) for _ in range(3))
+        except BaseException:
+            for pair in made:
+                for fd in pair:
+                    os.close(fd)
+            raise
+        (in_read, in_write), (out_read, out_write), (err_read, err_write) = made
+        self.child = [in_read, out_write, err_write]
+        self.parent = [_Fd(in_write), _Fd(out_read), _Fd(err_read)]
+
+    def close_child_ends(self) -> None:
+        for fd in self.child:
+            os.close(fd)
+        self.child = []
+
+    def close_all(self) -> None:
+        self.close_child_ends()
+        for pipe in self.parent:
+            pipe.close()
+
+
+class _Fd:
+    """Our end of a pipe as asyncio's pipe transports take it: a fileno() and a close()."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
 
 
 def _kill_now(popen: subprocess.Popen[bytes]) -> None:
@@ -173,13 +226,22 @@ class AdoptedProcess(Process):
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def adopt(cls, popen: subprocess.Popen[bytes]) -> AdoptedProcess:
+    async def adopt(cls, popen: subprocess.Popen[bytes], pipes: list[_Fd]) -> AdoptedProcess:
+        """Our ends of the child's stdin, stdout and stderr become the loop's transports; each
+        is closed with its transport, or here if adopting fails half way."""
         loop = asyncio.get_running_loop()
-        assert popen.stdin is not None and popen.stdout is not None and popen.stderr is not None
-        write_transport, write_protocol = await loop.connect_write_pipe(_WriteProtocol, popen.stdin)
-        writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-        stdout = await _read_pipe(loop, popen.stdout)
-        stderr = await _read_pipe(loop, popen.stderr)
+        stdin_pipe, stdout_pipe, stderr_pipe = pipes
+        try:
+            write_transport, write_protocol = await loop.connect_write_pipe(
+                _WriteProtocol, stdin_pipe
+            )
+            writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+            stdout = await _read_pipe(loop, stdout_pipe)
+            stderr = await _read_pipe(loop, stderr_pipe)
+        except BaseException:
+            for pipe in pipes:
+                pipe.close()
+            raise
         process = cls(popen, _PipeSendStream(writer), stdout, stderr)
         process._watch_exit(loop)
         return process

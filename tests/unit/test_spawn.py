@@ -92,3 +92,24 @@ def _group_members(pgid: int) -> list[int]:
         except (ProcessLookupError, psutil.Error):
             continue
     return members
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds through /proc")
+@pytest.mark.parametrize("how", ["thread", "loop"])
+def test_spawns_leave_no_fd_open(how: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each pipe end is closed once its agent is done, and when the spawn itself fails."""
+    monkeypatch.setenv("HARNESS_SPAWN", how)
+
+    async def spawns() -> None:
+        for _ in range(5):
+            await _converse()
+            with pytest.raises(SpawnError):
+                async with open_agent(
+                    [str(tmp_path / "nope")], cwd=None, env=None, grace_seconds=1
+                ):
+                    pass
+
+    anyio.run(spawns)  # the loop's own fds come and go with it
+    before = len(os.listdir("/proc/self/fd"))
+    anyio.run(spawns)
+    assert len(os.listdir("/proc/self/fd")) == before
