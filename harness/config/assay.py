@@ -128,7 +128,7 @@ class _Loader:
         from harness.config.loader import convert
 
         converted = convert(
-            dataclasses.replace(self.document, value=value), AssayFile, self.problems
+            msgspec.structs.replace(self.document, value=value), AssayFile, self.problems
         )
         if converted is None:
             return None
@@ -177,7 +177,7 @@ class _Loader:
             value["tests"] = [self._rewrite(rewriter, i, t) for i, t in enumerate(tests)]
         for where, message in rewriter.errors:
             self.error(message, where)
-        self.document = dataclasses.replace(self.document, lines=rewriter.lines)
+        self.document = msgspec.structs.replace(self.document, lines=rewriter.lines)
         return value
 
     def _rewrite(self, rewriter: legacy.Rewriter, i: int, test: Any) -> Any:
@@ -195,7 +195,7 @@ class _Loader:
         for path, line in self.document.lines.items():
             if path == old or path.startswith((old + ".", old + "[")):
                 lines[new + path[len(old) :]] = line
-        self.document = dataclasses.replace(self.document, lines=lines)
+        self.document = msgspec.structs.replace(self.document, lines=lines)
 
     def _settings(self, settings: Any) -> dict[str, Any]:
         if not isinstance(settings, dict):

@@ -4,7 +4,6 @@ to the suite folder, case settings merged over the suite's.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import stat
@@ -96,7 +95,7 @@ def _rename_aliases(suite: Document, problems: Problems) -> Document:
             continue
         lines[f"$.regression.{new}"] = suite.line_of(f"$.regression.{key}")
         renamed[new] = item
-    return dataclasses.replace(suite, value={**suite.value, "regression": renamed}, lines=lines)
+    return msgspec.structs.replace(suite, value={**suite.value, "regression": renamed}, lines=lines)
 
 
 def _case_files(suite: Document, folder: Path, problems: Problems) -> list[Path]:

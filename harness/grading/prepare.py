@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from harness.config.schema import GraderSpec
 from harness.config.yaml_source import Document, Problems, display_path
 from harness.errors import ConfigError
@@ -163,7 +165,7 @@ def flatten_config(document: Document, list_key: str = "assertions") -> Document
                 if json_path == old or json_path.startswith((old + ".", old + "[")):
                     lines[f"{path}.{key}" + json_path[len(old) :]] = line
         flat.append(merged)
-    return dataclasses.replace(document, value={**value, list_key: flat}, lines=lines)
+    return msgspec.structs.replace(document, value={**value, list_key: flat}, lines=lines)
 
 
 def _nested(item: Any) -> bool:
