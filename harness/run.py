@@ -44,7 +44,7 @@ from harness.pool import (
     PoolSettings,
 )
 from harness.protocol.messages import PROTOCOL_VERSION
-from harness.reports.summary import summary_rows
+from harness.reports.summary import DisplayPaths, summary_rows
 from harness.results import PASS, UNGRADED, AttemptResult
 from harness.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from harness.runner import AgentSpec, AttemptOutput, AttemptPlan, run_attempt
@@ -457,8 +457,10 @@ def _finish(
     # `harness grade`, once graded, never here with ungraded cases counted as failures.
     gated = status == "finished" and not tally.statuses[UNGRADED]
 
+    display = DisplayPaths()  # each cassette path resolved once for every pass over the rows
+
     def rows() -> Iterator[dict[str, Any]]:
-        return summary_rows(tally.index, annotate=gated)
+        return summary_rows(tally.index, annotate=gated, display=display)
 
     if gated:
         exit_code, reason = keeper.judge(

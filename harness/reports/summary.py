@@ -133,7 +133,9 @@ def build_summary(
     return summary
 
 
-def summary_rows(index: ResultIndex, *, annotate: bool) -> Iterator[dict[str, Any]]:
+def summary_rows(
+    index: ResultIndex, *, annotate: bool, display: DisplayPaths | None = None
+) -> Iterator[dict[str, Any]]:
     """summary.json's rows of a run, read back from results.jsonl one at a time, in order.
 
     `annotate` (a gated run) adds our per-attempt facts; RunLedger readers ignore extra keys.
@@ -141,7 +143,7 @@ def summary_rows(index: ResultIndex, *, annotate: bool) -> Iterator[dict[str, An
     last one's facts, as a dict keyed by (case, model, trial) did.
     """
     last = index.last_offsets() if annotate else {}
-    display = DisplayPaths()
+    display = display or DisplayPaths()
     for result in index.read(index.summary_offsets()):
         row = case_row(result, display)
         if annotate:
@@ -200,7 +202,7 @@ def _display_path(path: Path) -> str:
 
 
 class DisplayPaths:
-    """`_display_path` for the rows of one summary, at one lstat a file.
+    """`_display_path` for the rows of one run's end, at one lstat a file.
 
     Resolving every cassette path in full (an lstat per component, twice with the cwd) was
     the largest cost of a run's end. Here the cwd and each folder are resolved once; a file
@@ -211,8 +213,15 @@ class DisplayPaths:
     def __init__(self) -> None:
         self._cwd: Path | None = None
         self._folders: dict[str, Path] = {}
+        self._shown: dict[str, str] = {}  # trials and models share a case's cassette
 
     def __call__(self, cassette_path: str) -> str:
+        shown = self._shown.get(cassette_path)
+        if shown is None:
+            shown = self._shown[cassette_path] = self._display(cassette_path)
+        return shown
+
+    def _display(self, cassette_path: str) -> str:
         path = Path(cassette_path)
         folder, name = os.path.split(path)
         if name in ("", ".", "..") or not plain_file(path):

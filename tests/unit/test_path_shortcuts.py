@@ -84,9 +84,10 @@ def test_summary_cassette_paths_read_as_resolving_in_full(
     )
     @example(Path("sub"), ["..", "link_in"])
     def check(start: Path, parts: list[str]) -> None:
-        display = DisplayPaths()  # one per summary; each example is a summary's first row
-        path = str(start.joinpath(*parts))
-        for _ in range(2):  # and its next: the folder comes from the cache then
+        display = DisplayPaths()  # one per run's end; each example is a run's rows
+        first = str(start.joinpath(*parts))
+        sibling = os.path.join(os.path.dirname(first), "file")  # its folder from the cache
+        for path in (first, sibling, first):  # the last from the cache of paths shown
             try:
                 expected: str | type[BaseException] = _display_path(Path(path))
             except RuntimeError:  # a symlink loop
