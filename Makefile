@@ -41,6 +41,7 @@ faults: install
 
 bench: install
 	$(BIN)/python tests/bench/bench_replay.py
+	$(BIN)/python tests/bench/bench_startup.py
 	$(BIN)/python tests/bench/bench_record.py
 	$(BIN)/python tests/bench/bench_persistent.py
 	$(BIN)/python tests/bench/bench_sweep.py
