@@ -102,14 +102,17 @@ def nth_smallest(values: Reread, rank: int, low: float, high: float) -> float:
     while True:
         if low == high:
             return low
-        width = (high - low) / _BUCKETS
+        # A position within the window, not a bucket width: the width of two adjacent
+        # subnormals' window divided by the bucket count is 0. Halved where the span overflows.
+        scale = 0.5 if math.isinf(high - low) else 1.0
+        scaled_low, span = low * scale, high * scale - low * scale
         counts = [0] * _BUCKETS
         lows: list[float | None] = [None] * _BUCKETS
         highs: list[float | None] = [None] * _BUCKETS
         for value in values():
             if value is None or value < low or value > high:
                 continue
-            bucket = min(int((value - low) / width), _BUCKETS - 1)
+            bucket = min(int((value * scale - scaled_low) / span * _BUCKETS), _BUCKETS - 1)
             counts[bucket] += 1
             smallest, largest = lows[bucket], highs[bucket]
             if smallest is None or value < smallest:

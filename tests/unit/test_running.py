@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness import running
@@ -59,6 +59,8 @@ def test_value_tally_equals_the_list_forms(given_values: list[float | None]) -> 
 
 
 @given(values, st.integers(1, 6))
+@example([0.0, 5e-324], 1)  # a window whose width over the bucket count is 0
+@example([-1.7e308, 1.7e308, 0.0, 1.0, -5e-324], 1)  # a span past the largest float
 def test_percentiles_past_the_distinct_cap_read_the_values_again(
     given_values: list[float | None], cap: int
 ) -> None:
