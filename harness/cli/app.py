@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -214,6 +215,12 @@ def main() -> None:
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(os.EX_OK)
+    finally:
+        # The interpreter's last garbage collections walk every object still alive, some
+        # 40-80 ms of a run's wall time spent only to free memory that exit frees anyway.
+        # Frozen objects are skipped by them (and still freed by reference counting); every
+        # file and process of the command is closed by now.
+        gc.freeze()
 
 
 def _silence_stdout() -> None:
