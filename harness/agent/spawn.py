@@ -190,10 +190,15 @@ class _PipeReceiveStream(ByteReceiveStream):
 class _PipeSendStream(ByteSendStream):
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
+        self._closed = False
 
     async def send(self, item: bytes) -> None:
-        if self._writer.is_closing():
+        if self._closed:
             raise anyio.ClosedResourceError
+        if self._writer.is_closing():
+            # The transport closed itself: the child closed its stdin, or exited. A broken
+            # stream, as anyio's own process streams report it, not one we closed.
+            raise anyio.BrokenResourceError
         self._writer.write(item)
         try:
             await self._writer.drain()
@@ -205,6 +210,7 @@ class _PipeSendStream(ByteSendStream):
         await anyio.lowlevel.checkpoint()
 
     def close(self) -> None:
+        self._closed = True
         self._writer.close()
 
 

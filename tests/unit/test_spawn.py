@@ -113,3 +113,34 @@ def test_spawns_leave_no_fd_open(how: str, monkeypatch: pytest.MonkeyPatch, tmp_
     before = len(os.listdir("/proc/self/fd"))
     anyio.run(spawns)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("how", ["thread", "loop"])
+def test_writing_to_an_agent_that_has_gone_is_a_broken_stream(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peer closing its stdin breaks the stream (callers treat that as "it stopped
+    reading"); only a stream we closed ourselves is a closed one."""
+    monkeypatch.setenv("HARNESS_SPAWN", how)
+    raised: list[type[BaseException]] = []
+
+    async def talk() -> None:
+        async with open_agent(
+            ["sh", "-c", "exec 0<&-; sleep 0.2"], cwd=None, env=None, grace_seconds=1
+        ) as proc:
+            assert proc.stdin is not None
+            await anyio.sleep(0.1)  # the child has closed its stdin: the pipe has no reader
+            for _ in range(3):  # the first write may still be accepted by the kernel
+                try:
+                    await proc.stdin.send(b"x" * 65536)
+                except Exception as exc:
+                    raised.append(type(exc))
+                    break
+            await proc.stdin.aclose()
+            with pytest.raises(anyio.ClosedResourceError):
+                await proc.stdin.send(b"late\n")
+
+    anyio.run(talk)
+    assert raised
+    assert not issubclass(raised[0], anyio.ClosedResourceError), raised
+    assert issubclass(raised[0], anyio.BrokenResourceError | OSError), raised
