@@ -197,8 +197,10 @@ def _check_depth(text: str, shown: str) -> None:
     if _nesting_bound(text) <= MAX_DEPTH:
         return  # the common case, decided without parsing
     # Parsing events is iterative, and stopping at the limit avoids libyaml's quadratic cost.
+    # The pure-Python parser, not libyaml: libyaml's scanner runs ahead of its events and has
+    # a nesting limit of its own whose wording changed between PyYAML releases (6.0.4).
     depth = 0
-    for event in yaml.parse(text, Loader=_LOADER):
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
