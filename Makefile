@@ -24,6 +24,7 @@ lint: install
 	$(BIN)/ruff check harness tests
 	$(BIN)/ruff format --check harness tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: install
 	$(BIN)/ruff format harness tests

@@ -14,16 +14,19 @@ HarnessError
     |-- ToolNotAllowedError    the tool is not in tool_registry
     `-- BudgetExceededError    kind, limit, used
 ```
-Only `harness.cli` turns an error into an exit code and a line on stderr.
+An AttemptError's `kind` is its failure type; harness.kinds says what each kind means (error or
+fail, infrastructure or not). Only `harness.cli` turns an error into an exit code and a line on
+stderr.
 """
 
 from __future__ import annotations
+
+from harness.kinds import FailureKind
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_INFRA = 3
-EXIT_POLICY = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -90,9 +93,7 @@ class InfrastructureError(HarnessError):
 class AttemptError(HarnessError):
     """Ends one attempt. `kind` is the failure type written to results and summaries."""
 
-    kind = "agent_error"
-    #: "error" (the attempt could not be judged) or "fail" (the agent did something wrong).
-    status = "error"
+    kind = FailureKind.AGENT_ERROR
 
     def __init__(self, message: str, **details: object) -> None:
         self.message = message
@@ -101,42 +102,35 @@ class AttemptError(HarnessError):
 
 
 class SpawnError(AttemptError):
-    kind = "spawn_error"
+    kind = FailureKind.SPAWN_ERROR
 
 
 class AgentProtocolError(AttemptError):
-    kind = "protocol_error"
+    kind = FailureKind.PROTOCOL_ERROR
 
 
 class AgentCrashedError(AttemptError):
-    kind = "agent_exited"
-
-
-class IdleTimeoutError(AttemptError):
-    kind = "idle_timeout"
+    kind = FailureKind.AGENT_EXITED
 
 
 class TaskError(AttemptError):
-    kind = "task_error"
+    kind = FailureKind.TASK_ERROR
 
 
 class CassetteError(AttemptError):
-    kind = "cassette_error"
+    kind = FailureKind.CASSETTE_ERROR
 
 
 class CassetteMissError(AttemptError):
-    kind = "cassette_mismatch"
-    status = "fail"
+    kind = FailureKind.CASSETTE_MISMATCH
 
 
 class ToolNotAllowedError(AttemptError):
-    kind = "tool_not_allowed"
-    status = "fail"
+    kind = FailureKind.TOOL_NOT_ALLOWED
 
 
 class BudgetExceededError(AttemptError):
-    kind = "budget_exceeded"
-    status = "fail"
+    kind = FailureKind.BUDGET_EXCEEDED
 
     def __init__(self, budget: str, limit: float, used: float) -> None:
         self.budget = budget

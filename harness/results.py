@@ -2,28 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal
 
 import msgspec
 
-from harness.grading.verdict import Verdict
+from harness.kinds import Outcome, Status
 
 # Statuses as RunLedger's summary.json writes them.
-PASS = "pass"
-FAIL = "fail"
-ERROR = "error"
+PASS: Final = "pass"
+FAIL: Final = "fail"
+ERROR: Final = "error"
 # Run with --skip-grade: the agent finished and nothing else failed; `harness grade` decides.
-UNGRADED = "ungraded"
+UNGRADED: Final = "ungraded"
 
 # The outcome of an attempt for statistics. Unlike `status` (RunLedger's), it separates a
 # budget overrun from a failure, and the machinery's failures from the agent's: an
 # `infra_error` that survived its retries is no trial at all (it shrinks n, never counts as a
 # pass or a fail).
-PASSED = "passed"
-FAILED = "failed"
-BUDGET_EXCEEDED = "budget_exceeded"
-INFRA_ERROR = "infra_error"
-OUTCOMES = (PASSED, FAILED, BUDGET_EXCEEDED, INFRA_ERROR)
+PASSED: Final = "passed"
+FAILED: Final = "failed"
+BUDGET_EXCEEDED: Final = "budget_exceeded"
+INFRA_ERROR: Final = "infra_error"
+OUTCOMES: tuple[Outcome, ...] = (PASSED, FAILED, BUDGET_EXCEEDED, INFRA_ERROR)
+
+VerdictStatus = Literal["pass", "fail", "uncertain", "error"]
+
+
+class Verdict(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One grader's verdict on one attempt (harness.grading.verdict makes them)."""
+
+    grader: str  # the grader's type, e.g. `must_contain`
+    status: VerdictStatus
+    evidence: str
+    name: str | None = None  # the grader's display name, when the config gives one
+    score: float | None = None  # in [0, 1]; None: the status alone (pass = 1, else 0)
+    weight: float = 1.0
+    expected: Any = None
+    observed: Any = None
+    details: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.grader
+
+    def effective_score(self) -> float:
+        """The score used by threshold scoring: its own, else 1 for a pass and 0 otherwise."""
+        if self.score is not None:
+            return self.score
+        return 1.0 if self.passed else 0.0
 
 
 class Failure(msgspec.Struct, omit_defaults=True):
@@ -54,7 +84,7 @@ class AttemptResult(msgspec.Struct, omit_defaults=True):
     """One attempt of one case. Small on purpose: the trace goes to run.jsonl, not here."""
 
     case_id: str
-    status: str  # pass | fail | error
+    status: Status
     wall_ms: int
     attempt_id: str = ""
     failures: list[Failure] = []
@@ -77,7 +107,7 @@ class AttemptResult(msgspec.Struct, omit_defaults=True):
     model: str | None = None
     trial: int | None = None
     started_at: str | None = None
-    outcome: str = ""  # passed | failed | budget_exceeded | infra_error ("" in old files)
+    outcome: Outcome | Literal[""] = ""  # "" in old files and for ungraded attempts
     infra_reason: str | None = None  # set when outcome is infra_error
     seed: int | None = None
     retries: list[RetryRecord] = []

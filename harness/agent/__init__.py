@@ -1,9 +1,12 @@
-"""Both sides of the agent process.
+"""The agent process, from harness's side.
 
-Runner side: process.py (spawn in its own group, terminate the group), session.py (typed
-messages over the pipes, stderr kept), persistent.py (kept agents).
-Agent side, for Python agents: `from harness.agent import Agent, run` (sdk.py, over serve.py).
-Names are re-exported lazily so an agent importing them loads only the stdlib-only SDK.
+process.py      resolve the executable; open it in its own process group; terminate the group
+spawn.py        the fork/exec under it, off the event loop, with pipes made on the loop
+session.py      typed messages over the pipes (line limits), stderr to a log and a tail
+environment.py  the environment an agent gets (inherited or clean, plus the suite's)
+
+`from harness.agent import Agent, run` is kept as an alias of harness.sdk, which agents written
+before the SDK had its own package import; new agents import harness.sdk.
 """
 
 from __future__ import annotations
@@ -11,25 +14,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.agent.sdk import Agent, ToolError, ToolReply, run
-    from harness.agent.serve import Task, serve
+    from harness.sdk import Agent, Task, ToolError, ToolReply, run, serve
 
 __all__ = ["Agent", "Task", "ToolError", "ToolReply", "run", "serve"]
 
-_LAZY = {
-    "Agent": "harness.agent.sdk",
-    "ToolError": "harness.agent.sdk",
-    "ToolReply": "harness.agent.sdk",
-    "run": "harness.agent.sdk",
-    "Task": "harness.agent.serve",
-    "serve": "harness.agent.serve",
-}
+_SDK_NAMES = frozenset(__all__)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    # Lazy: the runner imports harness.agent.process, which must not load the SDK.
+    if name not in _SDK_NAMES:
         raise AttributeError(f"module 'harness.agent' has no attribute {name!r}")
-    import importlib
+    import harness.sdk
 
-    return getattr(importlib.import_module(module), name)
+    return getattr(harness.sdk, name)

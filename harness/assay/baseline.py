@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from harness import __version__
-from harness.config.assay import AssayConfig
+from harness._version import __version__
+from harness.assay.config import AssayConfig
 from harness.config.yaml_source import display_path
 from harness.errors import ConfigError
 from harness.storage.atomic import atomic_write

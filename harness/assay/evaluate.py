@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
+from harness.assay.config import AssayConfig, AssayTest
 from harness.assay.traces import TraceFile, TraceRecord
-from harness.config.assay import AssayConfig, AssayTest
 from harness.grading.context import GradingContext, JudgeSettings
 from harness.grading.engine import run_grader
 from harness.grading.verdict import ERRORED, PASSED, UNCERTAIN, Verdict

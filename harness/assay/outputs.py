@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from harness import __version__
+from harness._version import __version__
 from harness.assay.codes import REASON_CODE_VERSION, Outcome
 from harness.config.yaml_source import display_path
 from harness.storage.atomic import atomic_write

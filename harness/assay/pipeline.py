@@ -128,9 +128,9 @@ def _reason_of(exc: ConfigError) -> str:
 
 async def _run(options: AssayOptions, started: float) -> AssayReport:
     from harness.assay import baseline as baselines
+    from harness.assay.config import load_assay_config
     from harness.assay.evaluate import EvalOptions, evaluate
     from harness.assay.traces import TraceError, read_trace
-    from harness.config.assay import load_assay_config
     from harness.grading.context import JudgeSettings
 
     config = load_assay_config(

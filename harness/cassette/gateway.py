@@ -24,13 +24,13 @@ from harness.cassette.matching import ReplayCassette
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
 from harness.errors import CassetteError, CassetteMissError
+from harness.kinds import FailureKind
 from harness.results import Failure
-from harness.retry import TOOL_TRANSIENT
 
 if TYPE_CHECKING:
     from harness.tools.registry import ToolSet
 
-NOT_WRITTEN = "cassette_not_written"
+NOT_WRITTEN = FailureKind.CASSETTE_NOT_WRITTEN
 
 
 class ToolGateway(Protocol):
@@ -178,7 +178,7 @@ class LiveGateway:
             # The agent was answered with an outage, not the tool's answer: the attempt says
             # nothing about the agent, so it is an infrastructure failure the pool retries.
             message = f"a live tool could not be reached: {self.unavailable[0]}"
-            return [Failure(type=TOOL_TRANSIENT, message=message)]
+            return [Failure(type=FailureKind.TOOL_TRANSIENT_ERROR, message=message)]
         return []
 
 
@@ -222,7 +222,7 @@ class RecordGateway(LiveGateway):
         if self.unavailable:
             # The pool retries an attempt whose first failure is this type.
             message = f"{path} was left as it was: {self.unavailable[0]}"
-            return [Failure(type=TOOL_TRANSIENT, message=message)]
+            return [Failure(type=FailureKind.TOOL_TRANSIENT_ERROR, message=message)]
         if not completed:
             return [
                 _not_written(f"{path} was left as it was: the attempt ended before final_output")
@@ -230,7 +230,7 @@ class RecordGateway(LiveGateway):
         try:
             self.sha256 = self.recorder.commit(self.case_id, path, self.staged, append=self.append)
         except CassetteError as exc:
-            return [Failure(type="cassette_error", message=exc.message)]
+            return [Failure(type=FailureKind.CASSETTE_ERROR, message=exc.message)]
         return []
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from harness import __version__
+from harness._version import __version__
 from harness.cassette.format import (
     CassetteHeader,
     Interaction,

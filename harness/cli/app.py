@@ -137,8 +137,8 @@ def run_command(
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
     or 130."""
+    from harness.api import RunOptions
     from harness.cli.run import execute_run
-    from harness.run import RunOptions
 
     if quiet and verbose:
         print("error: --quiet and --verbose contradict each other; choose one", file=sys.stderr)
@@ -203,7 +203,7 @@ def init_command(
 @app.command("version")
 def version_command() -> None:
     """Print the harness version."""
-    from harness import __version__
+    from harness._version import __version__
 
     print(f"harness {__version__}")
 

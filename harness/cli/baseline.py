@@ -26,8 +26,8 @@ def promote_command(
 ) -> None:
     """Write the run's summary as a baseline: exit 0, or 2 when the run failed (see
     --allow-failing) or cannot be read."""
-    from harness.baseline import promote
     from harness.errors import HarnessError
+    from harness.gate.baseline import promote
 
     try:
         path, summary = promote(source, target, allow_failing=allow_failing)

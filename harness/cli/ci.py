@@ -52,9 +52,9 @@ def ci_command(
     """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
     import sys
 
+    from harness.api import RunOptions
     from harness.cli.run import execute_run
     from harness.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
-    from harness.run import RunOptions
 
     chosen = {"junit": junit, "sarif": sarif, "markdown": markdown, "html": html}
     reports = {kind: path for kind, path in chosen.items() if path is not None}

@@ -15,10 +15,10 @@ def diff_command(
 ) -> None:
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
     regression), 1 (regression), 2 (unreadable input or a different suite)."""
-    from harness.baseline import check_same_suite, load_baseline, read_summary, rows_of
     from harness.cli.gate_flags import print_gate
     from harness.errors import HarnessError
-    from harness.gate import Policy, evaluate
+    from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
+    from harness.gate.evaluate import Policy, evaluate
 
     try:
         summary, _ = read_summary(run)

@@ -86,7 +86,7 @@ def grade_command(
     import anyio
 
     from harness.errors import HarnessError
-    from harness.grading.regrade import regrade_run
+    from harness.execute.regrade import regrade_run
 
     options = grade_options(
         threshold=threshold, judge_model=judge_model, judge_samples=judge_samples

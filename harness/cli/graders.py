@@ -41,7 +41,7 @@ def graders_command(
 ) -> None:
     """List every grader type with its fields and semantics."""
     from harness.errors import HarnessError
-    from harness.grading.registry import assay_only_types, grader_types, load_plugin
+    from harness.grading.catalogue import assay_only_types, grader_types, load_plugin
 
     try:
         for module in grader_plugin or ():

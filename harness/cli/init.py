@@ -125,8 +125,8 @@ def _agent_command(language: str) -> str:
 def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool) -> int:
     import anyio
 
-    from harness.baseline import write_baseline
-    from harness.run import RunOptions, run_suite
+    from harness.api import RunOptions, run_suite
+    from harness.gate.baseline import write_baseline
 
     print(f"Running {_shown(suite_dir)} once (auto: records missing cassettes, replays the rest)")
     report = anyio.run(run_suite, RunOptions(suite=suite_dir, mode="auto"))

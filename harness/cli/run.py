@@ -6,11 +6,11 @@ import sys
 
 import anyio
 
+from harness.api import RunOptions, prepare_run, run_suite
+from harness.cli.console import print_report
 from harness.cli.gate_flags import print_gate
+from harness.cli.progress import NORMAL, ProgressEvents
 from harness.errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
-from harness.reports.console import print_report
-from harness.reports.progress import NORMAL, ProgressEvents
-from harness.run import RunOptions, prepare_run, run_suite
 
 
 def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool = False) -> int:

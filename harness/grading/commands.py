@@ -10,10 +10,10 @@ from typing import Any
 
 import msgspec
 
+from harness.config.paths import PathEscapeError, check_relative, inside, parse_duration
 from harness.config.schema import GraderSpec
 from harness.grading.context import GradingContext
-from harness.grading.paths import PathEscapeError, check_relative, inside, parse_duration
-from harness.grading.prepare import Preparation
+from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import Completed, run_captured
 from harness.grading.verdict import ERRORED, GraderError, Verdict, shorten, verdict, with_status
 

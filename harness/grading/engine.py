@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from harness.config.schema import Case, GraderSpec
+from harness.grading.catalogue import grader_of
 from harness.grading.context import GradingContext, JudgeSettings, context_from_events
-from harness.grading.registry import grader_of
 from harness.grading.scoring import Decision, decide
 from harness.grading.verdict import (
     ERRORED,
@@ -24,13 +24,14 @@ from harness.grading.verdict import (
     Verdict,
     with_status,
 )
+from harness.kinds import FailureKind
 from harness.results import Failure
 
 # Failure types grading adds; a regrade replaces exactly these and keeps every other failure.
-GRADER_ERROR = "grader_error"
-JUDGE_UNCERTAIN = "judge_uncertain"
-BELOW_THRESHOLD = "score_below_threshold"
-ASSERTION_FAILED = "assertion_failed"
+GRADER_ERROR = FailureKind.GRADER_ERROR
+JUDGE_UNCERTAIN = FailureKind.JUDGE_UNCERTAIN
+BELOW_THRESHOLD = FailureKind.SCORE_BELOW_THRESHOLD
+ASSERTION_FAILED = FailureKind.ASSERTION_FAILED
 GRADING_FAILURES = frozenset({GRADER_ERROR, JUDGE_UNCERTAIN, BELOW_THRESHOLD, ASSERTION_FAILED})
 
 

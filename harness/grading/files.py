@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.config.paths import PathEscapeError, check_relative, inside
 from harness.config.schema import GraderSpec
 from harness.grading.commands import inline_regex
 from harness.grading.context import GradingContext
-from harness.grading.paths import PathEscapeError, check_relative, inside
-from harness.grading.prepare import Preparation
+from harness.grading.preparation import Preparation
 from harness.grading.verdict import ERRORED, Verdict, shorten, verdict, with_status
 
 MAX_READ_BYTES = 16 * 1024 * 1024

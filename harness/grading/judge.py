@@ -18,10 +18,10 @@ from typing import Any
 import anyio
 import msgspec
 
+from harness.config.paths import parse_duration
 from harness.config.schema import GraderSpec
 from harness.grading.context import GradingContext
-from harness.grading.paths import parse_duration
-from harness.grading.prepare import Preparation
+from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import run_captured
 from harness.grading.verdict import UNCERTAIN, GraderError, Verdict, verdict, with_status
 

@@ -10,9 +10,10 @@ from typing import TypeVar
 import msgspec
 
 from harness.config.schema import CaseFile, Suite, SuiteFile, WorkspaceSpec
+from harness.config.workspace import merge, resolve_files
 from harness.config.yaml_source import Document, Problems
+from harness.grading.catalogue import file_kinds, specs_forbid_unknown_fields, type_names
 from harness.grading.prepare import check_threshold, flatten_config, prepare_specs
-from harness.grading.registry import file_kinds, specs_forbid_unknown_fields, type_names
 
 F = TypeVar("F", SuiteFile, CaseFile)
 
@@ -59,8 +60,6 @@ def attach_case_settings(
 ) -> Suite:
     """Each resolved case gets its threshold (its own, else the suite's) and its workspace
     (the case's over the suite's, sources made absolute)."""
-    from harness.workspace import merge
-
     suite_workspace = _resolved(suite_file, suite_document, suite.dir, problems)
     by_id = {case.id: (document, case) for document, case in cases}
     resolved = []
@@ -76,8 +75,6 @@ def attach_case_settings(
 def _resolved(
     spec: SuiteFile | CaseFile, document: Document, base_dir: Path, problems: Problems
 ) -> WorkspaceSpec | None:
-    from harness.workspace import resolve_files
-
     if spec.workspace is None:
         return None
     workspace, found = resolve_files(spec.workspace, base_dir)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.errors import UsageError
+from harness.grading.catalogue import load_plugin
 from harness.grading.engine import GradeOptions
-from harness.grading.registry import load_plugin
 
 
 def check_grade_options(options: GradeOptions, plugins: Sequence[str] = ()) -> None:

@@ -15,7 +15,7 @@ import msgspec
 
 from harness.config.schema import GraderSpec
 from harness.grading.context import GradingContext
-from harness.grading.prepare import Preparation, compile_regex
+from harness.grading.preparation import Preparation, compile_regex
 from harness.grading.schemas import schema_asserts_nothing, schema_errors
 from harness.grading.verdict import Verdict, shorten, verdict
 

@@ -6,10 +6,7 @@ Every problem is recorded at its file:line; nothing here raises for a user mista
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,85 +14,14 @@ from typing import Any
 import msgspec
 
 from harness.config.schema import GraderSpec
-from harness.config.yaml_source import Document, Problems, display_path
-from harness.errors import ConfigError
-from harness.grading.registry import grader_of
+from harness.config.yaml_source import Document, Problems
+from harness.grading.catalogue import grader_of
+from harness.grading.preparation import Preparation
 
 INEFFECTIVE_HINT = (
     "it can never fail, so a pass proves nothing; fix it, or pass "
     "--allow-ineffective-assertions to run it anyway"
 )
-REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
-
-
-@dataclasses.dataclass
-class Preparation:
-    """Where a spec was written and what a prepare step may use to check it."""
-
-    document: Document
-    path: str  # the spec's JSON path in the document, `$.assertions[2]`
-    base_dir: Path  # relative paths resolve against this folder
-    problems: Problems
-    tool_registry: frozenset[str] | None = None  # None: any tool may be called
-
-    def error(self, message: str, field: str | None = None) -> None:
-        where = self.path if field is None else f"{self.path}.{field}"
-        self.problems.add(self.document.error(message, where))
-
-    def resolve(self, relative: str) -> Path:
-        return Path(os.path.abspath(self.base_dir / relative))
-
-    def load_schema(self, relative: str, field: str) -> Any:
-        """The JSON Schema document at `relative` (JSON or YAML), or None after an error."""
-        from harness.config.runledger import load_json_schema
-
-        target = self.resolve(relative)
-        if not target.is_file():
-            message = f"schema file {display_path(target)} not found (relative to the config)"
-            self.error(message, field)
-            return None
-        try:
-            return load_json_schema(target)
-        except ConfigError as exc:
-            self.problems.add(exc)
-            return None
-
-    def check_schema(self, schema: Any, field: str) -> bool:
-        """An inline schema must be one the validator accepts."""
-        import jsonschema_rs
-
-        try:
-            jsonschema_rs.validator_for(schema)
-        except Exception as exc:  # any failure of the validator means a bad schema
-            self.error(f"not a valid JSON Schema: {str(exc).splitlines()[0]}", field)
-            return False
-        return True
-
-    def compile_regex(self, pattern: str, field: str, flags: str = "") -> re.Pattern[str] | None:
-        try:
-            return compile_regex(pattern, flags)
-        except ValueError as exc:
-            self.error(str(exc), field)
-            return None
-
-    def check_tool(self, tool: str, field: str, *, must_be_callable: bool) -> None:
-        """A tool the agent must call has to be in tool_registry, or the check never passes."""
-        registry = self.tool_registry
-        if must_be_callable and registry is not None and tool not in registry:
-            self.error(f"tool {tool!r} is not in tool_registry, so this can never pass", field)
-
-
-def compile_regex(pattern: str, flags: str = "") -> re.Pattern[str]:
-    """`pattern` with letter flags (`ims`); ValueError with a readable reason otherwise."""
-    value = re.RegexFlag(0)
-    for letter in flags:
-        if letter not in REGEX_FLAGS:
-            raise ValueError(f"unknown regex flag {letter!r}; use letters from 'ims'")
-        value |= REGEX_FLAGS[letter]
-    try:
-        return re.compile(pattern, value)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
 
 
 def prepare_specs(

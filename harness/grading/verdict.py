@@ -6,48 +6,24 @@ Every grader, built in or plugged in, answers with a `Verdict`: a status, an opt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+
+from harness.results import Verdict, VerdictStatus
+
+__all__ = ["ERRORED", "FAILED", "PASSED", "STATUSES", "UNCERTAIN", "GraderError", "Verdict"]
 
 if TYPE_CHECKING:
     from harness.config.schema import GraderSpec
 
-PASSED = "pass"
-FAILED = "fail"
+PASSED: Final = "pass"
+FAILED: Final = "fail"
 # The grader could not decide (a judge's split vote). Never counted as a pass.
-UNCERTAIN = "uncertain"
+UNCERTAIN: Final = "uncertain"
 # The grader could not run (a judge command crashed, a workspace is gone): infrastructure.
-ERRORED = "error"
-STATUSES = (PASSED, FAILED, UNCERTAIN, ERRORED)
-
-
-class Verdict(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """One grader's verdict on one attempt."""
-
-    grader: str  # the grader's type, e.g. `must_contain`
-    status: str  # pass | fail | uncertain | error
-    evidence: str
-    name: str | None = None  # the grader's display name, when the config gives one
-    score: float | None = None  # in [0, 1]; None: the status alone (pass = 1, else 0)
-    weight: float = 1.0
-    expected: Any = None
-    observed: Any = None
-    details: dict[str, Any] | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-    @property
-    def label(self) -> str:
-        return self.name or self.grader
-
-    def effective_score(self) -> float:
-        """The score used by threshold scoring: its own, else 1 for a pass and 0 otherwise."""
-        if self.score is not None:
-            return self.score
-        return 1.0 if self.passed else 0.0
+ERRORED: Final = "error"
+STATUSES: tuple[VerdictStatus, ...] = (PASSED, FAILED, UNCERTAIN, ERRORED)
 
 
 class GraderError(Exception):
@@ -84,7 +60,7 @@ def verdict(
     )
 
 
-def with_status(spec: GraderSpec, status: str, evidence: str, **fields: Any) -> Verdict:
+def with_status(spec: GraderSpec, status: VerdictStatus, evidence: str, **fields: Any) -> Verdict:
     """A verdict with any status (uncertain, error) for `spec`."""
     return Verdict(
         grader=tag_of(spec),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 if TYPE_CHECKING:
-    from harness.reports.rebuild import RunData
+    from harness.reports.run_data import RunData
 
 # Strings longer than this are cut in the page (the run directory keeps them whole).
 MAX_STRING_CHARS = 20_000

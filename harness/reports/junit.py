@@ -16,7 +16,7 @@ from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 from harness.storage.atomic import atomic_stream
 
 if TYPE_CHECKING:
-    from harness.reports.rebuild import RunData
+    from harness.reports.run_data import RunData
 
 # XML 1.0 cannot carry most control characters, even escaped.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -248,7 +248,7 @@ def _gate_kind(check: dict[str, Any]) -> str:
 
 def _gate_case(check: dict[str, Any]) -> ET.Element:
     case = ET.Element(
-        "testcase", {"name": _clean(f"gate: {check['name']}"), "classname": "harness.gate"}
+        "testcase", {"name": _clean(f"gate: {check['name']}"), "classname": "harness.gate.evaluate"}
     )
     case.set("time", "0.000")
     if check.get("passed"):

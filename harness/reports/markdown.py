@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from harness import __version__
+from harness._version import __version__
 from harness.results import PASS, AttemptResult
 
 if TYPE_CHECKING:
-    from harness.reports.rebuild import RunData
+    from harness.reports.run_data import RunData
 
 MARKER = "<!-- harness-report -->"
 MAX_CHARS = 65_536

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from harness import __version__
+from harness._version import __version__
 from harness.results import PASS
 
 if TYPE_CHECKING:
-    from harness.reports.rebuild import RunData
+    from harness.reports.run_data import RunData
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # GitHub code scanning rejects files with more than 25,000 results per run.

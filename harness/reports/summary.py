@@ -5,25 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from harness import __version__
+from harness._version import __version__
+from harness.aggregate.summary import SummaryTally
 from harness.config.containment import plain_file
 from harness.config.schema import Suite
-from harness.results import ERROR, FAIL, PASS, AttemptResult
-from harness.running import Reread, ValueTally
+from harness.results import PASS, AttemptResult
 
 if TYPE_CHECKING:
-    from harness.storage.result_index import ResultIndex
+    from harness.aggregate.result_index import ResultIndex
 
 SCHEMA_VERSION = 1
 # RunLedger's baseline reader requires this field; we mark which schema we follow.
 RUNLEDGER_SCHEMA = "0.2.3-compatible"
-METRICS = ("wall_ms", "tool_calls", "tool_errors", "tokens_in", "tokens_out", "cost_usd", "steps")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -33,80 +32,45 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
-def metric_summary(values: Iterable[float | None]) -> dict[str, float | None]:
-    return ValueTally.of(values).summary()
-
-
-def exit_status(results: Sequence[AttemptResult], *, interrupted: bool = False) -> str:
-    if interrupted:
-        return "error"
-    return "success" if all(r.status == PASS for r in results) else "failed"
-
-
-class SummaryTally:
-    """The counts and metrics of summary.json's `aggregates`, fed one result at a time."""
-
-    def __init__(self, reread: Callable[[str], Reread] | None = None) -> None:
-        """`reread(name)`: every value of that metric again (see ValueTally)."""
-        self.total = 0
-        self.counts = {PASS: 0, FAIL: 0, ERROR: 0}
-        self.metrics = {
-            name: ValueTally(reread=reread(name) if reread else None) for name in METRICS
-        }
-
-    def add(self, result: AttemptResult) -> None:
-        self.total += 1
-        if result.status in self.counts:
-            self.counts[result.status] += 1
-        for name, tally in self.metrics.items():
-            tally.add(getattr(result, name))
-
-    def head(
-        self,
-        suite: Suite,
-        *,
-        run_id: str,
-        mode: str,
-        interrupted: bool = False,
-        planned: int | None = None,
-    ) -> dict[str, Any]:
-        """summary.json without its per-attempt rows: `cases` is an empty list, in its place
-        (key order is the file's), for the caller to fill or to stream (`write_summary`)."""
-        total, counts = self.total, self.counts
-        status = "error" if interrupted else "success" if counts[PASS] == total else "failed"
-        github = os.environ.get("GITHUB_ACTIONS") == "true"
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "runledger_version": RUNLEDGER_SCHEMA,
-            "harness_version": __version__,
-            "run": {
-                "run_id": run_id,
-                "mode": mode,
-                "exit_status": status,
-                "git_sha": os.environ.get("GITHUB_SHA"),
-                "ci": {"provider": "github"} if github else None,
-                "interrupted": interrupted,
-                "attempts_planned": planned if planned is not None else total,
-            },
-            "suite": {
-                "name": suite.name,
-                "suite_path": _display_path(suite.dir),
-                "agent_command": list(suite.agent_command),
-                "tool_mode": mode,
-                "suite_config_hash": suite.config_hash,
-                "cases_total": len(suite.cases),
-            },
-            "aggregates": {
-                "cases_total": total,
-                "cases_pass": counts[PASS],
-                "cases_fail": counts[FAIL],
-                "cases_error": counts[ERROR],
-                "pass_rate": counts[PASS] / total if total else 0.0,
-                "metrics": {name: tally.summary() for name, tally in self.metrics.items()},
-            },
-            "cases": [],
-        }
+def summary_head(
+    tally: SummaryTally,
+    suite: Suite,
+    *,
+    run_id: str,
+    mode: str,
+    interrupted: bool = False,
+    planned: int | None = None,
+) -> dict[str, Any]:
+    """summary.json without its per-attempt rows: `cases` is an empty list, in its place
+    (key order is the file's), for the caller to fill or to stream (`write_summary`)."""
+    total, counts = tally.total, tally.counts
+    status = "error" if interrupted else "success" if counts[PASS] == total else "failed"
+    github = os.environ.get("GITHUB_ACTIONS") == "true"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "runledger_version": RUNLEDGER_SCHEMA,
+        "harness_version": __version__,
+        "run": {
+            "run_id": run_id,
+            "mode": mode,
+            "exit_status": status,
+            "git_sha": os.environ.get("GITHUB_SHA"),
+            "ci": {"provider": "github"} if github else None,
+            "interrupted": interrupted,
+            "attempts_planned": planned if planned is not None else total,
+        },
+        "suite": {
+            "name": suite.name,
+            "suite_path": _display_path(suite.dir),
+            "agent_command": list(suite.agent_command),
+            "tool_mode": mode,
+            "suite_config_hash": suite.config_hash,
+            "cases_total": len(suite.cases),
+        },
+        "aggregates": tally.aggregates(),
+        "cases": [],
+    }
 
 
 def summary_order(result: AttemptResult) -> tuple[str, str, int]:
@@ -127,7 +91,9 @@ def build_summary(
     tally = SummaryTally()
     for result in results:
         tally.add(result)
-    summary = tally.head(suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=planned)
+    summary = summary_head(
+        tally, suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=planned
+    )
     display = DisplayPaths()
     summary["cases"] = [case_row(result, display) for result in sorted(results, key=summary_order)]
     return summary

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from harness import __version__
+from harness._version import __version__
 from harness.config.schema import Case, Suite
 
 # Bump when the fingerprint's inputs change meaning, so old history rows stop matching.

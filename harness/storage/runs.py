@@ -17,7 +17,7 @@ from harness.storage.atomic import LineAppender, atomic_stream, atomic_write, di
 
 
 def _enc_hook(value: Any) -> Any:
-    # A read-only Mapping computed on demand (reports.sweep.KCurve) is written as its dict.
+    # A read-only Mapping computed on demand (aggregate.sweep.KCurve) is written as its dict.
     if isinstance(value, Mapping):
         return dict(value)
     raise NotImplementedError(f"cannot encode {type(value).__name__}")

@@ -25,6 +25,15 @@ from harness.config.schema import DEFAULT_TOOL_TIMEOUT_MS, ToolRetry
 DEFAULT_RETRY = ToolRetry()
 
 
+class Redacts(Protocol):
+    """What live tools need of redaction (harness.cassette.redact.Redactor): a tool server's
+    own stderr is logged only once its secrets are masked."""
+
+    def text(self, text: str) -> str: ...
+
+    def line(self, data: bytes) -> bytes: ...
+
+
 class ToolFailure(Exception):
     """The tool ran and answered with an error; it becomes `ok: false` and is recorded."""
 

@@ -9,7 +9,6 @@ file, and those variables' values are redacted like any secret. Needs httpx (`ha
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -85,12 +84,3 @@ def open_client() -> httpx.AsyncClient:
 
     # Timeouts are the policy's (fail_after per try); proxies from the environment still apply.
     return httpx.AsyncClient(timeout=None, trust_env=True, follow_redirects=False)
-
-
-def missing_variables(headers_env: Mapping[str, str]) -> list[str]:
-    return [
-        name
-        for template in headers_env.values()
-        for name in env_references(template)
-        if name not in os.environ
-    ]

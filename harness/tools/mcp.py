@@ -27,7 +27,7 @@ from harness.tools.backend import ToolFailure, ToolUnavailable, describe_excepti
 if TYPE_CHECKING:
     from mcp import ClientSession
 
-    from harness.cassette.redact import Redactor
+    from harness.tools.backend import Redacts
 
 _LOST = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
 # A server that dies is started again this many times in one run, then its tools stay down.
@@ -51,7 +51,7 @@ class McpServer:
         env: Mapping[str, str],
         start_timeout_ms: int,
         log_path: Path | None,
-        redactor: Redactor,
+        redactor: Redacts,
     ) -> None:
         self.name = name
         self.argv = tuple(argv)
@@ -216,7 +216,7 @@ class _StderrLog:
     """A pipe for the server's stderr, copied line by line through redaction to a log file by
     a thread (the SDK needs a real file descriptor, so the copy cannot be a task)."""
 
-    def __init__(self, path: Path | None, redactor: Redactor) -> None:
+    def __init__(self, path: Path | None, redactor: Redacts) -> None:
         self.path = path
         self.redactor = redactor
         self._write_end: TextIO | None = None

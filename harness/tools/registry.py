@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.cassette.redact import Redactor
 from harness.config.schema import (
     DEFAULT_TOOL_TIMEOUT_MS,
     CommandToolSpec,
@@ -28,7 +27,7 @@ from harness.config.schema import (
 )
 from harness.config.yaml_source import display_path, read_yaml
 from harness.errors import ConfigError
-from harness.tools.backend import DEFAULT_RETRY, LiveAnswer, LiveTool, ToolBackend
+from harness.tools.backend import DEFAULT_RETRY, LiveAnswer, LiveTool, Redacts, ToolBackend
 from harness.tools.command import CommandBackend
 from harness.tools.python import PythonBackend, load_function, load_tool_module
 
@@ -217,7 +216,7 @@ def _cwd(suite_dir: Path, relative: str | None) -> Path:
 
 @contextlib.asynccontextmanager
 async def open_tools(
-    plan: ToolPlan, *, redactor: Redactor, log_dir: Path | None
+    plan: ToolPlan, *, redactor: Redacts, log_dir: Path | None
 ) -> AsyncIterator[ToolSet]:
     """Open what the run's tools share, yield the tool set, close it all on the way out.
 
@@ -260,7 +259,7 @@ async def _start_servers(
     plan: ToolPlan,
     shared: _Shared,
     stack: contextlib.AsyncExitStack,
-    redactor: Redactor,
+    redactor: Redacts,
     log_dir: Path | None,
 ) -> None:
     if not plan.servers:

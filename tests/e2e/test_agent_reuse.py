@@ -168,7 +168,7 @@ def test_agent_reuse_in_the_suite_file(tmp_path: Path, multi_task: str) -> None:
 
 SERVE_AGENT = """\
 import os
-from harness.agent.serve import serve
+from harness.sdk.serve import serve
 
 def handle(task):
     reply = task.call("lookup", {"id": task.input["id"]})

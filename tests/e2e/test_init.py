@@ -30,7 +30,7 @@ def test_init_scaffolds_a_suite_that_runs_and_never_overwrites(harness: Harness)
     suite = harness.cwd / "evals" / "demo"
     for name in ("suite.yaml", "tools.py", "schema.json", "agent/agent.py"):
         assert (suite / name).is_file(), name
-    assert "from harness.agent import" in (suite / "agent" / "agent.py").read_text()
+    assert "from harness.sdk import" in (suite / "agent" / "agent.py").read_text()
     for case_id in CASSETTES:
         lines = read_jsonl(suite / "cassettes" / f"{case_id}.jsonl")
         assert lines[0]["type"] == "cassette_header" and lines[0]["backend"] == "python"

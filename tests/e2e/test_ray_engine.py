@@ -25,8 +25,8 @@ import pytest
 from cli_runs import REPO, SCRIPT_AGENT, SUITES, read_jsonl, write_suite
 
 import harness
-from harness.engines.ray_engine import shard_size, shared_root
 from harness.errors import UsageError
+from harness.execute.ray_engine import shard_size, shared_root
 from harness.results import AttemptResult
 
 ray: Any = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")

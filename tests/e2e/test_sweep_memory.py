@@ -11,9 +11,9 @@ import anyio
 import pytest
 import yaml
 
-from harness.gating import GateOptions
-from harness.plan import Plan
-from harness.run import RunEvents, RunOptions, run_suite
+from harness.api import RunEvents, RunOptions, run_suite
+from harness.execute.gatekeeper import GateOptions
+from harness.plan.build import Plan
 
 # The cheapest agent to start: read the task, answer.
 SH_AGENT = 'IFS= read -r task\nprintf \'{"type":"final_output","output":{"answer":1}}\\n\'\n'

@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.baseline import load_baseline
 from harness.cassette.format import read_cassette
 from harness.errors import HarnessError
+from harness.gate.baseline import load_baseline
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTE = (REPO / "cassettes" / "demo" / "double_charge.jsonl").read_bytes()
@@ -146,7 +146,7 @@ def check_lines_name_the_file(load: Callable[[Path], Any], data: bytes, name: st
     )
 )
 def test_damaged_assay_config_is_loaded_or_an_error_per_line(data: bytes) -> None:
-    from harness.config.assay import load_assay_config
+    from harness.assay.config import load_assay_config
 
     check_lines_name_the_file(load_assay_config, data, "eval.yaml")
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from harness.baseline import (
+from harness.errors import ConfigError, UsageError
+from harness.gate.baseline import (
     baseline_document,
     check_same_suite,
     load_baseline,
     promote,
     write_baseline,
 )
-from harness.errors import ConfigError, UsageError
 
 
 def summary(*rows: dict[str, Any], suite: str = "s") -> dict[str, Any]:

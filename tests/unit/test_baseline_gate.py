@@ -8,9 +8,9 @@ from typing import Any
 
 import msgspec
 
-from harness.baseline import Baseline, CaseRow
 from harness.config.schema import MetricGate, MetricGates, Regression, Significance
-from harness.gate import Policy, evaluate
+from harness.gate.baseline import Baseline, CaseRow
+from harness.gate.evaluate import Policy, evaluate
 
 
 def rows(spec: str, **metrics: Any) -> list[CaseRow]:

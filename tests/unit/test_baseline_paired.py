@@ -8,7 +8,7 @@ from math import comb
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.paired import mcnemar_exact_p, paired_drop, sign_test_p
+from harness.gate.paired import mcnemar_exact_p, paired_drop, sign_test_p
 
 counts = st.integers(min_value=0, max_value=60)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from harness.config.loader import load_suite
 from harness.config.schema import (
     Budgets,
     CaseFile,
@@ -23,7 +22,8 @@ from harness.config.schema import (
     SuiteFile,
 )
 from harness.errors import ConfigError, ConfigErrors
-from harness.grading.registry import type_names
+from harness.grading.catalogue import type_names
+from harness.plan.load import load_suite
 from harness.protocol.codec import DEFAULT_MAX_LINE_BYTES
 
 SUITE = """\
@@ -579,7 +579,7 @@ def test_every_builtin_spec_forbids_unknown_keys_so_the_loader_fast_path_is_exac
     checked the slow way (tests/unit/test_grader_plugins.py)."""
     import msgspec.inspect as mi
 
-    from harness.grading.registry import file_kinds, specs_forbid_unknown_fields
+    from harness.grading.catalogue import file_kinds, specs_forbid_unknown_fields
 
     assert specs_forbid_unknown_fields()
     lenient: list[str] = []

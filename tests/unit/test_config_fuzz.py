@@ -16,9 +16,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.config.loader import load_suite
 from harness.config.schema import Suite
 from harness.errors import ConfigError, ConfigErrors
+from harness.plan.load import load_suite
 
 FILES = {
     "suite.yaml": """\

@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from harness.config.loader import load_suite
+from harness.plan.load import load_suite
 from harness.storage.fingerprint import agent_digest, attempt_fingerprint
 
 SUITE = """\

@@ -19,22 +19,25 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import running
-from harness.baseline import rows_of
-from harness.config.loader import load_suite
+from harness.aggregate import streaming as running
+from harness.aggregate.result_index import check_complete
+from harness.aggregate.sweep import sweep_summary
+from harness.aggregate.tally import RunTally
+from harness.api import RunReport
 from harness.config.schema import Regression, Suite
-from harness.gate import Policy, evaluate
-from harness.gating import Gatekeeper, GateOptions
-from harness.plan import Plan, build_plan, check_complete
+from harness.execute.gatekeeper import Gatekeeper, GateOptions
+from harness.execute.run import _finish, _run_header
+from harness.gate.baseline import rows_of
+from harness.gate.evaluate import Policy, evaluate
+from harness.kinds import Outcome
+from harness.plan.build import Plan, build_plan
+from harness.plan.load import load_suite
 from harness.reports.junit import render_junit
-from harness.reports.rebuild import RunData
+from harness.reports.run_data import RunData
 from harness.reports.summary import build_summary
-from harness.reports.sweep import sweep_summary
 from harness.results import AttemptResult, Failure
-from harness.run import RunReport, _finish, _run_header
 from harness.storage import runs as runs_module
 from harness.storage.runs import RunDirectory, new_run_id, read_results, to_builtins
-from harness.tally import RunTally
 
 REGRESSION = {
     "min_pass_rate": 0.5,
@@ -68,7 +71,8 @@ def made_up(attempt_id: str, case_id: str, model: str | None, trial: int | None)
         ]  # fmt: skip
     elif kind == 3:
         failures = [Failure(type="agent_exited", message="exit 3")]
-    outcome = {0: "passed", 3: "infra_error", 4: "budget_exceeded"}.get(kind, "failed")
+    outcomes: dict[int, Outcome] = {0: "passed", 3: "infra_error", 4: "budget_exceeded"}
+    outcome = outcomes.get(kind, "failed")
     if kind in (0, 5, 6):
         outcome = "passed"
     return AttemptResult(

@@ -14,11 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.assay import codes, metrics
-from harness.assay.fixtures import ArgsValidFixture, SequenceValidFixture, ToolBlocklistFixture
+from harness.assay import codes
+from harness.assay.config import AssayConfigError, load_assay_config
 from harness.assay.traces import TraceError, read_trace
-from harness.config.assay import AssayConfigError, load_assay_config
 from harness.errors import ConfigError
+from harness.grading.assay import metrics
+from harness.grading.assay.fixtures import (
+    ArgsValidFixture,
+    SequenceValidFixture,
+    ToolBlocklistFixture,
+)
 from harness.grading.calls import TraceMustCallTool, TraceToolSequence
 from harness.grading.context import GradingContext, ToolCall
 from harness.grading.engine import run_grader

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.loader import load_suite
 from harness.errors import ConfigError, UsageError
-from harness.grading import registry
+from harness.grading import catalogue, registry
 from harness.grading.calls import TraceToolArgsSchema, TraceToolCallCount
 from harness.grading.commands import RunCommand
 from harness.grading.output import JsonMatch
+from harness.plan.load import load_suite
 
 SUITE = """\
 suite_name: demo
@@ -260,15 +260,15 @@ def test_a_plugin_type_is_unknown_until_loaded(plugin_module: str) -> None:
     [line] = errors(root)
     assert line.startswith('s/cases/t1.yaml:3: assertions[0].type: unknown type "short_answer";')
     assert "valid types: json_schema, required_fields," in line
-    registry.load_plugin(plugin_module)
+    catalogue.load_plugin(plugin_module)
     [case] = load_suite(root).cases
     assert type(case.assertions[0]).__name__ == "ShortAnswer"
-    assert "short_answer" in registry.type_names()
+    assert "short_answer" in catalogue.type_names()
 
 
 def test_a_plugin_that_cannot_load_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--grader-plugin no_such_plugin_mod: cannot import it"):
-        registry.load_plugin("no_such_plugin_mod")
+        catalogue.load_plugin("no_such_plugin_mod")
 
 
 def test_a_type_taken_twice_is_refused() -> None:
@@ -289,9 +289,9 @@ def test_graders_from_the_entry_point_group(
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-graders\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[harness.graders]\nshort = ep_graders:GRADERS\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(registry._state, "entry_points", False)
+    monkeypatch.setitem(catalogue._state, "entry_points", False)
     try:
-        assert "ep_short" in registry.type_names()
+        assert "ep_short" in catalogue.type_names()
         root = make("assertions: [{type: ep_short, max_chars: 3}]\n")
         [case] = load_suite(root).cases
         assert type(case.assertions[0]).__name__ == "ShortAnswer"
@@ -333,8 +333,8 @@ def test_a_plugin_spec_that_accepts_unknown_keys_still_gets_them_reported(
     (tmp_path / "lenient_graders.py").write_text(LENIENT_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        registry.load_plugin("lenient_graders")
-        assert not registry.specs_forbid_unknown_fields()
+        catalogue.load_plugin("lenient_graders")
+        assert not catalogue.specs_forbid_unknown_fields()
         root = make("assertions: [{type: bounded_answer, limits: {max_chars: 3, typo: 1}}]\n")
         [line] = errors(root)
         assert line.startswith("s/cases/t1.yaml:3: assertions[0].limits.typo: unknown key")
@@ -342,4 +342,4 @@ def test_a_plugin_spec_that_accepts_unknown_keys_still_gets_them_reported(
         registry._types.pop("bounded_answer", None)
         registry._lenient.discard("bounded_answer")
         sys.modules.pop("lenient_graders", None)
-    assert registry.specs_forbid_unknown_fields()
+    assert catalogue.specs_forbid_unknown_fields()

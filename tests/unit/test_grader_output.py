@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.config.schema import GraderSpec
+from harness.grading.catalogue import grader_of
 from harness.grading.context import GradingContext
 from harness.grading.output import (
     ExactMatch,
@@ -25,7 +26,6 @@ from harness.grading.output import (
     grade_must_not_contain,
     grade_regex,
 )
-from harness.grading.registry import grader_of
 from harness.grading.verdict import Verdict
 
 SCHEMA = {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}

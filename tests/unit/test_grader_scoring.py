@@ -19,9 +19,12 @@ from harness.grading.engine import (
 from harness.grading.output import MustContain
 from harness.grading.scoring import decide, weighted_score
 from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN, Verdict
+from harness.results import VerdictStatus
 
 
-def v(status: str, weight: float = 1.0, score: float | None = None, name: str = "g") -> Verdict:
+def v(
+    status: VerdictStatus, weight: float = 1.0, score: float | None = None, name: str = "g"
+) -> Verdict:
     return Verdict(
         grader="x",
         status=status,
@@ -88,6 +91,6 @@ async def test_grade_attempt_passes_above_the_threshold_with_a_failed_grader() -
 
 
 @given(st.lists(st.tuples(st.sampled_from([PASSED, FAILED]), st.floats(0, 10)), max_size=6))
-def test_score_is_a_fraction(items: list[tuple[str, float]]) -> None:
+def test_score_is_a_fraction(items: list[tuple[VerdictStatus, float]]) -> None:
     score = weighted_score([v(status, weight) for status, weight in items])
     assert score is None or 0 <= score <= 1 + 1e-9

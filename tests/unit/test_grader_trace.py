@@ -22,8 +22,8 @@ from harness.grading.calls import (
     TraceToolSequence,
     subset_mismatch,
 )
+from harness.grading.catalogue import grader_of
 from harness.grading.context import GradingContext, ToolCall, calls_from_events
-from harness.grading.registry import grader_of
 from harness.grading.verdict import Verdict
 
 

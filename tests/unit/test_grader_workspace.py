@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.config.paths import PathEscapeError, check_relative, inside, parse_duration
 from harness.config.schema import GraderSpec
 from harness.grading.commands import RunCommand, inline_regex
 from harness.grading.context import GradingContext
@@ -23,7 +24,6 @@ from harness.grading.files import (
     FileNotExists,
     FileNotMatches,
 )
-from harness.grading.paths import PathEscapeError, check_relative, inside, parse_duration
 from harness.grading.verdict import ERRORED, Verdict
 
 

@@ -12,11 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.attempt.normalization import Normalizer
 from harness.cassette.format import Interaction, encode_interaction, load_cassette
 from harness.cassette.matching import ReplayCassette, canonical_args
 from harness.config.schema import Normalization, ReplaceText
 from harness.errors import CassetteError
-from harness.normalization import Normalizer
 
 # Line breakers RunLedger's loader trips on, and NUL, appear far more often than by chance.
 # Any encodable character: lone surrogates cannot reach a cassette from JSON (see the unit test).

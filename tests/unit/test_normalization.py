@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from harness.attempt.normalization import Normalizer, normalize
 from harness.config.schema import Normalization, ReplaceText
-from harness.normalization import Normalizer, normalize
 
 DOC: dict[str, Any] = {
     "id": "abc",

@@ -11,10 +11,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.config.loader import load_suite
+from harness.aggregate.result_index import check_complete
 from harness.config.schema import Suite
 from harness.errors import ConfigError, UsageError
-from harness.plan import attempt_id, build_plan, check_complete, parse_models, seed_for
+from harness.kinds import Outcome
+from harness.plan.build import attempt_id, build_plan, parse_models, seed_for
+from harness.plan.load import load_suite
 from harness.results import AttemptResult
 
 
@@ -157,7 +159,7 @@ def test_suite_models_and_runs_are_checked_at_load(tmp_path: Path) -> None:
         assert expected in text, text
 
 
-def _result(attempt: str, outcome: str = "passed") -> AttemptResult:
+def _result(attempt: str, outcome: Outcome = "passed") -> AttemptResult:
     return AttemptResult(
         case_id=attempt.split("/")[0], status="pass", wall_ms=1, attempt_id=attempt, outcome=outcome
     )

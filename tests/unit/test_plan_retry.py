@@ -7,10 +7,11 @@ import signal
 
 import pytest
 
+from harness.attempt.context import AttemptOutput
+from harness.attempt.trace import Trace
+from harness.execute.retry import RetryPolicy
+from harness.kinds import infra_failure
 from harness.results import AttemptResult, Failure
-from harness.retry import RetryPolicy, infra_failure
-from harness.runner import AttemptOutput
-from harness.trace import Trace
 
 
 def test_classification() -> None:

@@ -9,7 +9,7 @@ from test_plan import make_suite
 
 from harness.config.schema import Suite
 from harness.errors import UsageError
-from harness.select import parse_tags, select_cases
+from harness.plan.select import parse_tags, select_cases
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.attempt.context import AttemptOutput
+from harness.attempt.spec import AttemptPlan
+from harness.attempt.trace import Trace
 from harness.config.schema import Budgets, Case
-from harness.pool import Pool, PoolSettings
+from harness.execute.pool import Pool, PoolSettings
 from harness.results import AttemptResult
-from harness.runner import AttemptOutput, AttemptPlan
-from harness.trace import Trace
 
 
 def _plan(case_id: str) -> AttemptPlan:

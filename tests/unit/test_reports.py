@@ -11,10 +11,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from harness.kinds import Status
 from harness.reports.html import embed_json, render_html
 from harness.reports.junit import render_junit
 from harness.reports.markdown import MAX_CHARS, code, code_block, escape, render_markdown
-from harness.reports.rebuild import RunData
+from harness.reports.run_data import RunData
 from harness.reports.sarif import render_sarif
 from harness.results import AttemptResult, Failure
 
@@ -33,7 +34,7 @@ def data(
     return RunData(Path("/nonexistent"), run, summary, results)
 
 
-def failing(case_id: str, message: str = "boom", status: str = "fail") -> AttemptResult:
+def failing(case_id: str, message: str = "boom", status: Status = "fail") -> AttemptResult:
     failure = Failure(type="assertion_failed", message=message, details={"assertion": "must_call"})
     return AttemptResult(case_id=case_id, attempt_id=case_id, status=status, wall_ms=1500,
                          failures=[failure], stderr_tail="err\x00tail")  # fmt: skip

@@ -13,11 +13,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.config.loader import load_suite
+from harness.aggregate.completeness import Completeness
+from harness.aggregate.result_index import ResultIndex, check_complete
 from harness.config.schema import Suite
-from harness.plan import Completeness, Plan, build_plan, check_complete
+from harness.plan.build import Plan, build_plan
+from harness.plan.load import load_suite
 from harness.results import INFRA_ERROR, AttemptResult
-from harness.storage.result_index import ResultIndex
 
 # Ids with `/` make attempt ids sort across cases and even collide ("a/m/1" on model "x" vs "a"
 # on model "m/1/x"): the index must still agree with a plain sort and a set of ids.

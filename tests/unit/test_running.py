@@ -11,9 +11,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from harness import running
+from harness.aggregate import streaming as running
+from harness.aggregate.streaming import ValueTally
 from harness.reports.summary import percentile
-from harness.running import ValueTally
 from harness.storage.runs import PRETTY_MAX_BYTES, RunDirectory
 
 values = st.lists(
@@ -22,7 +22,7 @@ values = st.lists(
 
 
 class _Squares(Mapping[str, int]):
-    """A Mapping that is no dict (as reports.sweep.KCurve): written as its dict."""
+    """A Mapping that is no dict (as aggregate.sweep.KCurve): written as its dict."""
 
     def __init__(self, n: int) -> None:
         self.n = n

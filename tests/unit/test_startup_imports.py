@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.grading.registry import ENTRY_POINT_GROUP, group_may_be_declared
+from harness.grading.catalogue import group_may_be_declared
+from harness.grading.registry import ENTRY_POINT_GROUP
 
 # Loaded only by the features that need them: a json_schema grader, a grader plugin
 # installed as an entry point, the reports written at the end of a run.
@@ -40,7 +41,7 @@ PROBE = """\
 import json, sys
 from harness.cli import app
 import harness.cli.run
-from harness.run import RunOptions, prepare_run
+from harness.api import RunOptions, prepare_run
 prepare_run(RunOptions(suite=sys.argv[1]))
 print(json.dumps(sorted(sys.modules)))
 """
@@ -51,9 +52,11 @@ print(json.dumps(sorted(sys.modules)))
 UNUSED_IN_A_PLAIN_RUN = (
     *(name for name in UNUSED_BEFORE_FIRST_SPAWN if name != "xml.etree.ElementTree"),  # junit
     "harness.assay",
-    "harness.stats",
+    "harness.grading.assay",
+    "harness.aggregate.stats",
+    "harness.aggregate.sweep",
     "harness.reports.sweep",
-    "harness.paired",
+    "harness.gate.paired",
     "harness.reports.html",
     "harness.reports.markdown",
     "harness.reports.sarif",
@@ -67,7 +70,7 @@ print(json.dumps({"type": "final_output", "output": {"results": []}}), flush=Tru
 RUN_PROBE = """\
 import json, sys
 from pathlib import Path
-from harness.run import RunOptions, run
+from harness.api import RunOptions, run
 report = run(RunOptions(suite=sys.argv[1], output_dir=Path(sys.argv[2]), workers=1))
 print(json.dumps({"exit_code": report.exit_code, "modules": sorted(sys.modules)}))
 """
@@ -92,7 +95,7 @@ def _python(code: str, *args: str, cwd: Path) -> str:
 def test_a_plain_run_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     suite = _plain_suite(tmp_path)
     loaded = set(json.loads(_python(PROBE, str(suite), cwd=tmp_path)))
-    assert "harness.config.loader" in loaded  # the probe did load the suite
+    assert "harness.plan.load" in loaded  # the probe did load the suite
     assert sorted(loaded.intersection(UNUSED_BEFORE_FIRST_SPAWN)) == []
 
     found = json.loads(_python(RUN_PROBE, str(suite), str(tmp_path / "out"), cwd=tmp_path))

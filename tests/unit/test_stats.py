@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.stats import (
+from harness.aggregate.stats import (
     Stability,
     classify,
     mean,

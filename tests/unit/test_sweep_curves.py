@@ -1,4 +1,4 @@
-"""reports.sweep.KCurve: pass@k and pass^k for every k, computed when read, written as the
+"""aggregate.sweep.KCurve: pass@k and pass^k for every k, computed when read, written as the
 dict it stands for."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.reports.sweep import KCurve
-from harness.stats import pass_at_k, pass_hat_k
+from harness.aggregate.stats import pass_at_k, pass_hat_k
+from harness.aggregate.sweep import KCurve
 from harness.storage.runs import encode_line
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.loader import load_suite
 from harness.config.schema import HttpToolSpec, McpToolSpec, PythonToolSpec
 from harness.errors import ConfigError, ConfigErrors
+from harness.plan.load import load_suite
 
 HEAD = """suite_name: s
 agent_command: [python3, agent.py]

@@ -155,7 +155,7 @@ async def test_a_cassette_redacted_under_another_key_says_so(tmp_path: Path) -> 
 
 def test_results_are_redacted_without_breaking_their_types(tmp_path: Path) -> None:
     from harness.cassette.modes import Gateways, prepare_tooling
-    from harness.config.loader import load_suite
+    from harness.plan.load import load_suite
     from harness.results import AttemptResult, Failure
 
     (tmp_path / "cases").mkdir()

@@ -19,7 +19,7 @@ from typing import Any
 # harness is not installed for that interpreter.
 sys.path.append(str(Path(__file__).resolve().parents[3]))
 
-from harness.agent import Agent, run
+from harness.sdk import Agent, run
 
 # First match wins, so the order matters: "refund my late order" is billing, not shipping.
 CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [

@@ -1,0 +1,44 @@
+"""What every attempt of a run shares (AttemptContext, built once a run) and what an attempt
+returns (AttemptOutput)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.attempt.host import AgentHost
+from harness.attempt.trace import Trace
+from harness.cassette.gateway import ReplayGateway, ToolGateway
+from harness.config.schema import Case
+from harness.grading.engine import GradeOptions
+from harness.results import AttemptResult
+
+
+@dataclass(frozen=True)
+class AttemptContext:
+    """The run's settings every attempt reads; nothing in it changes while the run goes."""
+
+    tool_registry: frozenset[str]
+    strict: bool
+    grading: GradeOptions = field(default_factory=GradeOptions)
+    # Where agents run; None: a process of each attempt's own (harness.attempt.host).
+    host: AgentHost | None = None
+    # Keep each attempt's workspace in a folder of this one (else it goes when graded).
+    keep_workspace_under: Path | None = None
+    # Masks secrets in each stderr line before it reaches the log.
+    redact_line: Callable[[bytes], bytes] | None = None
+    # The gateway that answers a case's tool calls; None: replay the case's cassette.
+    gateway_for: Callable[[Case], ToolGateway] | None = None
+
+    def gateway(self, case: Case) -> ToolGateway:
+        if self.gateway_for is not None:
+            return self.gateway_for(case)
+        return ReplayGateway(case.cassette_path, strict=self.strict)
+
+
+@dataclass
+class AttemptOutput:
+    result: AttemptResult
+    trace: Trace
+    retryable: bool = False  # an infrastructure failure that another try may not have

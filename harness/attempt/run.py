@@ -1,0 +1,137 @@
+"""One attempt, from spawn to AttemptResult: set up its workspace, hold the conversation on the
+context's host, grade what the agent produced, and build the result.
+
+Nothing here writes run artifacts: the result and the trace events are returned. (The agent's
+stderr is streamed to the log path it is given, because stderr can be larger than memory.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.agent.session import StderrSink
+from harness.attempt.budgets import LiveBudget
+from harness.attempt.build import Ending, build_result, failure_of, ordered_failures
+from harness.attempt.context import AttemptContext, AttemptOutput
+from harness.attempt.conversation import Conversation
+from harness.attempt.host import OWN_PROCESS
+from harness.attempt.normalization import Normalizer
+from harness.attempt.spec import AgentSpec, AttemptPlan, OutputHook
+from harness.attempt.trace import Trace
+from harness.attempt.workspace import Workspace, WorkspaceError, open_workspace
+from harness.errors import BudgetExceededError
+from harness.grading.engine import Grading, failure_rows, grade_case
+from harness.results import PASS
+
+
+async def run_attempt(
+    plan: AttemptPlan,
+    agent: AgentSpec,
+    context: AttemptContext,
+    *,
+    stderr_path: Path | None = None,
+    on_output: OutputHook | None = None,
+) -> AttemptOutput:
+    """Run one attempt and judge it; never raises an AttemptError.
+
+    A case with a workspace runs in a fresh one (the agent's cwd, where run-command and file
+    graders look), on a process of its own; the workspace goes when grading is done, unless
+    kept under `context.keep_workspace_under`. `on_output(kind, text)` sees each stderr chunk
+    ("stderr") and log message ("log")."""
+    spec = plan.case.workspace
+    if spec is None:
+        return await _converse_and_grade(plan, agent, context, stderr_path, on_output, None)
+    try:
+        async with open_workspace(
+            spec, plan.attempt_id, keep_under=context.keep_workspace_under
+        ) as workspace:
+            # A kept agent process lives in another folder: this attempt gets its own.
+            moved = dataclasses.replace(agent, cwd=workspace.path)
+            own = dataclasses.replace(context, host=None)
+            return await _converse_and_grade(plan, moved, own, stderr_path, on_output, workspace)
+    except WorkspaceError as exc:
+        return _not_started(plan, exc)
+
+
+def _not_started(plan: AttemptPlan, exc: WorkspaceError) -> AttemptOutput:
+    trace = Trace(plan.case.id, plan.attempt_id)
+    trace.error(exc.kind, exc.message)
+    trace.end(False, 0)
+    result, _ = build_result(plan, [failure_of(exc)], Ending(wall_ms=0))
+    return AttemptOutput(result=result, trace=trace)
+
+
+async def _converse_and_grade(
+    plan: AttemptPlan,
+    agent: AgentSpec,
+    context: AttemptContext,
+    stderr_path: Path | None,
+    on_output: OutputHook | None,
+    workspace: Workspace | None,
+) -> AttemptOutput:
+    case = plan.case
+    sink = StderrSink(stderr_path, echo=_echo_stderr(on_output), redact=context.redact_line)
+    conversation = Conversation(
+        plan=plan,
+        agent=agent,
+        registry=context.tool_registry,
+        gateway=context.gateway(case),
+        normalizer=Normalizer(case.normalization) if case.normalization else None,
+        budget=LiveBudget(case.budgets),
+        sink=sink,
+        trace=Trace(case.id, plan.attempt_id),
+        on_output=on_output,
+    )
+    error = await (context.host or OWN_PROCESS).run(conversation)
+    wall_ms = conversation.budget.elapsed_ms()
+    trace, counters = conversation.trace, conversation.counters
+    ended_by = failure_of(error) if error is not None else None
+    if error is not None:
+        trace.error(error.kind, error.message)
+    graded = None
+    if conversation.answered and not context.grading.skip:
+        graded = await _grade(conversation, context, workspace)
+    gateway = conversation.gateway.finish(completed=error is None and conversation.answered)
+    usage = []
+    if not isinstance(error, BudgetExceededError):
+        usage = conversation.budget.check_usage(counters.tokens_out, counters.cost_usd)
+    failures = ordered_failures(ended_by, graded.failures if graded else [], gateway, usage)
+    wrote = stderr_path is not None and sink.total_bytes > 0
+    ending = Ending(
+        wall_ms=wall_ms,
+        exit_code=conversation.exit_code,
+        stderr_tail=sink.tail() if sink.total_bytes else None,
+        stderr_path=str(stderr_path) if wrote else None,
+        cassette_sha256=getattr(conversation.gateway, "sha256", None),
+        workspace=str(workspace.path) if workspace is not None and workspace.kept else None,
+        retry_exit_codes=agent.retry_exit_codes,
+    )
+    ungraded = context.grading.skip and not failures
+    result, retryable = build_result(
+        plan, failures, ending, counters=counters, graded=graded, ungraded=ungraded
+    )
+    trace.end(result.status == PASS, wall_ms)
+    return AttemptOutput(result=result, trace=trace, retryable=retryable)
+
+
+async def _grade(
+    conversation: Conversation, context: AttemptContext, workspace: Workspace | None
+) -> Grading | None:
+    trace = conversation.trace
+    graded = await grade_case(
+        conversation.plan.case,
+        trace.events,
+        options=context.grading,
+        workspace=workspace.path if workspace else None,
+    )
+    if graded is not None and graded.failing:
+        trace.assertion_failures(failure_rows(graded.failing))
+    return graded
+
+
+def _echo_stderr(on_output: OutputHook | None) -> Callable[[bytes], None] | None:
+    if on_output is None:
+        return None
+    return lambda chunk: on_output("stderr", chunk.decode("utf-8", errors="replace"))

@@ -1,0 +1,114 @@
+"""The end-of-run console report: failures with expected/observed, totals, the run dir.
+
+Live progress is harness/reports/progress.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from harness.aggregate.tally import FAILED_KEPT
+from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
+
+if TYPE_CHECKING:
+    from harness.api import RunReport
+
+MAX_DETAIL_CHARS = 600
+# A sweep can fail hundreds of attempts; the rest are in the files (harness.tally keeps these).
+MAX_FAILURES_SHOWN = FAILED_KEPT
+CI_LOG_WIDTH = 160
+
+
+def print_report(report: RunReport) -> None:
+    if report.run_dir is None:  # --runs 0: validated, nothing ran
+        return
+    shown, failed = report.first_failures()
+    if failed:
+        _print_failures(shown[:MAX_FAILURES_SHOWN])
+        if failed > MAX_FAILURES_SHOWN:
+            print(f"... and {failed - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
+    if "sweep" in report.overview:
+        _print_sweep(report)
+    if failed and os.environ.get("GITHUB_ACTIONS") == "true":
+        for result in report.iter_results():  # read back one at a time: a sweep fails many
+            if result.status not in (PASS, UNGRADED):
+                print(github_annotation(result))
+    passed = report.passed
+    ungraded = report.count(UNGRADED)
+    total = report.finished - ungraded
+    tail = f" ({ungraded} ungraded: --skip-grade, see `harness grade`)" if ungraded else ""
+    if report.status == "interrupted":
+        tail += f" (interrupted: {total + ungraded} of {report.planned} finished)"
+    print(
+        f"{passed} passed, {total - passed} failed{tail}"
+        f"  [{report.count(FAIL)} fail, {report.count(ERROR)} error]"
+    )
+    if report.completeness is not None and (
+        not report.completeness.complete or report.completeness.lost or "sweep" in report.overview
+    ):
+        print(f"Completeness: {report.completeness.sentence()}")
+    print(f"Run directory: {report.run_dir}")
+
+
+def _print_sweep(report: RunReport) -> None:
+    from rich.console import Console
+
+    from harness.reports.sweep import console_tables
+
+    width = None if sys.stdout.isatty() else CI_LOG_WIDTH
+    console = Console(soft_wrap=False, highlight=False, width=width)
+    for table in console_tables(report.overview["sweep"]):
+        console.print(table)
+
+
+def _print_failures(failed: list[AttemptResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Failures ({len(failed)} cases)", show_lines=True, expand=False)
+    table.add_column("Case", overflow="fold")
+    table.add_column("Status")
+    table.add_column("Reason")
+    table.add_column("Detail", overflow="fold")
+    for result in sorted(failed, key=lambda r: r.attempt_id or r.case_id):
+        for index, failure in enumerate(result.failures or []):
+            table.add_row(
+                (result.attempt_id or result.case_id) if index == 0 else "",
+                result.status if index == 0 else "",
+                failure.type,
+                _detail(failure.message, failure.expected, failure.observed)
+                if failure.type != "budget_exceeded"  # its message names limit and actual
+                else failure.message,
+            )
+    # Off a terminal (CI logs) rich would assume 80 columns and fold every message.
+    width = None if sys.stdout.isatty() else CI_LOG_WIDTH
+    Console(soft_wrap=False, highlight=False, width=width).print(table)
+
+
+def _detail(message: str, expected: Any, observed: Any) -> str:
+    text = message
+    if expected is not None:
+        text += f"\nexpected: {_short(expected)}"
+    if observed is not None:
+        text += f"\nobserved: {_short(observed)}"
+    return text if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS] + "..."
+
+
+def _short(value: Any) -> str:
+    import msgspec
+
+    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def github_annotation(result: AttemptResult) -> str:
+    """A workflow command; %, CR and LF must be escaped or the annotation is cut."""
+    failure = result.failures[0] if result.failures else None
+    message = f"{failure.type}: {failure.message}" if failure else result.status
+    name = result.attempt_id or result.case_id
+    return f"::error title=harness: {_escape(name)}::{_escape(message)}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -1,0 +1,129 @@
+"""Load, select and plan a run: every config and usage problem is found here, before any run
+directory or agent exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.agent.environment import agent_environment
+from harness.agent.process import is_shell_shim, resolve_executable
+from harness.attempt.persistent import reuse_agents
+from harness.attempt.spec import AgentSpec
+from harness.cassette.modes import Tooling, prepare_tooling
+from harness.config.schema import RetrySpec, Suite
+from harness.errors import (
+    ConfigError,
+    SpawnError,
+    UsageError,
+)
+from harness.execute.events import RunEvents
+from harness.execute.options import RunOptions, default_workers
+from harness.execute.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from harness.grading.options import check_grade_options
+from harness.plan.build import Plan, agent_argv, build_plan, parse_models
+from harness.plan.load import load_suite
+from harness.plan.select import select_cases
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded, selected and planned run: everything checked, nothing started."""
+
+    suite: Suite
+    plan: Plan
+    agents: dict[str | None, AgentSpec]
+    strict: bool
+    workers: int
+    retry: RetryPolicy
+    tooling: Tooling | None = None  # record modes: live tools checked, redaction
+
+
+def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepared:
+    """Load, select and plan; every config and usage problem is raised here, before any run
+    directory or agent exists. `harness run --list` and `--runs 0` stop here."""
+    events = events or RunEvents()
+    check_grade_options(options.grade, options.grader_plugins)
+    loaded = load_suite(
+        options.suite, mode=options.mode, allow_ineffective=options.allow_ineffective
+    )
+    suite = select_cases(loaded, options.case_ids, options.tags)
+    plan = build_plan(suite, models=parse_models(options.models), runs=options.runs)
+    warned: set[str] = set()
+    agents = {
+        model: _agent_spec(suite, events, model, warned, clean_env=options.clean_env)
+        for model in plan.models
+    }
+    workers = options.workers or default_workers()
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if options.shutdown_timeout_seconds < 0:
+        raise UsageError("--shutdown-timeout must be 0 or more seconds")
+    reuse_agents(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
+    if options.engine not in ("local", "ray"):
+        raise UsageError(f"--engine: unknown engine {options.engine!r}; use local or ray")
+    if options.engine != "local" and suite.mode.value != "replay":
+        # Live tools and cassette writes belong to this machine; remote shards only replay.
+        raise UsageError(
+            f"--engine {options.engine} replays only; run --mode {suite.mode.value} "
+            "with the local engine"
+        )
+    if options.engine == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:  # found without importing it
+            raise UsageError("--engine ray needs Ray; install it with `pip install 'harness[ray]'`")
+    strict = suite.strict if options.strict is None else options.strict
+    return Prepared(
+        suite=suite,
+        plan=plan,
+        agents=agents,
+        strict=strict,
+        workers=workers,
+        retry=_retry_policy(suite.retry, options.max_retries),
+        # Every case of the suite, not only those selected: a cassette shared with an
+        # unselected case must keep that case's entries when recorded.
+        tooling=prepare_tooling(suite, all_cases=loaded.cases, strict=strict),
+    )
+
+
+def _retry_policy(spec: RetrySpec | None, max_retries: int | None) -> RetryPolicy:
+    spec = spec or RetrySpec()
+    if max_retries is not None and max_retries < 0:
+        raise UsageError(f"--max-retries must be 0 or more, got {max_retries}")
+    chosen = max_retries if max_retries is not None else spec.max_retries
+    return RetryPolicy(
+        max_retries=DEFAULT_MAX_RETRIES if chosen is None else chosen,
+        initial_seconds=spec.initial_backoff_ms / 1000,
+        max_seconds=spec.max_backoff_ms / 1000,
+    )
+
+
+def _agent_spec(
+    suite: Suite,
+    events: RunEvents,
+    model: str | None = None,
+    warned: set[str] | None = None,
+    *,
+    clean_env: bool = False,
+) -> AgentSpec:
+    argv = list(agent_argv(suite.agent_command, model))
+    try:
+        argv[0] = resolve_executable(argv[0], cwd=suite.agent_cwd)
+    except SpawnError as exc:
+        raise ConfigError(str(suite.file), exc.message, field="agent_command") from None
+    warned = set() if warned is None else warned
+    if argv[0] not in warned and is_shell_shim(argv[0]):
+        warned.add(argv[0])
+        events.warning(
+            f"agent command {suite.agent_command[0]!r} resolves to a shell-script shim "
+            f"({argv[0]}), which adds ~100 ms to every spawn; put a real interpreter first on PATH"
+        )
+    env = agent_environment(suite, clean=clean_env)
+    return AgentSpec(
+        argv=tuple(argv),
+        cwd=suite.agent_cwd,
+        env=env,
+        max_line_bytes=suite.max_line_bytes,
+        grace_seconds=suite.kill_grace_ms / 1000,
+        retry_exit_codes=frozenset(suite.retry.exit_codes if suite.retry else ()),
+    )

@@ -1,0 +1,180 @@
+"""One shard of a run, on whatever machine runs it: re-plan the suite from its copy there, run the
+shard's attempts with the same attempt runner and pool as a local run, hand the outputs back.
+
+Nothing here imports Ray: a Ray task calls `run_shard`, and so can a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.from_thread import BlockingPortal
+
+from harness.attempt.context import AttemptContext, AttemptOutput
+from harness.attempt.persistent import KeptProcesses
+from harness.attempt.run import run_attempt
+from harness.attempt.spec import AttemptPlan
+from harness.attempt.trace import Trace
+from harness.execute.pool import Pool, PoolSettings
+from harness.results import AttemptResult
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What a shard needs, in a form that pickles: the run's options (their suite path relative
+    to `root`, the folder shipped as the task's working_dir) and the ids of its attempts."""
+
+    options: Any  # harness.run.RunOptions
+    root: str  # the driver's folder that the working_dir copies
+    suite_rel: str
+    cwd_rel: str | None  # the driver's cwd inside root, if it is
+    attempt_ids: tuple[str, ...]
+    workers_per_node: int
+    reuse: bool
+    shipped: bool = True  # the suite's folder came as the task's working_dir
+    run_key: str = ""  # the same for every shard of one run
+
+
+@dataclass(frozen=True)
+class ShardOutput:
+    """One attempt's result (JSON bytes), trace events and stderr, as the driver writes them."""
+
+    attempt_id: str
+    result: bytes
+    events: list[dict[str, Any]]
+    stderr: bytes | None
+
+
+# Agents kept between two shards that a worker process runs are ended after this long idle:
+# shards of one run follow each other closely; after the run nothing should linger.
+IDLE_SECONDS = 2.0
+
+
+class _Loop:
+    """The worker process's event loop, on a daemon thread, kept from one shard to the next so
+    that the agents it keeps (persistent agents) serve the following shards too."""
+
+    def __init__(self) -> None:
+        ready: queue.Queue[tuple[BlockingPortal, KeptProcesses]] = queue.Queue()
+        thread = threading.Thread(target=anyio.run, args=(self._main, ready), daemon=True)
+        thread.start()
+        self.portal, self.slots = ready.get()
+        self.generation = 0  # shards started: an idle timer only fires if none started since
+        self.run_key = ""
+
+    @staticmethod
+    async def _main(ready: queue.Queue[tuple[BlockingPortal, KeptProcesses]]) -> None:
+        async with BlockingPortal() as portal, KeptProcesses() as slots:
+            ready.put((portal, slots))
+            await portal.sleep_until_stopped()
+
+    async def reap_when_idle(self, generation: int) -> None:
+        await anyio.sleep(IDLE_SECONDS)
+        if self.generation == generation:
+            await self.slots.close_idle()
+
+
+_loop: _Loop | None = None
+
+
+def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
+    """Run the shard with the suite's copy at `base` (blocking, on the process's loop)."""
+    global _loop
+    if job.cwd_rel is not None:
+        os.chdir(base / job.cwd_rel)
+    if _loop is None:
+        _loop = _Loop()
+    loop = _loop
+    loop.generation += 1
+    if job.run_key != loop.run_key:  # a new run: its agent files may have changed
+        loop.portal.call(loop.slots.close_idle)
+        loop.run_key = job.run_key
+    try:
+        return loop.portal.call(_run_shard, job, base, loop.slots)
+    finally:
+        loop.portal.start_task_soon(loop.reap_when_idle, loop.generation)
+
+
+async def _run_shard(job: ShardJob, base: Path, slots: KeptProcesses) -> list[ShardOutput]:
+    prepared = _prepare(job, base)
+    by_id = {attempt.attempt_id: attempt for attempt in prepared.plan.attempts}
+    attempts = [by_id[attempt_id] for attempt_id in job.attempt_ids]
+    # --workers is per node: the node's cores share it, one shard task per core.
+    workers = max(1, -(-job.workers_per_node // (os.cpu_count() or 1)))
+    outputs: list[ShardOutput] = []
+    with tempfile.TemporaryDirectory(prefix="harness-shard-") as tmp:
+        logs = Path(tmp)
+
+        def log_path(attempt: AttemptPlan) -> Path:
+            return logs / f"{len(by_id)}-{attempt.attempt_id.replace('/', '_')}.log"
+
+        context = AttemptContext(
+            tool_registry=prepared.suite.tool_registry,
+            strict=prepared.strict,
+            grading=job.options.grade,
+            host=slots if job.reuse else None,
+        )
+
+        async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:
+            return await run_attempt(
+                attempt, prepared.agents[attempt.model], context, stderr_path=log_path(attempt)
+            )
+
+        def on_result(output: AttemptOutput) -> None:
+            result = _relocate(output.result, str(base), job.root)
+            path = log_path_by_id[result.attempt_id or result.case_id]
+            stderr = path.read_bytes() if path.exists() else None
+            outputs.append(
+                ShardOutput(
+                    attempt_id=result.attempt_id or result.case_id,
+                    result=msgspec.json.encode(result),
+                    events=output.trace.events,
+                    stderr=stderr,
+                )
+            )
+
+        log_path_by_id = {attempt.attempt_id: log_path(attempt) for attempt in attempts}
+        pool = Pool(PoolSettings(workers=workers, retry=prepared.retry), run_one, on_result)
+        await pool.run(attempts)
+    return outputs
+
+
+# A Ray worker process runs many shards of one run: the suite is loaded and planned once per run,
+# not once per shard (that would cost O(cases) per shard, O(cases^2) per run).
+_prepared: dict[tuple[str, str], Any] = {}
+
+
+def _prepare(job: ShardJob, base: Path) -> Any:
+    from harness.execute.prepare import prepare_run
+
+    key = (job.run_key, str(base))
+    if not job.run_key or key not in _prepared:
+        options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")
+        _prepared.clear()  # one run at a time is kept
+        _prepared[key] = prepare_run(options)
+    return _prepared[key]
+
+
+def decode_output(item: ShardOutput) -> tuple[AttemptResult, AttemptOutput]:
+    """The driver's side: the result and an AttemptOutput its on_result can write."""
+    result = msgspec.json.decode(item.result, type=AttemptResult)
+    trace = Trace(result.case_id, result.attempt_id)
+    trace.events = item.events
+    return result, AttemptOutput(result=result, trace=trace)
+
+
+def _relocate(result: AttemptResult, here: str, there: str) -> AttemptResult:
+    """Paths in the result as the driver knows them, not as this worker's copy has them."""
+    cassette = result.cassette_path
+    if cassette is not None and cassette.startswith(here):
+        cassette = there + cassette[len(here) :]
+    return msgspec.structs.replace(result, cassette_path=cassette, stderr_path=None)
