@@ -255,9 +255,14 @@ async def cancel_when_set(event: anyio.Event, scope: anyio.CancelScope) -> None:
     scope.cancel()
 
 
-async def cancel_when_exited(process: Process, scope: anyio.CancelScope) -> None:
-    """Ends the conversation soon after the agent exits, even if a grandchild keeps its stdout
-    open (then no end of file ever comes). The delay lets its last lines be read first."""
+async def exited_and_read(process: Process) -> None:
+    """Returns soon after the agent exits, even if a grandchild keeps its stdout open (then no
+    end of file ever comes): the delay lets its last lines be read first."""
     await process.wait()
     await anyio.sleep(EXITED_READ_SECONDS)
+
+
+async def cancel_when_exited(process: Process, scope: anyio.CancelScope) -> None:
+    """Ends the conversation once the agent has exited and its last lines were read."""
+    await exited_and_read(process)
     scope.cancel()

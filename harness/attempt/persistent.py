@@ -22,11 +22,7 @@ from anyio.abc import Process, TaskGroup
 
 from harness.agent.process import open_agent, terminate_group
 from harness.agent.session import AgentChannel, StderrSink
-from harness.attempt.conversation import (
-    EXITED_READ_SECONDS,
-    Conversation,
-    cancel_when_set,
-)
+from harness.attempt.conversation import Conversation, cancel_when_set, exited_and_read
 from harness.attempt.host import OWN_PROCESS
 from harness.attempt.spec import AgentSpec, attempt_environment
 from harness.errors import AgentCrashedError, AttemptError, UsageError
@@ -252,8 +248,6 @@ async def _pump_stderr(kept: KeptProcess) -> None:
 
 
 async def _watch_exit(kept: KeptProcess) -> None:
-    """Marks the process gone soon after it exits, even if a grandchild keeps its stdout open.
-    The delay lets its last lines be read first (as the runner's own watch does)."""
-    await kept.process.wait()
-    await anyio.sleep(EXITED_READ_SECONDS)
+    """Marks the process gone once it has exited and its last lines were read."""
+    await exited_and_read(kept.process)
     kept.exited.set()

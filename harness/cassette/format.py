@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from harness.errors import CassetteError
+from harness.protocol.codec import json_type_name
 
 FORMAT_VERSION = 1
 HEADER_TYPE = "cassette_header"
@@ -168,7 +169,7 @@ def _decode_object(path: Path, number: int, line: bytes) -> dict[str, Any]:
     except RecursionError:
         raise _fail(path, number, "JSON nested too deeply", fix) from None
     if not isinstance(value, dict):
-        raise _fail(path, number, f"expected a JSON object, got {_json_type(value)}", fix)
+        raise _fail(path, number, f"expected a JSON object, got {json_type_name(value)}", fix)
     return value
 
 
@@ -224,26 +225,10 @@ def _to_interaction(path: Path, number: int, raw: dict[str, Any]) -> Interaction
 def _field_error(
     path: Path, number: int, raw: dict[str, Any], field: str, kind: str
 ) -> CassetteError:
-    got = "missing" if field not in raw else f"got {_json_type(raw[field])}"
+    got = "missing" if field not in raw else f"got {json_type_name(raw[field])}"
     return _fail(
         path,
         number,
         f"`{field}` must be {kind} ({got})",
         "each line needs tool (string), args (object) and ok (bool)",
     )
-
-
-def _json_type(value: Any) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "an array"
-        case _:
-            return "an object"

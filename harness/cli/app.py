@@ -13,6 +13,7 @@ import typer
 from harness.cli import gate_flags
 from harness.cli import grade as grade_cli
 from harness.cli.commands import RootGroup
+from harness.errors import UsageError
 
 # The other subcommands are imported and built when looked up (harness.cli.commands.LATER).
 app = typer.Typer(
@@ -137,48 +138,11 @@ def run_command(
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
     or 130."""
-    from harness.api import RunOptions
-    from harness.cli.run import execute_run
+    from harness.cli.run import execute_run, options_from_flags
 
     if quiet and verbose:
-        print("error: --quiet and --verbose contradict each other; choose one", file=sys.stderr)
-        raise typer.Exit(2)
-    options = RunOptions(
-        suite=suite,
-        mode=mode,
-        case_ids=tuple(case or ()),
-        workers=workers,
-        output_dir=output_dir,
-        strict=strict,
-        tags=tuple(tag or ()),
-        models=tuple(model or ()),
-        runs=runs,
-        max_retries=max_retries,
-        fail_fast=fail_fast,
-        shutdown_timeout_seconds=shutdown_timeout,
-        agent_reuse=agent_reuse,
-        engine=engine,
-        ray_address=ray_address,
-        clean_env=clean_env,
-        gate=gate_flags.gate_options(
-            baseline=baseline,
-            export_baseline=export_baseline,
-            db=db,
-            incremental=incremental,
-            no_cache=no_cache,
-            rerun_failures=rerun_failures,
-            quarantine_flaky=quarantine_flaky,
-        ),
-        grade=grade_cli.grade_options(
-            skip=skip_grade,
-            threshold=threshold,
-            judge_model=judge_model,
-            judge_samples=judge_samples,
-        ),
-        workspace_dir=workspace,
-        grader_plugins=tuple(grader_plugin or ()),
-        allow_ineffective=allow_ineffective_assertions,
-    )
+        raise UsageError("--quiet and --verbose contradict each other; choose one")
+    options = options_from_flags(locals())
     verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
     raise typer.Exit(execute_run(options, verbosity=verbosity, list_only=list_plan))
 

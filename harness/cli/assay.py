@@ -146,24 +146,18 @@ def ci_command(
 
 def _execute(command: str, flags: dict[str, object]) -> None:
     from harness.assay.pipeline import AssayOptions, run_assay
-    from harness.errors import HarnessError
+    from harness.errors import UsageError
 
     judge = "none" if flags["no_judge"] else str(flags["judge"])
     if flags["no_judge"] and flags["judge"] != "none":
-        print("error: --no-judge conflicts with --judge; give one", file=sys.stderr)
-        raise typer.Exit(2)
+        raise UsageError("--no-judge conflicts with --judge; give one")
     names = set(AssayOptions.__dataclass_fields__) - {"command", "judge", "cwd"}
     given = {name: flags[name] for name in names if name in flags}
     given["allow_ineffective"] = flags["allow_ineffective_assertions"]
     options = AssayOptions(command=command, judge=judge, cwd=Path.cwd(), **given)  # type: ignore[arg-type]
     if options.output_format not in ("text", "json"):
-        print("error: --format takes text or json", file=sys.stderr)
-        raise typer.Exit(2)
-    try:
-        report = run_assay(options)
-    except HarnessError as exc:  # the output files could not be written
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+        raise UsageError("--format takes text or json")
+    report = run_assay(options)
     _print(command, options.output_format, report)
     raise typer.Exit(report.exit_code)
 

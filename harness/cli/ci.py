@@ -25,6 +25,7 @@ ASSAY_REASONS = {
 
 
 def ci_command(
+    ctx: typer.Context,
     suite: Annotated[Path, typer.Argument(help="Suite directory (or its suite.yaml).")],
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
     sarif: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
@@ -52,41 +53,26 @@ def ci_command(
     """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
     import sys
 
-    from harness.api import RunOptions
-    from harness.cli.run import execute_run
+    from harness.cli.commands import CLOSING_LINE
+    from harness.cli.run import execute_run, options_from_flags
     from harness.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
 
     chosen = {"junit": junit, "sarif": sarif, "markdown": markdown, "html": html}
     reports = {kind: path for kind, path in chosen.items() if path is not None}
-    options = RunOptions(
-        suite=suite,
-        mode=mode,
-        case_ids=tuple(case or ()),
-        models=tuple(model or ()),
-        runs=runs,
-        workers=workers,
-        output_dir=output_dir,
-        gate=gate_flags.gate_options(
-            baseline=baseline,
-            export_baseline=export_baseline,
-            db=db,
-            incremental=incremental,
-            no_cache=no_cache,
-            rerun_failures=rerun_failures,
-            quarantine_flaky=quarantine_flaky,
-            reports=reports,
-        ),
-    )
-    code = execute_run(options)
-    reason = {
-        EXIT_OK: "all_passed",
-        EXIT_FAILED: "cases_failed",
-        EXIT_CONFIG: "config",
-        EXIT_INFRA: "infrastructure_error",
-        EXIT_INTERRUPTED: "interrupted",
-    }.get(code, "infrastructure_error")
-    for kind, path in reports.items():
-        if path.exists():
-            print(f"{kind}: {path}", file=sys.stderr)
-    print(f"harness ci: exit {code} {ASSAY_REASONS[reason] or 'OK'}", file=sys.stderr)
-    raise typer.Exit(code)
+    options = options_from_flags(locals(), reports=reports)
+
+    def closing_line(code: int) -> None:
+        reason = {
+            EXIT_OK: "all_passed",
+            EXIT_FAILED: "cases_failed",
+            EXIT_CONFIG: "config",
+            EXIT_INFRA: "infrastructure_error",
+            EXIT_INTERRUPTED: "interrupted",
+        }.get(code, "infrastructure_error")
+        for kind, path in reports.items():
+            if path.exists():
+                print(f"{kind}: {path}", file=sys.stderr)
+        print(f"harness ci: exit {code} {ASSAY_REASONS[reason] or 'OK'}", file=sys.stderr)
+
+    ctx.meta[CLOSING_LINE] = closing_line
+    raise typer.Exit(execute_run(options))

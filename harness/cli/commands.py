@@ -1,15 +1,24 @@
-"""The root command group: a subcommand's module is imported, and typer builds its options, when
-the command is looked up, so `harness run` pays for `run` alone and `harness --help` for all."""
+"""The root command group: the CLI's one error boundary, and lazy subcommands.
+
+Every command body just raises: a HarnessError becomes `error: ...` lines on stderr and its exit
+code (harness.errors), Ctrl+C becomes `interrupted` and 130, here and nowhere else. Click's own
+usage errors exit 2 as they always do.
+
+A subcommand's module is imported, and typer builds its options, when the command is looked up,
+so `harness run` pays for `run` alone and `harness --help` for all."""
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import typer
 import typer.main
 from typer.core import TyperGroup
+
+from harness.errors import EXIT_INTERRUPTED, HarnessError
 
 # Subcommands defined in modules of their own: name -> (module, attribute); a Typer attribute
 # is a command group. Importing all nine and building every one's options took `harness run`
@@ -50,6 +59,37 @@ class RootGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self.commands = LazyCommands(self.commands)
+
+    def invoke(self, ctx: Any) -> Any:
+        code = 0
+        try:
+            return super().invoke(ctx)
+        except typer.Exit as exc:
+            code = exc.exit_code
+            raise
+        except HarnessError as exc:
+            report_error(exc)
+            code = exc.exit_code
+            raise typer.Exit(code) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            code = EXIT_INTERRUPTED
+            raise typer.Exit(code) from None
+        finally:
+            closing = ctx.meta.get(CLOSING_LINE)
+            if closing is not None:
+                closing(code)
+
+
+# A command's last words, whatever its exit code (`harness ci` names Assay's reason code):
+# set `ctx.meta[CLOSING_LINE] = callable(exit_code)`; click shares `meta` with subcommands.
+CLOSING_LINE = "harness.closing_line"
+
+
+def report_error(exc: HarnessError) -> None:
+    """One `error:` line for each line of the message (ConfigErrors hold one a problem)."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        print(f"error: {line}", file=sys.stderr)
 
 
 class LazyCommands(MutableMapping[str, Any]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,20 +15,15 @@ def diff_command(
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
     regression), 1 (regression), 2 (unreadable input or a different suite)."""
     from harness.cli.gate_flags import print_gate
-    from harness.errors import HarnessError
     from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
     from harness.gate.evaluate import Policy, evaluate
 
-    try:
-        summary, _ = read_summary(run)
-        loaded = load_baseline(baseline)
-        check_same_suite(loaded, str(summary.get("suite", {}).get("name")))
-        # The thresholds the run was gated with (RunLedger's policy_snapshot), not today's.
-        policy = Policy.from_snapshot(summary.get("policy_snapshot"))
-        gate = evaluate(rows_of(summary), loaded, policy)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+    summary, _ = read_summary(run)
+    loaded = load_baseline(baseline)
+    check_same_suite(loaded, str(summary.get("suite", {}).get("name")))
+    # The thresholds the run was gated with (RunLedger's policy_snapshot), not today's.
+    policy = Policy.from_snapshot(summary.get("policy_snapshot"))
+    gate = evaluate(rows_of(summary), loaded, policy)
     diffs = gate.case_diffs
     for change in diffs.get("status_changed", []):
         model = f" [{change['model']}]" if change.get("model") else ""

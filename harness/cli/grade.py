@@ -85,26 +85,20 @@ def grade_command(
     """
     import anyio
 
-    from harness.errors import HarnessError
     from harness.execute.regrade import regrade_run
 
     options = grade_options(
         threshold=threshold, judge_model=judge_model, judge_samples=judge_samples
     )
-    try:
-        report = anyio.run(
-            lambda: regrade_run(
-                run_dir,
-                options=options,
-                suite_path=suite,
-                plugins=tuple(grader_plugin or ()),
-                allow_ineffective=allow_ineffective_assertions,
-            )
+    report = anyio.run(
+        lambda: regrade_run(
+            run_dir,
+            options=options,
+            suite_path=suite,
+            plugins=tuple(grader_plugin or ()),
+            allow_ineffective=allow_ineffective_assertions,
         )
-    except HarnessError as exc:
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+    )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for result in report.results:

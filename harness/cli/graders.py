@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,22 +39,17 @@ def graders_command(
     grader_plugin: GraderPluginFlag = None,
 ) -> None:
     """List every grader type with its fields and semantics."""
-    from harness.errors import HarnessError
+    from harness.errors import UsageError
     from harness.grading.catalogue import assay_only_types, grader_types, load_plugin
 
-    try:
-        for module in grader_plugin or ():
-            load_plugin(module)
-        chosen = grader_types() + assay_only_types()
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+    for module in grader_plugin or ():
+        load_plugin(module)
+    chosen = grader_types() + assay_only_types()
     if grader_type is not None:
         chosen = [grader for grader in chosen if grader.name == grader_type]
         if not chosen:
             known = ", ".join(grader.name for grader in grader_types())
-            print(f"error: unknown grader type {grader_type!r}; known: {known}", file=sys.stderr)
-            raise typer.Exit(2)
+            raise UsageError(f"unknown grader type {grader_type!r}; known: {known}")
     if as_json:
         print(json.dumps([_as_json(grader) for grader in chosen], indent=2))
         return

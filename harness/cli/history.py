@@ -4,7 +4,6 @@ terminal sparkline table, with cases that flip often flagged."""
 from __future__ import annotations
 
 import itertools
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -25,25 +24,19 @@ def history_command(
     """Show trends over the latest runs. Exit 0, or 2 when the database cannot be read."""
     from pathlib import Path
 
-    from harness.errors import HarnessError
+    from harness.errors import UsageError
     from harness.storage.history import MEMORY, History
 
     if limit < 1:
-        print("error: --limit must be at least 1", file=sys.stderr)
-        raise typer.Exit(2)
+        raise UsageError("--limit must be at least 1")
     if db != MEMORY and not Path(db).exists():
-        print(f"error: {db}: no history yet; runs write it (see --db)", file=sys.stderr)
-        raise typer.Exit(2)
-    try:
-        with History.open(db) as history:
-            suites = [suite] if suite else _suites(history)
-            if not suites:
-                print("no runs recorded")
-            for name in suites:
-                _print_suite(history, name, case, model, limit)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+        raise UsageError(f"{db}: no history yet; runs write it (see --db)")
+    with History.open(db) as history:
+        suites = [suite] if suite else _suites(history)
+        if not suites:
+            print("no runs recorded")
+        for name in suites:
+            _print_suite(history, name, case, model, limit)
 
 
 def _suites(history: Any) -> list[str]:

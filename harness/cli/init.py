@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from harness.errors import EXIT_OK, HarnessError, UsageError
+from harness.errors import EXIT_OK, UsageError
 
 LANGUAGES = ("python", "node")
 CASES = ("shipped_order", "unknown_order", "general_question")
@@ -32,20 +32,15 @@ class Scaffold:
 
 
 def execute_init(path: Path, suite: str, language: str, *, force: bool) -> int:
-    """Scaffold, run once, report. Returns the exit code (the run's, or 2 for bad input)."""
-    try:
-        suite_dir, root = _check(path, suite, language)
-        scaffold = Scaffold()
-        _write_suite(scaffold, suite_dir, suite, language, root, force=force)
-        for written in scaffold.written:
-            print(f"  wrote {_shown(written)}")
-        for kept in scaffold.kept:
-            print(f"  kept  {_shown(kept)} (exists; --force overwrites)")
-        return _run_once(scaffold, suite_dir, suite, root, force=force)
-    except HarnessError as exc:
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return exc.exit_code
+    """Scaffold, run once, report. Returns the run's exit code; bad input raises."""
+    suite_dir, root = _check(path, suite, language)
+    scaffold = Scaffold()
+    _write_suite(scaffold, suite_dir, suite, language, root, force=force)
+    for written in scaffold.written:
+        print(f"  wrote {_shown(written)}")
+    for kept in scaffold.kept:
+        print(f"  kept  {_shown(kept)} (exists; --force overwrites)")
+    return _run_once(scaffold, suite_dir, suite, root, force=force)
 
 
 def _check(path: Path, suite: str, language: str) -> tuple[Path, Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -23,26 +22,19 @@ def report_command(
 ) -> None:
     """Rebuild reports. With no --html/--junit/--sarif/--markdown, writes all four into
     RUN_DIR (report.html, junit.xml, sarif.json, report.md)."""
-    from harness.errors import HarnessError
+    from harness.errors import UsageError
     from harness.reports.rebuild import REPORT_FILES, load_run, write_reports
 
     chosen = {"html": html, "junit": junit, "sarif": sarif, "markdown": markdown}
     targets = {kind: path for kind, path in chosen.items() if path is not None}
     if not targets:
         targets = {kind: run_dir / name for kind, name in REPORT_FILES.items()}
-    try:
-        data = load_run(run_dir)
-        write_reports(data, targets)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+    if open_page and "html" not in targets:
+        raise UsageError("--open needs an HTML report; add --html PATH")
+    write_reports(load_run(run_dir), targets)
     for kind, path in targets.items():
         print(f"{kind}: {path}")
     if open_page:
         import webbrowser
 
-        page = targets.get("html")
-        if page is None:
-            print("error: --open needs an HTML report; add --html PATH", file=sys.stderr)
-            raise typer.Exit(2)
-        webbrowser.open(page.resolve().as_uri())
+        webbrowser.open(targets["html"].resolve().as_uri())

@@ -1,8 +1,11 @@
-"""`harness run`: run a suite with a console front end and map errors to exit codes."""
+"""`harness run`: run a suite with the console front end; returns the run's exit code."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -10,7 +13,58 @@ from harness.api import RunOptions, prepare_run, run_suite
 from harness.cli.console import print_report
 from harness.cli.gate_flags import print_gate
 from harness.cli.progress import NORMAL, ProgressEvents
-from harness.errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from harness.errors import EXIT_OK
+
+
+def options_from_flags(
+    flags: Mapping[str, Any], *, reports: Mapping[str, Path] | None = None
+) -> RunOptions:
+    """RunOptions from a command's parameters, by flag name (`harness run` and `harness ci`
+    share the names; a flag a command lacks takes RunOptions' default)."""
+    from harness.cli import gate_flags
+    from harness.cli import grade as grade_cli
+
+    def flag(name: str, default: Any = None) -> Any:
+        return flags.get(name, default)
+
+    defaults = RunOptions(suite=flags["suite"])
+    return RunOptions(
+        suite=flags["suite"],
+        mode=flag("mode"),
+        case_ids=tuple(flag("case") or ()),
+        workers=flag("workers"),
+        output_dir=flag("output_dir"),
+        strict=flag("strict"),
+        tags=tuple(flag("tag") or ()),
+        models=tuple(flag("model") or ()),
+        runs=flag("runs"),
+        max_retries=flag("max_retries"),
+        fail_fast=flag("fail_fast", False),
+        shutdown_timeout_seconds=flag("shutdown_timeout", defaults.shutdown_timeout_seconds),
+        agent_reuse=flag("agent_reuse"),
+        engine=flag("engine", defaults.engine),
+        ray_address=flag("ray_address"),
+        clean_env=flag("clean_env", False),
+        gate=gate_flags.gate_options(
+            baseline=flag("baseline"),
+            export_baseline=flag("export_baseline"),
+            db=flag("db", gate_flags.DEFAULT_DB),
+            incremental=flag("incremental", False),
+            no_cache=flag("no_cache", False),
+            rerun_failures=flag("rerun_failures", 0),
+            quarantine_flaky=flag("quarantine_flaky", False),
+            reports=dict(reports or {}),
+        ),
+        grade=grade_cli.grade_options(
+            skip=flag("skip_grade", False),
+            threshold=flag("threshold"),
+            judge_model=flag("judge_model"),
+            judge_samples=flag("judge_samples"),
+        ),
+        workspace_dir=flag("workspace"),
+        grader_plugins=tuple(flag("grader_plugin") or ()),
+        allow_ineffective=flag("allow_ineffective_assertions", False),
+    )
 
 
 def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool = False) -> int:
@@ -19,16 +73,8 @@ def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool
         if list_only or options.runs == 0:
             return _plan_only(options, events, list_only=list_only)
         report = anyio.run(lambda: run_suite(options, events, handle_signals=True))
-    except HarnessError as exc:
-        events.close()
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        events.close()
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    events.close()
+    finally:
+        events.close()  # the live display ends before any error line is printed
     if report.status == "validated":  # the suite says `runs: 0`
         print(f"{options.suite}: validated, nothing run (runs: 0)", file=sys.stderr)
     if report.overview:  # summary.json less its rows: reading those back is not needed here

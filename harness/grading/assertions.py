@@ -17,6 +17,7 @@ from harness.config.schema import (
     MustNotCallAssertion,
     RequiredFieldsAssertion,
 )
+from harness.protocol.codec import json_type_name
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -79,9 +80,9 @@ def _required_fields(fields: list[str], output: Any) -> AssertionFailure | None:
     if not isinstance(output, dict):
         return AssertionFailure(
             type="required_fields",
-            message=f"output is {_json_type(output)}, not an object with {_names(fields)}",
+            message=f"output is {json_type_name(output)}, not an object with {_names(fields)}",
             expected=fields,
-            observed=_json_type(output),
+            observed=json_type_name(output),
         )
     missing = [field for field in fields if field not in output]
     if not missing:
@@ -191,22 +192,6 @@ def _instance_path(parts: Sequence[str | int]) -> str:
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
-
-
-def _json_type(value: Any) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "an array"
-        case _:
-            return "an object"
 
 
 def _names(names: list[str]) -> str:

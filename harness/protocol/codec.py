@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from harness.errors import AgentProtocolError
@@ -57,3 +59,20 @@ def _explain(line: bytes, detail: str) -> str:
         known = ", ".join(AGENT_MESSAGE_TYPES)
         return f"unknown message type {raw['type']!r} (known: {known})"
     return f"invalid {raw['type']} message: {detail}"
+
+
+def json_type_name(value: Any) -> str:
+    """How an error message names a JSON value's type: `null`, `a boolean`, `an object`, ..."""
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case _:
+            return "an object"
