@@ -38,9 +38,6 @@ class Normalizer:
             for index, rule in enumerate(spec.replace_text)
         ]
 
-    def is_noop(self) -> bool:
-        return not (self._strip_keys or self._strip_paths or self._replace_paths or self._patterns)
-
     def apply(self, value: Any) -> Any:
         """A normalized copy of `value`; the input is never mutated.
 
@@ -55,13 +52,6 @@ class Normalizer:
         if self._patterns:
             value = _replace_text(value, self._patterns)
         return value
-
-
-def normalize(value: Any, spec: Normalization | None) -> Any:
-    """One-off `Normalizer(spec).apply(value)`; prefer a Normalizer when applying many times."""
-    if spec is None or spec.is_empty():
-        return value
-    return Normalizer(spec).apply(value)
 
 
 def _split(path: str) -> _Path:

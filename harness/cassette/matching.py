@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from harness.cassette.format import RECORD_HINT, CassetteFile, Interaction
+from harness.cassette.format import RECORD_HINT, Interaction
 from harness.errors import CassetteMissError
 
 NEAREST_SHOWN = 3
@@ -98,13 +98,6 @@ class ReplayCassette:
         self._used = [False] * len(self.interactions)
         self._latest_index = -1
         self._out_of_order: list[ReplayProblem] = []
-
-    @classmethod
-    def from_file(cls, cassette: CassetteFile, *, strict: bool = False) -> ReplayCassette:
-        """A replay cassette whose messages name the file and line of each entry."""
-        return cls(
-            cassette.interactions, strict=strict, lines=cassette.lines, source=str(cassette.path)
-        )
 
     def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
         """The recorded interaction for this call.

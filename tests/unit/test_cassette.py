@@ -227,7 +227,10 @@ def test_strict_clean_run_has_no_problems() -> None:
 
 def test_from_file_names_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "\n" + line(tool="t", args={}, ok=True))
-    cassette = ReplayCassette.from_file(read_cassette(path), strict=True)
+    loaded = read_cassette(path)
+    cassette = ReplayCassette(
+        loaded.interactions, strict=True, lines=loaded.lines, source=str(loaded.path)
+    )
     assert cassette.problems()[0].message.startswith(f"{path}:2: t {{}}")
 
 

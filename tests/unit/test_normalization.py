@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.attempt.normalization import Normalizer, normalize
+from harness.attempt.normalization import Normalizer
 from harness.config.schema import Normalization, ReplaceText
 
 DOC: dict[str, Any] = {
@@ -129,11 +129,10 @@ def test_scalars_and_none_pass_through() -> None:
     assert run("ab", replace_text=[ReplaceText(pattern="a", replacement="")]) == "b"
 
 
-def test_normalize_convenience() -> None:
-    assert normalize({"a": 1}, None) == {"a": 1}
-    assert normalize({"a": 1}, Normalization()) == {"a": 1}
-    assert normalize({"a": 1}, Normalization(strip_keys=["a"])) == {}
-    assert Normalizer(None).is_noop()
+def test_no_rules_change_nothing() -> None:
+    assert Normalizer(None).apply({"a": 1}) == {"a": 1}
+    assert Normalizer(Normalization()).apply({"a": 1}) == {"a": 1}
+    assert Normalizer(Normalization(strip_keys=["a"])).apply({"a": 1}) == {}
 
 
 @pytest.mark.parametrize(
