@@ -41,11 +41,11 @@ faults: install
 	$(BIN)/python -m pytest -q tests/faults $(FAULTS_ARGS)
 
 bench: install
-	$(BIN)/python tests/bench/bench_replay.py
-	$(BIN)/python tests/bench/bench_startup.py
-	$(BIN)/python tests/bench/bench_record.py
-	$(BIN)/python tests/bench/bench_persistent.py
-	$(BIN)/python tests/bench/bench_sweep.py
+	$(BIN)/python -m tests.bench.bench_replay
+	$(BIN)/python -m tests.bench.bench_startup
+	$(BIN)/python -m tests.bench.bench_record
+	$(BIN)/python -m tests.bench.bench_persistent
+	$(BIN)/python -m tests.bench.bench_sweep
 
 clean:
 	rm -rf $(VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -48,8 +48,7 @@ for line in sys.stdin:
 
 def make_suite(root: Path, cases: int) -> Path:
     # The same suite as bench_replay.py, answered by the protocol-2 agent.
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_replay import make_suite as make_replay_suite
+    from tests.bench.bench_replay import make_suite as make_replay_suite
 
     return make_replay_suite(root, cases, AGENT)
 

@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_replay import AGENT, BIN, CASES, make_suite
+from tests.bench.bench_replay import AGENT, BIN, CASES, make_suite
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 # The replay bench's agent, stamping when it starts and when it is done.

@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests; the helpers they use live in cli_runs.py."""
+"""Fixtures of the end-to-end tests; the helpers they use live in tests.support."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runs import Harness, surviving_processes
+
+from tests.support.cli_runs import Harness, started
 
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
-    runner = Harness(tmp_path)
-    yield runner
     # A test that failed half-way must not leave agents behind for the next one.
-    surviving_processes(runner.marker, settle_seconds=0)
+    with started(tmp_path) as runner:
+        yield runner

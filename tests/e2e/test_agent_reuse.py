@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import SCRIPT_AGENT, SUITES, surviving_processes, write_suite
 
 import harness
 from harness.results import AttemptResult
+from tests.support.cli_runs import SCRIPT_AGENT, SUITES, surviving_processes
+from tests.support.files import write_suite
 
 ALL_SUITES = sorted(path.parent for path in SUITES.glob("*/suite.yaml"))
 

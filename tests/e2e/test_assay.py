@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import REPO
+
+from tests.support.cli_runs import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "assay"
 FORMATS = ["legacy", "v1", "v2"]

@@ -11,17 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_runs import (
+
+from tests.support.cli_runs import (
     SUITES,
     Harness,
-    interaction,
     marked_processes,
-    read_jsonl,
     script_agent_command,
     surviving_processes,
-    write_cassette,
-    write_suite,
 )
+from tests.support.files import interaction, read_jsonl, write_cassette, write_suite
 
 DEMO = SUITES / "demo"
 DEMO_CASES = {

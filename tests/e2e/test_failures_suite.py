@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_runs import SUITES, Harness, Run, surviving_processes, write_suite
+
+from tests.support.cli_runs import SUITES, Harness, Run, surviving_processes
+from tests.support.files import write_suite
 
 # Failure kinds that mean "the attempt could not be judged" (status error); the rest are fail.
 ERROR_KINDS = {"protocol_error", "agent_exited", "spawn_error", "task_error", "cassette_error"}

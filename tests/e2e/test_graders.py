@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli_runs import REPO, Harness, interaction, read_json, read_jsonl, write_suite
+from tests.support.cli_runs import REPO, Harness
+from tests.support.files import interaction, read_json, read_jsonl, write_suite
 
 WORKSPACE_AGENT = ["python3", str(REPO / "tests" / "agents" / "workspace_agent.py")]
 JUDGE = [sys.executable, str(REPO / "tests" / "agents" / "judge.py")]

@@ -12,8 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_runs import Harness
-from gate_suites import command, make_suite
+
+from tests.support.cli_runs import Harness, command
+from tests.support.gate_suites import make_suite
 
 PLANTED = (
     "<script>document.body.setAttribute('data-pwned', 'script')</script>"

@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from cli_runs import Harness, read_json, read_jsonl
+
+from tests.support.cli_runs import Harness
+from tests.support.files import read_json, read_jsonl
 
 CASSETTES = ("shipped_order", "unknown_order", "general_question")
 

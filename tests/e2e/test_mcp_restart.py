@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_runs import REPO, Harness
-from record_suites import call, case, entries, live_suite
+
+from tests.support.cli_runs import REPO, Harness
+from tests.support.record_suites import call, case, entries, live_suite
 
 DYING_SERVER = REPO / "tests" / "agents" / "dying_mcp_server.py"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import Harness
-from record_suites import (
+
+from tests.support.cli_runs import Harness
+from tests.support.record_suites import (
     call,
     case,
     entries,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_runs import SHELL_AGENT, Harness, interaction, write_suite
+from tests.support.cli_runs import SHELL_AGENT, Harness
+from tests.support.files import interaction, write_suite
 
 WEATHER = {
     "Paris": {"temp_c": 14, "sky": "overcast"},

@@ -13,15 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import (
-    SCRIPT_AGENT,
-    Harness,
-    marked_processes,
-    read_jsonl,
-    surviving_processes,
-    write_suite,
-)
-from test_sweep import sweep_suite
+
+from tests.support.cli_runs import SCRIPT_AGENT, Harness, marked_processes, surviving_processes
+from tests.support.files import read_jsonl, write_suite
+from tests.support.sweep_suites import sweep_suite
 
 
 def wait_for(condition: Callable[[], object], timeout_seconds: float, what: str) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_runs import Harness, interaction, started, write_suite
-from test_kill_anywhere import assert_whole_lines
+
+from tests.support.cli_runs import Harness, started
+from tests.support.files import assert_whole_lines, interaction, write_suite
 
 SCRIPT_AGENT = Path(__file__).resolve().parents[1] / "agents" / "script_agent.py"
 DISK_BYTES = 256 * 1024

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from fault_runs import started
-from record_suites import call, case, live_suite
+
+from tests.support.cli_runs import started
+from tests.support.record_suites import call, case, live_suite
 
 TOOLS = """
 import time

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fault_runs import HOSTILE, Harness, started, write_suite
+from tests.support.cli_runs import HOSTILE, Harness, started
+from tests.support.files import write_suite
 
 TOKEN = "tool-credential-value-1234"
 

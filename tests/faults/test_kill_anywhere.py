@@ -5,7 +5,6 @@ rebuilds the reports from what is on disk (or says in one line why it cannot).""
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import sqlite3
@@ -15,16 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_runs import (
-    Harness,
-    interaction,
-    started,
-    surviving_processes,
-    write_suite,
-)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from record_suites import (
+from tests.support.cli_runs import Harness, started, surviving_processes
+from tests.support.files import assert_whole_lines, interaction, write_suite
+from tests.support.record_suites import (
     call,
     case,
     entries,
@@ -64,18 +57,6 @@ def replay_suite(root: Path, seed: int) -> Path:
         cases,
         {"cassettes/lookup.jsonl": [interaction("lookup", {"id": 1}, {"name": "Ada"})]},
     )
-
-
-def assert_whole_lines(path: Path) -> int:
-    """Every line of a JSONL file parses and the file ends with a newline; the line count."""
-    if not path.exists():
-        return 0
-    data = path.read_bytes()
-    assert not data or data.endswith(b"\n"), f"{path}: last line cut: {data[-200:]!r}"
-    lines = [line for line in data.split(b"\n") if line.strip()]
-    for line in lines:
-        json.loads(line)
-    return len(lines)
 
 
 def check_rebuild(harness: Harness, run_dir: Path) -> None:

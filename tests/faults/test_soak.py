@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from fault_runs import Harness, interaction, read_jsonl, started, surviving_processes, write_suite
-from test_hostile_agents import MB, RSS_BOUND, WALL_MS, hostile_suite
-from watch import run_watched
+
+from tests.support.cli_runs import Harness, started, surviving_processes
+from tests.support.files import interaction, read_jsonl, write_suite
+from tests.support.hostile_suites import MB, RSS_BOUND, WALL_MS, hostile_suite
+from tests.support.watch import run_watched
 
 SHELL_AGENT = Path(__file__).resolve().parents[1] / "agents" / "shell_agent.sh"
 SCRIPT_AGENT = Path(__file__).resolve().parents[1] / "agents" / "script_agent.py"

@@ -4,7 +4,6 @@ split vote is `uncertain`, never a pass; a judge that fails is an error, not a v
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,9 @@ COMMAND = [sys.executable, str(AGENTS / "judge.py")]
 
 
 @pytest.fixture(autouse=True)
-def judges_on_path() -> Iterator[None]:
-    sys.path.insert(0, str(AGENTS))
-    yield
-    sys.path.remove(str(AGENTS))
+def judges_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `function: judge:answer` imports tests/agents/judge.py as the module `judge`.
+    monkeypatch.syspath_prepend(AGENTS)
 
 
 async def grade(spec: Judge, output: Any = "the answer is Paris", **judge: Any) -> Verdict:

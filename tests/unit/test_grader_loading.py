@@ -246,11 +246,10 @@ GRADERS = [GraderType("short_answer", ShortAnswer, grade, "The answer is short."
 
 
 @pytest.fixture
-def plugin_module(tmp_path: Path) -> Iterator[str]:
+def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     (tmp_path / "plugin_graders.py").write_text(PLUGIN)
-    sys.path.insert(0, str(tmp_path))
+    monkeypatch.syspath_prepend(tmp_path)
     yield "plugin_graders"
-    sys.path.remove(str(tmp_path))
     registry._types.pop("short_answer", None)
     sys.modules.pop("plugin_graders", None)
 

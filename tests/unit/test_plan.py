@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,25 +15,8 @@ from harness.config.schema import Suite
 from harness.errors import ConfigError, UsageError
 from harness.kinds import Outcome
 from harness.plan.build import attempt_id, build_plan, parse_models, seed_for
-from harness.plan.load import load_suite
 from harness.results import AttemptResult
-
-
-def make_suite(root: Path, cases: list[dict[str, Any]], **settings: Any) -> Suite:
-    root.mkdir(parents=True, exist_ok=True)
-    suite = {
-        "suite_name": "plan",
-        "agent_command": ["python3", "agent.py"],
-        "mode": "replay",
-        "cases_path": "cases",
-        "tool_registry": [],
-        **settings,
-    }
-    (root / "suite.yaml").write_text(yaml.safe_dump(suite))
-    (root / "cases").mkdir(exist_ok=True)
-    for case in cases:
-        (root / "cases" / f"{case['id']}.yaml").write_text(yaml.safe_dump(case))
-    return load_suite(root)
+from tests.support.suites import suite_from
 
 
 def ids(suite: Suite, **kwargs: Any) -> list[str]:
@@ -42,7 +24,7 @@ def ids(suite: Suite, **kwargs: Any) -> list[str]:
 
 
 def test_a_plain_run_keeps_case_ids_and_sends_nothing_new(tmp_path: Path) -> None:
-    suite = make_suite(tmp_path, [{"id": "b", "input": 1}, {"id": "a", "input": 2}])
+    suite = suite_from(tmp_path, [{"id": "b", "input": 1}, {"id": "a", "input": 2}])
     plan = build_plan(suite)
     assert [a.attempt_id for a in plan.attempts] == ["a", "b"]  # case files sort by name
     assert not plan.sweep and plan.models == (None,) and plan.runs == 1
@@ -50,7 +32,7 @@ def test_a_plain_run_keeps_case_ids_and_sends_nothing_new(tmp_path: Path) -> Non
 
 
 def test_models_times_trials_trial_major(tmp_path: Path) -> None:
-    suite = make_suite(tmp_path, [{"id": "t1", "input": 1}, {"id": "t2", "input": 2}])
+    suite = suite_from(tmp_path, [{"id": "t1", "input": 1}, {"id": "t2", "input": 2}])
     assert ids(suite, models=("m1", "m2"), runs=2) == [
         "t1/m1/1",
         "t1/m2/1",
@@ -67,7 +49,7 @@ def test_models_times_trials_trial_major(tmp_path: Path) -> None:
 
 
 def test_model_precedence_cli_over_case_over_suite(tmp_path: Path) -> None:
-    suite = make_suite(
+    suite = suite_from(
         tmp_path,
         [{"id": "t1", "input": 1}, {"id": "t2", "input": 2, "models": ["x", "y"]}],
         models=["y", "x"],
@@ -79,7 +61,7 @@ def test_model_precedence_cli_over_case_over_suite(tmp_path: Path) -> None:
 
 
 def test_seeds_depend_on_case_and_trial_only(tmp_path: Path) -> None:
-    suite = make_suite(tmp_path, [{"id": "t1", "input": 1}])
+    suite = suite_from(tmp_path, [{"id": "t1", "input": 1}])
     plan = build_plan(suite, models=("m1", "m2"), runs=3)
     seeds = {(a.model, a.trial): a.seed for a in plan.attempts}
     for trial in (1, 2, 3):
@@ -95,7 +77,7 @@ def test_model_placeholder_in_cassette_paths(tmp_path: Path) -> None:
     for model in ("m1", "m2"):
         (tmp_path / "cassettes" / model).mkdir(parents=True)
         (tmp_path / "cassettes" / model / "t1.jsonl").write_text("")
-    suite = make_suite(
+    suite = suite_from(
         tmp_path, [{"id": "t1", "input": 1, "cassette": "cassettes/{model}/t1.jsonl"}]
     )
     plan = build_plan(suite, models=("m1", "m2"))
@@ -107,7 +89,7 @@ def test_model_placeholder_in_cassette_paths(tmp_path: Path) -> None:
 
 
 def test_unfair_sweeps_are_refused(tmp_path: Path) -> None:
-    suite = make_suite(
+    suite = suite_from(
         tmp_path / "cases",
         [{"id": "t1", "input": 1}, {"id": "t2", "input": 2, "models": ["a"]}],
         models=["a", "b"],
@@ -118,14 +100,14 @@ def test_unfair_sweeps_are_refused(tmp_path: Path) -> None:
 
     (tmp_path / "c" / "cassettes" / "a").mkdir(parents=True)
     (tmp_path / "c" / "cassettes" / "a" / "t1.jsonl").write_text("")
-    suite = make_suite(
+    suite = suite_from(
         tmp_path / "c", [{"id": "t1", "input": 1, "cassette": "cassettes/{model}/t1.jsonl"}]
     )
     with pytest.raises(ConfigError, match=r"t1\.yaml:1: cassette: the cassette is missing for b"):
         build_plan(suite, models=("a", "b"))
     assert len(build_plan(suite, models=("a",))) == 1
 
-    suite = make_suite(tmp_path / "p", [{"id": "t1", "input": 1}], agent_command=["x", "{model}"])
+    suite = suite_from(tmp_path / "p", [{"id": "t1", "input": 1}], agent_command=["x", "{model}"])
     with pytest.raises(ConfigError, match=r"\{model\} is used .* no model is set"):
         build_plan(suite)
 
@@ -139,7 +121,7 @@ def test_parse_models() -> None:
 
 def test_suite_models_and_runs_are_checked_at_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_suite(
+        suite_from(
             tmp_path,
             [{"id": "t1", "input": 1, "models": [""]}],
             models=["a", "a"],
@@ -166,7 +148,7 @@ def _result(attempt: str, outcome: Outcome = "passed") -> AttemptResult:
 
 
 def test_completeness(tmp_path: Path) -> None:
-    suite = make_suite(tmp_path, [{"id": "t1", "input": 1}])
+    suite = suite_from(tmp_path, [{"id": "t1", "input": 1}])
     plan = build_plan(suite, models=("a", "b"), runs=2)
     every = [_result(a.attempt_id) for a in plan.attempts]
     done = check_complete(plan, every)

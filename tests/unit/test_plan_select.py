@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_plan import make_suite
 
 from harness.config.schema import Suite
 from harness.errors import UsageError
 from harness.plan.select import parse_tags, select_cases
+from tests.support.suites import suite_from
 
 
 @pytest.fixture
 def suite(tmp_path: Path) -> Suite:
-    return make_suite(
+    return suite_from(
         tmp_path,
         [
             {"id": "t1", "input": 1, "tags": {"cost": "free", "area": "billing"}},

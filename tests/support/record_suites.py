@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli_runs import read_jsonl, script_agent_command, write_suite
+from tests.support.cli_runs import script_agent_command
+from tests.support.files import read_jsonl, write_suite
 
 TOOLS_PY = """
 import asyncio, json, os, time
