@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 DISTINCT_KEPT = 4096
-_BUCKETS = 4096
+BUCKETS = 4096  # a percentile past DISTINCT_KEPT: the buckets each pass over the values counts
 
 Reread = Callable[[], Iterable[float | None]]
 
@@ -106,13 +106,13 @@ def nth_smallest(values: Reread, rank: int, low: float, high: float) -> float:
         # subnormals' window divided by the bucket count is 0. Halved where the span overflows.
         scale = 0.5 if math.isinf(high - low) else 1.0
         scaled_low, span = low * scale, high * scale - low * scale
-        counts = [0] * _BUCKETS
-        lows: list[float | None] = [None] * _BUCKETS
-        highs: list[float | None] = [None] * _BUCKETS
+        counts = [0] * BUCKETS
+        lows: list[float | None] = [None] * BUCKETS
+        highs: list[float | None] = [None] * BUCKETS
         for value in values():
             if value is None or value < low or value > high:
                 continue
-            bucket = min(int((value * scale - scaled_low) / span * _BUCKETS), _BUCKETS - 1)
+            bucket = min(int((value * scale - scaled_low) / span * BUCKETS), BUCKETS - 1)
             counts[bucket] += 1
             smallest, largest = lows[bucket], highs[bucket]
             if smallest is None or value < smallest:

@@ -191,7 +191,7 @@ class Redactor:
         as it is."""
         if not isinstance(value, str) and self.clean(value, keys=keys):
             return value
-        return self._value(value, keys=keys)
+        return self.walk(value, keys=keys)
 
     def clean(self, value: Any, *, keys: bool = True) -> bool:
         """True when `value` (JSON-like, or a msgspec struct) certainly holds nothing to redact.
@@ -224,18 +224,20 @@ class Redactor:
                 return False
         return True
 
-    def _value(self, value: Any, *, keys: bool = True) -> Any:
+    def walk(self, value: Any, *, keys: bool = True) -> Any:
+        """A redacted copy of a JSON-like value, made by visiting every string and key in it:
+        what `value()` returns whenever `clean()` cannot prove there is nothing to redact."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {
                 self.text(k) if isinstance(k, str) else k: self._entry(k, v)
                 if keys
-                else self._value(v, keys=False)
+                else self.walk(v, keys=False)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
-            return [self._value(item, keys=keys) for item in value]
+            return [self.walk(item, keys=keys) for item in value]
         return value
 
     def line(self, data: bytes) -> bytes:
@@ -253,7 +255,7 @@ class Redactor:
             if isinstance(value, str | int | float):
                 return self.marker(value if isinstance(value, str) else _encode(value))
             # A secret-named object or list: redact inside it rather than hide its shape.
-        return self._value(value)
+        return self.walk(value)
 
     def _round(self, text: str) -> str:
         lowered: str | None = None

@@ -106,10 +106,13 @@ def _ensure_loaded() -> None:
             register(grader, _trusted=True)
     if not _state["entry_points"]:
         _state["entry_points"] = True
-        _load_entry_points()
+        load_entry_points()
 
 
-def _load_entry_points() -> None:
+def load_entry_points() -> None:
+    """Register the grader types that installed distributions declare in the `harness.graders`
+    entry-point group. Done once, on first use of the catalogue; a later call finds those
+    installed since (a type registered again with the same spec is no clash)."""
     if not group_may_be_declared(ENTRY_POINT_GROUP):
         return
     from importlib.metadata import entry_points

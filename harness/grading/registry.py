@@ -47,9 +47,16 @@ class GraderType:
     ineffective: Callable[[Any], str | None] | None = None
 
 
-_types: dict[str, GraderType] = {}  # the public ones, by name: what suite files accept
-_by_class: dict[type[GraderSpec], GraderType] = {}  # every one, Assay's own included
-_lenient: set[str] = set()  # plugin types whose spec has a struct accepting unknown keys
+@dataclass
+class Registered:
+    """The tables of every type registered in this process (one per process: REGISTERED)."""
+
+    by_name: dict[str, GraderType] = field(default_factory=dict)  # public ones: what suites use
+    by_class: dict[type[GraderSpec], GraderType] = field(default_factory=dict)  # Assay's too
+    lenient: set[str] = field(default_factory=set)  # plugins whose spec lets unknown keys in
+
+
+REGISTERED = Registered()
 
 
 def register(grader: GraderType, *, public: bool = True, _trusted: bool = False) -> None:
@@ -65,14 +72,15 @@ def register(grader: GraderType, *, public: bool = True, _trusted: bool = False)
         raise UsageError(
             f"grader {grader.name!r}: its spec must be declared with tag={grader.name!r}"
         )
-    existing = _types.get(grader.name) if public else None
+    tables = REGISTERED
+    existing = tables.by_name.get(grader.name) if public else None
     if existing is not None and existing.spec is not grader.spec:
         raise UsageError(f"grader type {grader.name!r} is registered twice; rename one")
-    _by_class[grader.spec] = grader
+    tables.by_class[grader.spec] = grader
     if public:
-        _types[grader.name] = grader
+        tables.by_name[grader.name] = grader
         if not _trusted and not _forbids_unknown_fields(grader.spec, set()):
-            _lenient.add(grader.name)
+            tables.lenient.add(grader.name)
 
 
 def _forbids_unknown_fields(kind: Any, seen: set[Any]) -> bool:
@@ -92,18 +100,18 @@ def _forbids_unknown_fields(kind: Any, seen: set[Any]) -> bool:
 
 def public_types() -> list[GraderType]:
     """The types suite files accept, in the order they were registered."""
-    return list(_types.values())
+    return list(REGISTERED.by_name.values())
 
 
 def every_type() -> list[GraderType]:
     """Every registered type, Assay's own included."""
-    return list(_by_class.values())
+    return list(REGISTERED.by_class.values())
 
 
 def type_of_spec(kind: type[GraderSpec]) -> GraderType | None:
-    return _by_class.get(kind)
+    return REGISTERED.by_class.get(kind)
 
 
 def lenient_types() -> frozenset[str]:
     """Public types whose spec lets unknown keys through (plugins may)."""
-    return frozenset(_lenient)
+    return frozenset(REGISTERED.lenient)

@@ -17,6 +17,7 @@ from harness.grading.calls import TraceToolArgsSchema, TraceToolCallCount
 from harness.grading.commands import RunCommand
 from harness.grading.output import JsonMatch
 from harness.plan.load import load_suite
+from tests.support.graders import registered_types_kept
 
 SUITE = """\
 suite_name: demo
@@ -249,8 +250,8 @@ GRADERS = [GraderType("short_answer", ShortAnswer, grade, "The answer is short."
 def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     (tmp_path / "plugin_graders.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(tmp_path)
-    yield "plugin_graders"
-    registry._types.pop("short_answer", None)
+    with registered_types_kept():
+        yield "plugin_graders"
     sys.modules.pop("plugin_graders", None)
 
 
@@ -274,9 +275,10 @@ def test_a_type_taken_twice_is_refused() -> None:
     from harness.grading.output import MustContain, grade_must_contain
 
     clash = registry.GraderType("must_contain", JsonMatch, grade_must_contain, "x")
-    with pytest.raises(UsageError, match="tag='must_contain'"):
-        registry.register(clash)
-    registry.register(registry.GraderType("must_contain", MustContain, grade_must_contain, "x"))
+    with registered_types_kept():
+        with pytest.raises(UsageError, match="tag='must_contain'"):
+            registry.register(clash)
+        registry.register(registry.GraderType("must_contain", MustContain, grade_must_contain, "x"))
 
 
 def test_graders_from_the_entry_point_group(
@@ -287,18 +289,18 @@ def test_graders_from_the_entry_point_group(
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-graders\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[harness.graders]\nshort = ep_graders:GRADERS\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(catalogue._state, "entry_points", False)
-    try:
-        assert "ep_short" in catalogue.type_names()
-        root = make("assertions: [{type: ep_short, max_chars: 3}]\n")
-        [case] = load_suite(root).cases
-        assert type(case.assertions[0]).__name__ == "ShortAnswer"
-    finally:
-        grader = registry._types.pop("ep_short", None)
-        if grader is not None:
-            registry._by_class.pop(grader.spec, None)
-        sys.modules.pop("ep_graders", None)
+    with registered_types_kept():
+        assert "ep_short" not in catalogue.type_names()
+        monkeypatch.syspath_prepend(str(tmp_path))  # as if installed since the first lookup
+        try:
+            catalogue.load_entry_points()
+            assert "ep_short" in catalogue.type_names()
+            root = make("assertions: [{type: ep_short, max_chars: 3}]\n")
+            [case] = load_suite(root).cases
+            assert type(case.assertions[0]).__name__ == "ShortAnswer"
+        finally:
+            sys.modules.pop("ep_graders", None)
+    assert "ep_short" not in catalogue.type_names()
 
 
 LENIENT_PLUGIN = """\
@@ -332,13 +334,12 @@ def test_a_plugin_spec_that_accepts_unknown_keys_still_gets_them_reported(
     (tmp_path / "lenient_graders.py").write_text(LENIENT_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        catalogue.load_plugin("lenient_graders")
-        assert not catalogue.specs_forbid_unknown_fields()
-        root = make("assertions: [{type: bounded_answer, limits: {max_chars: 3, typo: 1}}]\n")
-        [line] = errors(root)
-        assert line.startswith("s/cases/t1.yaml:3: assertions[0].limits.typo: unknown key")
+        with registered_types_kept():
+            catalogue.load_plugin("lenient_graders")
+            assert not catalogue.specs_forbid_unknown_fields()
+            root = make("assertions: [{type: bounded_answer, limits: {max_chars: 3, typo: 1}}]\n")
+            [line] = errors(root)
+            assert line.startswith("s/cases/t1.yaml:3: assertions[0].limits.typo: unknown key")
     finally:
-        registry._types.pop("bounded_answer", None)
-        registry._lenient.discard("bounded_answer")
         sys.modules.pop("lenient_graders", None)
     assert catalogue.specs_forbid_unknown_fields()

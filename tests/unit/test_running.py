@@ -73,7 +73,7 @@ def test_percentiles_past_the_distinct_cap_read_the_values_again(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(running, "DISTINCT_KEPT", cap)
-        patch.setattr(running, "_BUCKETS", 4)  # few buckets: several narrowing passes
+        patch.setattr(running, "BUCKETS", 4)  # few buckets: several narrowing passes
         tally = ValueTally(reread=reread)
         for value in given_values:
             tally.add(value)
