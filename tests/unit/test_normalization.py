@@ -1,4 +1,5 @@
-"""Normalization: RunLedger's strip_keys, strip_paths, replace_paths and replace_text."""
+"""Normalization: RunLedger's strip_keys, strip_paths, replace_paths and replace_text; no rules
+change nothing, and no input is ever mutated."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.attempt.normalization import Normalizer
 from harness.config.schema import Normalization, ReplaceText
+from tests.support.strategies import PROPS, json_values, scalars
 
 DOC: dict[str, Any] = {
     "id": "abc",
@@ -146,3 +150,39 @@ def test_no_rules_change_nothing() -> None:
 def test_bad_rules_fail_when_built(rule: ReplaceText, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Normalizer(Normalization(replace_text=[rule]))
+
+
+paths = st.lists(st.sampled_from(["*", "0", "1", "a", "b", "id"]), min_size=1, max_size=3).map(
+    ".".join
+)
+
+specs = st.builds(
+    Normalization,
+    strip_keys=st.lists(st.sampled_from(["a", "b", "id"]), max_size=2),
+    strip_paths=st.lists(paths, max_size=2),
+    replace_paths=st.dictionaries(paths, json_values, max_size=2),
+    replace_text=st.lists(
+        st.builds(ReplaceText, pattern=st.sampled_from(["a", "^.", r"\d+", "(?i)B"])), max_size=2
+    ),
+)
+
+keyed_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "id", "0", "x"]), inner, max_size=3),
+    ),
+    max_leaves=15,
+)
+
+
+@PROPS
+@given(specs, keyed_values)
+def test_normalizer_never_mutates_its_input(spec: Normalization, value: Any) -> None:
+    before = copy.deepcopy(value)
+    spec_before = copy.deepcopy(spec.replace_paths)
+    normalizer = Normalizer(spec)
+    first = normalizer.apply(value)
+    assert value == before
+    assert spec.replace_paths == spec_before
+    assert normalizer.apply(before) == first  # deterministic

@@ -1,8 +1,15 @@
-"""Redaction: what counts as a secret, what is left alone, and matching after redaction."""
+"""Redaction (harness.cassette.redact): what counts as a secret, what is left alone, matching
+after redaction; and, for any value, a planted secret never survives, redacting twice changes
+nothing, and the fast screen never passes a value the walk would change."""
 
 from __future__ import annotations
 
-from harness.cassette.ignore import IgnoreArgs, parse_ignore_path
+import string
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from harness.cassette.redact import MARKER_RE, Redactor, looks_secret_env_name
 from harness.config.schema import RedactSpec
 
@@ -94,12 +101,135 @@ def test_stderr_lines_with_undecodable_bytes() -> None:
     assert out.startswith(b"\xff token [REDACTED:") and out.endswith(b"]\n")
 
 
-def test_ignore_args_paths() -> None:
-    assert parse_ignore_path("$.a.b[0]") == (None, ("a", "b", 0))
-    assert parse_ignore_path("search:$.items[*].ts") == ("search", ("items", "*", "ts"))
-    assert parse_ignore_path('$["odd key"]') == (None, ("odd key",))
-    ignore = IgnoreArgs(["request_id", "search:$.items[*].ts", "$.list[1]"])
-    args = {"request_id": 1, "q": "x", "items": [{"ts": 1, "a": 2}], "list": [0, 1, 2]}
-    assert ignore.apply("search", args) == {"q": "x", "items": [{"a": 2}], "list": [0, 2]}
-    assert ignore.apply("other", args)["items"] == [{"ts": 1, "a": 2}]
-    assert args["request_id"] == 1  # the input is not changed
+SECRET_ALPHABET = string.ascii_letters + string.digits + "-_./+="
+
+secrets = st.text(SECRET_ALPHABET, min_size=8, max_size=40)
+
+pattern_secrets = st.one_of(
+    st.text(string.ascii_letters + string.digits, min_size=16, max_size=30).map(
+        lambda s: "sk-" + s
+    ),
+    st.text(string.ascii_letters + string.digits, min_size=36, max_size=36).map(
+        lambda s: "ghp_" + s
+    ),
+    st.text(string.ascii_uppercase + string.digits, min_size=16, max_size=16).map(
+        lambda s: "AKIA" + s
+    ),
+)
+
+texts = st.text(max_size=40)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["a", "token", "password", "q", "b-c"]) | texts, children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _plant(value: Any, secret: str, where: int, glue: str = "") -> Any:
+    """`value` with `secret` inside a string somewhere (as a value, a key or a substring).
+    Patterns need a word boundary around a secret (so `task-...` is no `sk-` key): `glue`."""
+    choice = where % 4
+    if choice == 0:
+        return {"data": value, "note": f"x{glue}{secret}{glue}y"}
+    if choice == 1:
+        return [value, {secret: 1}]
+    if choice == 2:
+        return {"deep": [{"s": f"prefix {secret} suffix"}], "v": value}
+    return f"{secret}"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=json_values, secret=secrets, where=st.integers(0, 3), extra=st.lists(secrets))
+def test_a_planted_env_secret_never_survives(
+    value: Any, secret: str, where: int, extra: list[str]
+) -> None:
+    env = {"PLANTED": secret, **{f"OTHER_{i}_TOKEN": s for i, s in enumerate(extra)}}
+    redactor = Redactor(RedactSpec(env=["PLANTED"]), env)
+    redacted = redactor.value(_plant(value, secret, where))
+    assert not any(secret in text for text in _strings(redacted))
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=json_values, secret=pattern_secrets, where=st.integers(0, 3))
+def test_a_planted_pattern_secret_never_survives(value: Any, secret: str, where: int) -> None:
+    redacted = Redactor(None, {}).value(_plant(value, secret, where, glue=" "))
+    assert not any(secret in text for text in _strings(redacted))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=json_values,
+    env_secret=secrets,
+    patterns=st.lists(st.sampled_from([r"[0-9a-f]{4}", r"\bQ\w+", r"id-(\d+)", r"x"]), max_size=2),
+)
+def test_redaction_is_idempotent(value: Any, env_secret: str, patterns: list[str]) -> None:
+    redactor = Redactor(RedactSpec(env=["S"], patterns=patterns), {"S": env_secret})
+    once = redactor.value(value)
+    assert redactor.value(once) == once
+    text = " ".join(_strings(value)) + f" {env_secret} Bearer abcdefgh12345678 sk-{'a' * 20}"
+    assert redactor.text(redactor.text(text)) == redactor.text(text)
+
+
+ascii_texts = st.text(string.printable, max_size=30)
+
+screen_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | ascii_texts | pattern_secrets | secrets,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["a", "Token", "API-KEY", "api_key_id", "b-c", "Bearer"]) | ascii_texts,
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=screen_values,
+    env_secret=secrets,
+    patterns=st.lists(
+        st.sampled_from([r"[0-9a-f]{4}", r"\bQ\w+", r"id-(\d+)", r"^start", r"x$", r"(?<=a)b"]),
+        max_size=2,
+    ),
+    keys=st.booleans(),
+)
+def test_the_fast_screen_never_passes_a_value_the_walk_would_change(
+    value: Any, env_secret: str, patterns: list[str], keys: bool
+) -> None:
+    """`clean()` may say "not proven" too often, never "clean" for a value with a secret."""
+    redactor = Redactor(RedactSpec(env=["S"], patterns=patterns), {"S": env_secret})
+    if redactor.clean(value, keys=keys):
+        assert redactor.walk(value, keys=keys) == value
+    planted = {"note": f"a {env_secret} b", "v": value}
+    assert not redactor.clean(planted)
+
+
+def test_the_screen_lets_plain_trace_events_through_unchanged() -> None:
+    events = [
+        {"type": "task_start", "task_id": "t1", "input": {"q": "refund for order 42"}},
+        {"type": "tool_call", "name": "lookup", "args": {"token_count": 3, "n": 1}},
+    ]
+    redactor = Redactor(None, {})
+    assert redactor.clean(events)
+    assert redactor.value(events) is events
+    assert not redactor.clean([{"args": {"Api-Key": "abc"}}])
+    assert not redactor.clean([{"q": "Bearer abcdefgh12345678"}])

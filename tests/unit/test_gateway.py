@@ -1,5 +1,5 @@
-"""The record, auto and replay gateways over a fake backend: what the agent sees, what is written
-and when, merging by case, and matching after redaction."""
+"""The record, auto and replay gateways (harness.cassette.gateway) over a fake backend: what the
+agent sees, what is written and when, merging by case, and matching after redaction."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cassette.format import Interaction, read_cassette
+from harness.cassette.format import read_cassette
 from harness.cassette.gateway import AutoGateway, Matcher, RecordGateway, ReplayGateway
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
@@ -19,6 +19,7 @@ from harness.tools.fake import FakeBackend
 from harness.tools.registry import ToolSet
 
 SECRET = "s3cr3t-Value-99"
+
 ENV = {"SERVICE_TOKEN": SECRET}
 
 
@@ -91,16 +92,6 @@ async def test_a_shared_file_is_merged_by_case_in_any_order(tmp_path: Path) -> N
     assert [entries[i].args["key"] for i in entries_for_case(entries, "a")] == ["a1"]
 
 
-def test_untagged_entries_serve_cases_without_tagged_ones() -> None:
-    entries = [
-        Interaction("t", {"n": 1}, True),
-        Interaction("t", {"n": 2}, True, case="a"),
-    ]
-    assert entries_for_case(entries, "a") == [1]
-    assert entries_for_case(entries, "b") == [0]
-    assert entries_for_case(entries[:1], "a") == [0]
-
-
 async def test_auto_replays_hits_and_appends_misses(tmp_path: Path) -> None:
     fake, tools, recorder, path = setup(tmp_path, "a")
     first = record(tools, recorder, "a", path)
@@ -151,33 +142,3 @@ async def test_a_cassette_redacted_under_another_key_says_so(tmp_path: Path) -> 
     replay = ReplayGateway(path, strict=False, matcher=Matcher(Redactor(None, ENV), None))
     with pytest.raises(CassetteError, match="HARNESS_REDACTION_KEY"):
         await replay.answer("lookup", {"password": "A"})
-
-
-def test_results_are_redacted_without_breaking_their_types(tmp_path: Path) -> None:
-    from harness.cassette.modes import Gateways, prepare_tooling
-    from harness.plan.load import load_suite
-    from harness.results import AttemptResult, Failure
-
-    (tmp_path / "cases").mkdir()
-    (tmp_path / "cases" / "c.yaml").write_text("id: c\ninput: {}\n", encoding="utf-8")
-    (tmp_path / "suite.yaml").write_text(
-        "suite_name: s\nagent_command: [x]\nmode: replay\ncases_path: cases\n"
-        "tool_registry: [token]\n",
-        encoding="utf-8",
-    )
-    suite = load_suite(tmp_path)
-    gateways = Gateways(prepare_tooling(suite, all_cases=suite.cases, strict=False))
-    result = AttemptResult(
-        case_id="c",
-        status="fail",
-        wall_ms=1,
-        tool_calls_by_name={"token": 3},  # a tool named like a secret key stays a count
-        failures=[Failure("cassette_mismatch", "m", details={"args": {"password": "hunter2"}})],
-        stderr_tail="Authorization: Bearer abcdefghijklmnop",
-    )
-    redacted = gateways.redact_result(result)
-    assert redacted.tool_calls_by_name == {"token": 3}
-    assert redacted.failures[0].details == {
-        "args": {"password": gateways.redactor.marker("hunter2")}
-    }
-    assert redacted.stderr_tail is not None and "abcdefghijklmnop" not in redacted.stderr_tail
