@@ -23,7 +23,7 @@ from harness.grading.calls import (
     subset_mismatch,
 )
 from harness.grading.catalogue import grader_of
-from harness.grading.context import GradingContext, ToolCall, calls_from_events
+from harness.grading.context import GradingContext, ToolCall
 from harness.grading.verdict import Verdict
 
 
@@ -150,26 +150,6 @@ def test_max_steps() -> None:
     assert run(TraceMaxSteps(max=5), context(steps=5)).passed
     verdict = run(TraceMaxSteps(max=4), context(steps=5))
     assert verdict.evidence == "5 step(s) (expected at most 4)"
-
-
-def test_calls_from_events_pairs_results_by_id_in_call_order() -> None:
-    events: list[dict[str, Any]] = [
-        {"type": "task_start", "input": 1},
-        {"type": "tool_call", "name": "a", "call_id": 1, "args": {}},
-        {"type": "tool_call", "name": "b", "call_id": "1", "args": {"x": 2}},
-        {"type": "tool_result", "call_id": "1", "ok": False, "result": None, "error": "no"},
-        {"type": "tool_result", "call_id": 1, "ok": True, "result": 5, "error": None},
-        {"type": "log", "message": "hi"},
-        {"type": "tool_call", "name": "c", "call_id": 3, "args": {}},
-        {"type": "final_output", "output": "x"},
-    ]
-    calls, steps = calls_from_events(events)
-    assert [(c.name, c.ok, c.result, c.error) for c in calls] == [
-        ("a", True, 5, None),
-        ("b", False, None, "no"),
-        ("c", None, None, None),
-    ]
-    assert steps == 5
 
 
 JSON = st.recursive(

@@ -1,5 +1,5 @@
-"""Scoring: all graders pass, or a weighted mean reaches the threshold; uncertain is never a
-pass; a grader that cannot run is an error; verdicts become the failures a result carries."""
+"""Scoring (harness.grading.scoring): all graders pass, or a weighted mean reaches the threshold;
+uncertain is never a pass; a grader that cannot run is an error."""
 
 from __future__ import annotations
 
@@ -7,32 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.grading.context import GradingContext
-from harness.grading.engine import (
-    ASSERTION_FAILED,
-    BELOW_THRESHOLD,
-    GRADER_ERROR,
-    JUDGE_UNCERTAIN,
-    failures_for,
-    grade_attempt,
-)
-from harness.grading.output import MustContain
 from harness.grading.scoring import decide, weighted_score
-from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN, Verdict
+from harness.grading.verdict import ERRORED, FAILED, PASSED, UNCERTAIN
 from harness.results import VerdictStatus
-
-
-def v(
-    status: VerdictStatus, weight: float = 1.0, score: float | None = None, name: str = "g"
-) -> Verdict:
-    return Verdict(
-        grader="x",
-        status=status,
-        evidence=f"{name} {status}",
-        name=name,
-        weight=weight,
-        score=score,
-    )
+from tests.support.graders import verdict_with as v
 
 
 def test_without_a_threshold_every_grader_must_pass() -> None:
@@ -69,25 +47,6 @@ def test_an_error_wins() -> None:
 
 def test_zero_weights_fall_back_to_all_pass() -> None:
     assert decide([v(PASSED, weight=0), v(FAILED, weight=0)], 0.5).status == FAILED
-
-
-def test_failures_put_errors_first_then_uncertain_threshold_and_fails() -> None:
-    verdicts = [v(FAILED, name="f"), v(UNCERTAIN, name="u"), v(ERRORED, name="e")]
-    types = [f.type for f in failures_for(verdicts, decide(verdicts, 0.9))]
-    assert types == [GRADER_ERROR, JUDGE_UNCERTAIN, ASSERTION_FAILED]
-    failing = [v(FAILED, name="f", weight=2), v(PASSED)]
-    failures = failures_for(failing, decide(failing, 0.5))
-    assert [f.type for f in failures] == [BELOW_THRESHOLD, ASSERTION_FAILED]
-    assert (failures[0].expected, failures[0].observed) == (0.5, pytest.approx(1 / 3))
-    assert failures[1].details == {"assertion": "x", "name": "f"}
-
-
-async def test_grade_attempt_passes_above_the_threshold_with_a_failed_grader() -> None:
-    specs = [MustContain(must_contain=["a", "b", "c"]), MustContain(must_contain="z", weight=0.1)]
-    graded = await grade_attempt(specs, GradingContext(output="a b c"), threshold=0.9)
-    assert graded.decision.status == PASSED
-    assert graded.failures == []
-    assert [x.status for x in graded.verdicts] == [PASSED, FAILED]
 
 
 @given(st.lists(st.tuples(st.sampled_from([PASSED, FAILED]), st.floats(0, 10)), max_size=6))

@@ -1,19 +1,13 @@
 """What `harness run` imports before its first agent starts: modules a plain suite never uses
-stay out (each costs milliseconds of a serial start-up), and the entry-point scan that lets
-importlib.metadata stay unimported finds every group importlib.metadata finds."""
+stay out (each costs milliseconds of a serial start-up). (The entry-point scan that lets
+importlib.metadata stay unimported is tested in test_catalogue.py.)"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
-
-import pytest
-
-from harness.grading.catalogue import group_may_be_declared
-from harness.grading.registry import ENTRY_POINT_GROUP
 
 # Loaded only by the features that need them: a json_schema grader, a grader plugin
 # installed as an entry point, the reports written at the end of a run.
@@ -46,7 +40,6 @@ prepare_run(RunOptions(suite=sys.argv[1]))
 print(json.dumps(sorted(sys.modules)))
 """
 
-
 # ... nor, by the end of a plain run, what only sweeps, paired tests, Assay configs or other
 # report kinds use.
 UNUSED_IN_A_PLAIN_RUN = (
@@ -62,11 +55,13 @@ UNUSED_IN_A_PLAIN_RUN = (
     "harness.reports.sarif",
     "fractions",
 )
+
 AGENT = """\
 import json, sys
 sys.stdin.readline()
 print(json.dumps({"type": "final_output", "output": {"results": []}}), flush=True)
 """
+
 RUN_PROBE = """\
 import json, sys
 from pathlib import Path
@@ -129,54 +124,3 @@ def test_harness_run_builds_and_imports_only_the_run_command() -> None:
     assert found["names"] == list(ORDER)  # `harness --help` order, every command reachable
     assert found["built"]["baseline"] == found["built"]["assay"] == "TyperGroup"
     assert found["built"]["diff"] == found["built"]["run"] == "TyperCommand"
-
-
-def test_every_group_importlib_metadata_finds_is_found() -> None:
-    from importlib.metadata import entry_points
-
-    groups = set(entry_points().groups)
-    assert groups  # pytest's own plugins at least
-    assert all(group_may_be_declared(group) for group in groups)
-    assert not group_may_be_declared("harness.no_such_group")
-
-
-def _only_on_path(monkeypatch: pytest.MonkeyPatch, *entries: str) -> None:
-    monkeypatch.setattr(sys, "path", list(entries))
-
-
-def test_a_dist_info_that_declares_the_group_is_found(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _only_on_path(monkeypatch, str(tmp_path))
-    assert not group_may_be_declared(ENTRY_POINT_GROUP)
-    other = tmp_path / "other-1.0.dist-info"
-    other.mkdir()
-    (other / "entry_points.txt").write_text("[console_scripts]\nx = x:main\n")
-    (tmp_path / "single_file-1.0.egg-info").write_text("Name: single-file\n")  # has none
-    assert not group_may_be_declared(ENTRY_POINT_GROUP)
-    plugin = tmp_path / "Plugin-2.0.EGG-INFO"  # importlib.metadata ignores the case
-    plugin.mkdir()
-    (plugin / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nx = x:GRADERS\n")
-    assert group_may_be_declared(ENTRY_POINT_GROUP)
-
-
-def test_what_it_cannot_read_cheaply_defers_to_importlib_metadata(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    archive = tmp_path / "plugins.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("p-1.0.dist-info/entry_points.txt", f"[{ENTRY_POINT_GROUP}]\n")
-    _only_on_path(monkeypatch, str(tmp_path / "missing"), str(archive))
-    assert group_may_be_declared(ENTRY_POINT_GROUP)
-    _only_on_path(monkeypatch, str(tmp_path / "old.egg"))
-    assert group_may_be_declared(ENTRY_POINT_GROUP)
-    _only_on_path(monkeypatch, str(tmp_path / "missing"))
-    assert not group_may_be_declared(ENTRY_POINT_GROUP)
-
-    class Finder:
-        @staticmethod
-        def find_distributions(*args: object) -> list[object]:
-            return []
-
-    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
-    assert group_may_be_declared(ENTRY_POINT_GROUP)

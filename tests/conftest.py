@@ -1,0 +1,15 @@
+"""Fixtures every kind of test may use (shared helpers that are not fixtures: tests.support)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's cwd is its tmp_path: errors show paths relative to the cwd, so they are short
+    and the same on every machine."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
