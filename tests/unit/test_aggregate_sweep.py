@@ -1,4 +1,4 @@
-"""aggregate.sweep.KCurve: pass@k and pass^k for every k, computed when read, written as the
+"""harness.aggregate.sweep.KCurve: pass@k and pass^k for every k, computed when read, written as the
 dict it stands for."""
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ def line(**fields: Any) -> str:
     return json.dumps(fields) + "\n"
 
 
+# Loading -----------------------------------------------------------------------------------
+
+
 def test_loads_runledger_cassette(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -121,6 +124,9 @@ def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, '{"type":"cassette_header","format_version":99}\n')
     with pytest.raises(CassetteError, match="upgrade harness"):
         load_cassette(path)
+
+
+# Encoding ----------------------------------------------------------------------------------
 
 
 def test_encode_is_one_sorted_line_without_null_error() -> None:

@@ -1,30 +1,46 @@
-"""The suite loader: resolved values and merge rules, and every error with its file:line:field."""
+"""The suite loader (harness.plan.load): resolved values and merge rules; every error with its
+file:line:field; damaged suites load or raise a one-line ConfigError, never another exception;
+record-mode tool settings; a sweep's models, runs and retry checked at load."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.config.schema import (
     Budgets,
     CaseFile,
+    HttpToolSpec,
     JsonSchemaAssertion,
+    McpToolSpec,
     MustCallAssertion,
     Normalization,
+    PythonToolSpec,
     RecordMode,
     Regression,
     ReplaceText,
+    Suite,
     SuiteFile,
 )
 from harness.errors import ConfigError, ConfigErrors
 from harness.grading.catalogue import type_names
 from harness.plan.load import load_suite
 from harness.protocol.codec import DEFAULT_MAX_LINE_BYTES
+from tests.support.suites import load_errors, suite_from
+
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 SUITE = """\
 suite_name: demo
@@ -38,12 +54,6 @@ CASE = """\
 id: t1
 input: {ticket: reset my password}
 """
-
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Errors show paths relative to the cwd, so the expected strings below are short.
-    monkeypatch.chdir(tmp_path)
 
 
 def make_suite(
@@ -64,10 +74,7 @@ def make_suite(
     return Path(root)
 
 
-def errors(path: Path | str = "s", mode: str | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_suite(path, mode=mode)
-    return str(caught.value).splitlines()
+# Resolution ---------------------------------------------------------------------------------
 
 
 def test_minimal_suite_resolves_with_defaults() -> None:
@@ -253,9 +260,12 @@ def test_utf16_with_bom_and_utf8_bom_are_read() -> None:
     assert [case.input for case in load_suite(make_suite(cases=cases)).cases] == ["é", 1]
 
 
+# Errors: each one line, file:line: field: what; what to do --------------------------------
+
+
 def test_wrong_type_points_at_the_line_and_field() -> None:
     case = CASE + "budgets:\n  max_wall_ms: 10\n  max_tool_calls: ten\n"
-    assert errors(make_suite(cases={"t1.yaml": case})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": case})) == [
         's/cases/t1.yaml:5: budgets.max_tool_calls: expected int, got str "ten"'
     ]
 
@@ -272,7 +282,7 @@ def test_error_attributes() -> None:
 def test_unknown_keys_are_all_reported_with_the_valid_keys() -> None:
     suite = SUITE + "budgets: {max_tool_call: 1}\nverbose: true\n"
     case = CASE + "budget: {}\n"
-    assert errors(make_suite(suite, {"t1.yaml": case})) == [
+    assert load_errors(make_suite(suite, {"t1.yaml": case})) == [
         f"s/suite.yaml:6: budgets.max_tool_call: unknown key; valid keys: {keys(Budgets)}",
         f"s/suite.yaml:7: verbose: unknown key; valid keys: {keys(SuiteFile)}",
         f"s/cases/t1.yaml:3: budget: unknown key; valid keys: {keys(CaseFile)}",
@@ -286,14 +296,14 @@ def keys(struct: type[msgspec.Struct]) -> str:
 def test_a_bad_dict_value_is_named_by_its_key() -> None:
     suite = SUITE + "agent_env:\n  LANG: C\n  DEBUG: 1\n"
     case = CASE + "tags: {team: support, odd.key: [x]}\n"
-    assert errors(make_suite(suite, {"t1.yaml": case})) == [
+    assert load_errors(make_suite(suite, {"t1.yaml": case})) == [
         "s/suite.yaml:8: agent_env.DEBUG: expected str, got int 1",
         "s/cases/t1.yaml:3: tags.odd.key: expected str, got list",
     ]
 
 
 def test_missing_required_key() -> None:
-    assert errors(make_suite(cases={"t1.yaml": "id: t1\n"})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": "id: t1\n"})) == [
         "s/cases/t1.yaml:1: input: missing required key"
     ]
 
@@ -312,7 +322,7 @@ def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
         CASE + "assertions:\n  - type: must_call\n    tools: [search_docs]\n  - type: mustcall\n"
     )
     missing = "id: t2\ninput: 1\nassertions:\n  - tools: [search_docs]\n"
-    assert errors(make_suite(cases={"t1.yaml": unknown, "t2.yaml": missing})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": unknown, "t2.yaml": missing})) == [
         f's/cases/t1.yaml:6: assertions[1].type: unknown type "mustcall"; {VALID_TYPES}',
         f"s/cases/t2.yaml:4: assertions[0].type: missing required key; {VALID_TYPES}",
     ]
@@ -320,7 +330,7 @@ def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
 
 def test_unknown_key_inside_an_assertion() -> None:
     case = CASE + "assertions: [{type: must_call, tool: [x]}]\n"
-    assert errors(make_suite(cases={"t1.yaml": case})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": case})) == [
         "s/cases/t1.yaml:3: assertions[0].tool: unknown key; valid keys: type, tools, weight, name",
         "s/cases/t1.yaml:3: assertions[0].tools: missing required key",
     ]
@@ -328,14 +338,14 @@ def test_unknown_key_inside_an_assertion() -> None:
 
 def test_duplicate_yaml_keys() -> None:
     case = "id: t1\ninput: 1\nid: t2\n"
-    assert errors(make_suite(cases={"t1.yaml": case})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": case})) == [
         "s/cases/t1.yaml:3: id: duplicate key; first defined on line 1, keep one"
     ]
 
 
 def test_duplicate_case_ids_name_both_files() -> None:
     cases: dict[str, str | bytes] = {"a.yaml": CASE, "b.yaml": "# copy\n" + CASE}
-    assert errors(make_suite(cases=cases)) == [
+    assert load_errors(make_suite(cases=cases)) == [
         "s/cases/b.yaml:2: id: duplicate case id 't1', also used in s/cases/a.yaml:1;"
         " ids must be unique"
     ]
@@ -344,7 +354,7 @@ def test_duplicate_case_ids_name_both_files() -> None:
 def test_negative_budgets_and_bad_numbers() -> None:
     suite = SUITE + "budgets: {max_tool_calls: -1, max_cost_usd: .nan}\nmax_line_bytes: 0\n"
     suite += "regression: {min_pass_rate: 90}\n"
-    assert errors(make_suite(suite)) == [
+    assert load_errors(make_suite(suite)) == [
         "s/suite.yaml:6: budgets.max_tool_calls: must be 0 or more, got -1",
         "s/suite.yaml:6: budgets.max_cost_usd: must be 0 or more, got nan",
         "s/suite.yaml:7: max_line_bytes: must be greater than 0",
@@ -355,7 +365,7 @@ def test_negative_budgets_and_bad_numbers() -> None:
 
 def test_bad_regular_expressions_and_flags() -> None:
     case = CASE + "normalization:\n  replace_text:\n    - {pattern: 'a(', flags: ix}\n"
-    assert errors(make_suite(cases={"t1.yaml": case})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": case})) == [
         "s/cases/t1.yaml:5: normalization.replace_text[0].flags: unknown flag 'x';"
         " use letters from 'ims'",
         "s/cases/t1.yaml:5: normalization.replace_text[0].pattern: invalid regular expression:"
@@ -366,7 +376,7 @@ def test_bad_regular_expressions_and_flags() -> None:
 def test_bad_mode_in_the_suite_and_on_the_command_line() -> None:
     root = make_suite(SUITE.replace("mode: replay", "mode: replya"))
     valid = "valid modes: replay, record, auto, live"
-    assert errors(root, mode="fast") == [
+    assert load_errors(root, mode="fast") == [
         f"s/suite.yaml:3: mode: unknown mode 'replya'; {valid}",
         f"mode: unknown mode 'fast'; {valid} (from --mode)",
     ]
@@ -377,7 +387,7 @@ def test_bad_mode_in_the_suite_and_on_the_command_line() -> None:
 
 def test_regression_typos_and_alias_clashes_are_errors() -> None:
     suite = SUITE + "regression:\n  min_success_rate: 0.9\n  min_pass_rate: 0.8\n  max_p95: 3\n"
-    assert errors(make_suite(suite)) == [
+    assert load_errors(make_suite(suite)) == [
         "s/suite.yaml:7: regression.min_success_rate: old name of `min_pass_rate`, which is also"
         " given; keep only `min_pass_rate`",
         f"s/suite.yaml:9: regression.max_p95: unknown key; valid keys: {keys(Regression)}",
@@ -386,17 +396,17 @@ def test_regression_typos_and_alias_clashes_are_errors() -> None:
 
 def test_agent_command_must_be_a_non_empty_list() -> None:
     text = SUITE.replace("[python3, agent.py]", "python3 agent.py")
-    assert errors(make_suite(text)) == [
+    assert load_errors(make_suite(text)) == [
         's/suite.yaml:2: agent_command: expected list, got str "python3 agent.py";'
         " write the command as a list, e.g. [python3, agent.py]"
     ]
     empty = make_suite(SUITE.replace("[python3, agent.py]", "[]"), root="empty")
-    assert errors(empty) == ["empty/suite.yaml:2: agent_command: must name a program to run"]
+    assert load_errors(empty) == ["empty/suite.yaml:2: agent_command: must name a program to run"]
 
 
 def test_suite_name_must_be_a_plain_name() -> None:
     root = make_suite(SUITE.replace("suite_name: demo", "suite_name: ../up"))
-    assert errors(root) == [
+    assert load_errors(root) == [
         "s/suite.yaml:1: suite_name: must be a plain name, without slashes"
         " (it names the output folder)"
     ]
@@ -404,16 +414,16 @@ def test_suite_name_must_be_a_plain_name() -> None:
 
 def test_case_folder_problems() -> None:
     root = make_suite(cases={"notes.txt": "x"})
-    assert errors(root) == [
+    assert load_errors(root) == [
         "s/suite.yaml:4: cases_path: no case files (*.yaml, *.yml) in s/cases;"
         " add one file per case"
     ]
     missing = make_suite(SUITE.replace("cases_path: cases", "cases_path: gone"), root="m")
-    assert errors(missing) == [
+    assert load_errors(missing) == [
         "m/suite.yaml:4: cases_path: folder m/gone not found; create it or fix cases_path"
     ]
     a_file = make_suite(SUITE.replace("cases_path: cases", "cases_path: suite.yaml"), root="f")
-    assert errors(a_file) == [
+    assert load_errors(a_file) == [
         "f/suite.yaml:4: cases_path: f/suite.yaml is not a folder;"
         " point cases_path at the case files' folder"
     ]
@@ -458,12 +468,12 @@ def test_case_folder_problems() -> None:
     ],
 )
 def test_unusable_case_files(content: bytes, message: str) -> None:
-    assert errors(make_suite(cases={"t1.yaml": content})) == [f"s/cases/t1.yaml:{message}"]
+    assert load_errors(make_suite(cases={"t1.yaml": content})) == [f"s/cases/t1.yaml:{message}"]
 
 
 def test_binary_garbage_is_a_config_error() -> None:
     garbage = bytes(range(256)) * 4
-    assert errors(make_suite(cases={"t1.yaml": garbage})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": garbage})) == [
         "s/cases/t1.yaml:2: not valid UTF-8 (byte 128); save the file as UTF-8"
     ]
 
@@ -474,7 +484,7 @@ def test_deep_nesting_and_alias_bombs_are_refused_without_crashing() -> None:
     bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
     bomb.append("input: *a7")
     cases: dict[str, str | bytes] = {"deep.yaml": deep, "bomb.yaml": "\n".join(bomb)}
-    assert errors(make_suite(cases=cases)) == [
+    assert load_errors(make_suite(cases=cases)) == [
         "s/cases/bomb.yaml:2: a4[7][8][8][8][8]: more than 100000 values once aliases expand",
         "s/cases/deep.yaml:2: nested more than 200 levels deep",
     ]
@@ -486,7 +496,7 @@ def test_files_that_cannot_be_read() -> None:
     (root / "cases/loop.yaml").symlink_to("loop.yaml")
     (root / "cases/dangling.yaml").symlink_to("nowhere.yaml")
     os.mkfifo(root / "cases/pipe.yaml")
-    assert errors(root) == [
+    assert load_errors(root) == [
         "s/cases/dangling.yaml: file not found",
         "s/cases/dir.yaml: is a folder, expected a file",
         "s/cases/loop.yaml: cannot read: Too many levels of symbolic links",
@@ -498,20 +508,20 @@ def test_files_that_cannot_be_read() -> None:
 def test_unreadable_file() -> None:
     root = make_suite()
     (root / "cases/t1.yaml").chmod(0)
-    assert errors(root) == ["s/cases/t1.yaml: permission denied; make the file readable"]
+    assert load_errors(root) == ["s/cases/t1.yaml: permission denied; make the file readable"]
 
 
 def test_suite_path_problems(tmp_path: Path) -> None:
-    assert errors("nowhere") == ["nowhere: no such suite folder or file"]
+    assert load_errors("nowhere") == ["nowhere: no such suite folder or file"]
     Path("empty").mkdir()
-    assert errors("empty") == [
+    assert load_errors("empty") == [
         "empty: no suite.yaml in this folder; pass a suite folder or its file"
     ]
     root = make_suite()
     (root / "suite.yml").write_text(SUITE)
-    assert errors(root) == ["s: both suite.yaml and suite.yml exist; keep one"]
+    assert load_errors(root) == ["s: both suite.yaml and suite.yml exist; keep one"]
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
-    assert errors(outside) == [f"{outside}: no such suite folder or file"]
+    assert load_errors(outside) == [f"{outside}: no such suite folder or file"]
 
 
 def test_schema_problems_are_reported_once_per_file() -> None:
@@ -528,7 +538,7 @@ def test_schema_problems_are_reported_once_per_file() -> None:
         "bad.json": '{\n  "type": "object",\n}',
         "invalid.yaml": "type: 5\n",
     }
-    assert errors(make_suite(cases=cases, files=files)) == [
+    assert load_errors(make_suite(cases=cases, files=files)) == [
         "s/cases/d.yaml:3: assertions[0].schema_path: schema file s/gone.json not found"
         " (relative to the suite)",
         "s/invalid.yaml: not a valid JSON Schema: 5 is not valid under any of the schemas"
@@ -539,14 +549,14 @@ def test_schema_problems_are_reported_once_per_file() -> None:
 
 def test_must_call_tools_must_be_registered() -> None:
     case = CASE + "assertions:\n  - {type: call_order, order: [search_docs, delete_all]}\n"
-    assert errors(make_suite(cases={"t1.yaml": case})) == [
+    assert load_errors(make_suite(cases={"t1.yaml": case})) == [
         "s/cases/t1.yaml:4: assertions[0].order[1]: tool 'delete_all' is not in tool_registry,"
         " so this can never pass"
     ]
 
 
 def test_agent_cwd_must_exist() -> None:
-    assert errors(make_suite(SUITE + "agent_cwd: work\n")) == [
+    assert load_errors(make_suite(SUITE + "agent_cwd: work\n")) == [
         "s/suite.yaml:6: agent_cwd: folder s/work not found (relative to the suite folder)"
     ]
 
@@ -568,3 +578,292 @@ def test_problems_across_files_come_together_in_file_order() -> None:
         " ids must be unique",
     ]
     assert len(caught.value.errors) == 4
+
+
+# Damaged suites: a Suite or a ConfigError, never another exception --------------------------
+
+
+FILES = {
+    "suite.yaml": """\
+suite_name: demo
+agent_command: [python3, agent.py]
+mode: replay
+cases_path: cases
+tool_registry: [search_docs]
+assertions: [{type: json_schema, schema_path: schema.json}]
+budgets: {max_wall_ms: 1000, max_tool_calls: 3}
+regression: {min_success_rate: 0.9}
+normalization:
+  strip_keys: [id]
+  replace_text: [{pattern: '\\d+', replacement: N, flags: i}]
+""",
+    "cases/t1.yaml": """\
+id: t1
+description: first
+input: {ticket: reset my password, user: {id: 7}}
+cassette: cassettes/t1.jsonl
+budgets: {max_tool_calls: 2}
+assertions:
+  - {type: must_call, tools: [search_docs]}
+  - {type: required_fields, fields: [category]}
+tags: {team: support}
+""",
+    "cases/t2.yml": "id: t2\ninput: [1, 2.5, null, true]\n",
+    "schema.json": '{"type": "object", "properties": {"category": {"type": "string"}}}',
+    "agent.py": "",
+}
+
+TARGETS = ["suite.yaml", "cases/t1.yaml", "cases/t2.yml", "schema.json"]
+
+Mutation = Callable[[Path], None]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+
+
+def key_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path to a value inside mappings and lists."""
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        yield (*prefix, key)
+        yield from key_paths(item, (*prefix, key))
+
+
+def edit_document(edit: Callable[[Any, Any], None]) -> Callable[[bytes, st.DrawFn], bytes]:
+    """A mutation of a parsed document: `edit(parent, key)` changes the value at a random path."""
+
+    def mutate(content: bytes, draw: st.DrawFn) -> bytes:
+        document = yaml.safe_load(content)
+        paths = list(key_paths(document))
+        if not paths:
+            return content
+        *parents, key = draw(st.sampled_from(paths))
+        parent = document
+        for step in parents:
+            parent = parent[step]
+        edit(parent, key)
+        return yaml.safe_dump(document).encode()
+
+    return mutate
+
+
+@st.composite
+def content_mutation(draw: st.DrawFn, content: bytes) -> bytes:
+    kind = draw(
+        st.sampled_from(["bytes", "truncate", "insert", "swap", "delete", "encode", "empty"])
+    )
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    if kind == "truncate":
+        return content[: draw(st.integers(0, len(content)))]
+    if kind == "insert":
+        at = draw(st.integers(0, len(content)))
+        junk = draw(st.binary(max_size=20) | st.text(max_size=20).map(str.encode))
+        return content[:at] + junk + content[at:]
+    if kind == "swap":
+        new = draw(json_values)
+        return edit_document(lambda parent, key: parent.__setitem__(key, new))(content, draw)
+    if kind == "delete":
+        return edit_document(lambda parent, key: parent.__delitem__(key))(content, draw)
+    if kind == "encode":
+        encoding = draw(st.sampled_from(["utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252"]))
+        return content.decode().replace("demo", "démo").replace("t1\n", "t1é\n").encode(encoding)
+    return b""
+
+
+@st.composite
+def mutations(draw: st.DrawFn) -> Mutation:
+    target = draw(st.sampled_from(TARGETS))
+    kind = draw(st.sampled_from(["content", "content", "content", "folder", "loop", "remove"]))
+    content = draw(content_mutation(FILES[target].encode())) if kind == "content" else b""
+
+    def apply(root: Path) -> None:
+        path = root / target
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        path.unlink(missing_ok=True)
+        if kind == "content":
+            path.write_bytes(content)
+        elif kind == "folder":
+            path.mkdir()
+        elif kind == "loop":
+            path.symlink_to(path.name)
+
+    return apply
+
+
+def write_fuzz_suite(root: Path) -> None:
+    for name, text in FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def check_error(error: ConfigError) -> None:
+    errors = error.errors if isinstance(error, ConfigErrors) else [error]
+    assert str(error).splitlines() == [one.render() for one in errors]
+    for one in errors:
+        rendered = one.render()
+        assert rendered.splitlines() == [rendered]
+        if one.path is None:
+            assert one.field == "mode"
+        else:
+            assert rendered.startswith(f"{one.path}: ") or rendered.startswith(
+                f"{one.path}:{one.line}: "
+            )
+            assert one.path.startswith("s")
+
+
+# The cwd fixture the other tests use changes nothing here: each example loads in its own folder.
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(mutations(), min_size=1, max_size=3),
+    st.none() | st.sampled_from(["replay", "record", "Replay", ""]),
+)
+def test_damaged_suites_load_or_raise_config_error(
+    damage: list[Mutation], mode: str | None
+) -> None:
+    cwd = os.getcwd()
+    folder = tempfile.mkdtemp()
+    try:
+        os.chdir(folder)
+        root = Path("s")
+        write_fuzz_suite(root)
+        for mutate in damage:
+            mutate(root)
+        try:
+            suite = load_suite(root, mode=mode)
+        except ConfigError as exc:
+            check_error(exc)
+        else:
+            assert isinstance(suite, Suite)
+            for case in suite.cases:
+                msgspec.json.encode(case.input)  # whatever loads can be sent to an agent
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(folder)
+
+
+# Record-mode settings: tools, mcp_servers, redact, match ------------------------------------
+
+
+HEAD = """suite_name: s
+agent_command: [python3, agent.py]
+mode: replay
+cases_path: cases
+tool_registry: [weather, search, clock]
+"""
+
+
+def suite_at(tmp_path: Path, extra: str) -> Path:
+    (tmp_path / "cases").mkdir(exist_ok=True)
+    (tmp_path / "cases" / "c.yaml").write_text("id: c\ninput: {}\n", encoding="utf-8")
+    (tmp_path / "suite.yaml").write_text(HEAD + extra, encoding="utf-8")
+    return tmp_path
+
+
+def tool_errors(tmp_path: Path, extra: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_suite(suite_at(tmp_path, extra))
+    error = caught.value
+    lines = [e.render() for e in error.errors] if isinstance(error, ConfigErrors) else [str(error)]
+    return [line.replace(str(tmp_path) + os.sep, "") for line in lines]
+
+
+def test_tools_mcp_servers_redact_and_match_load(tmp_path: Path) -> None:
+    suite = load_suite(
+        suite_at(
+            tmp_path,
+            """tools:
+  weather: {backend: python, function: "tools:weather", timeout_ms: 500}
+  search: {backend: http, url: "http://127.0.0.1:9/s", headers_env: {X-Key: "${K}"}}
+  clock: {backend: mcp, server: time, name: get_current_time}
+mcp_servers:
+  time: {command: [mcp-server-time]}
+redact: {env: [K], keys: [session], patterns: ["id-(\\\\d+)"]}
+match: {ignore_args: ["$.request_id", "search:$.page"]}
+""",
+        )
+    )
+    assert isinstance(suite.tools["weather"], PythonToolSpec)
+    assert isinstance(suite.tools["search"], HttpToolSpec)
+    assert isinstance(suite.tools["clock"], McpToolSpec) and suite.tools["clock"].server == "time"
+    assert suite.redact is not None and suite.redact.env == ["K"]
+    assert suite.match is not None and suite.match.ignore_args[1] == "search:$.page"
+
+
+def test_each_mistake_is_one_line_at_its_place(tmp_path: Path) -> None:
+    found = tool_errors(
+        tmp_path,
+        """tools:
+  weather: {backend: python, function: "tools.weather", timeout_ms: 0}
+  search: {backend: http, url: "ftp://x", headers_env: {Authorization: "Bearer abc"}}
+  clock: {backend: mcp, server: nowhere, retry: {attempts: 0}}
+  ghost: {backend: command, command: [x]}
+redact: {patterns: ["(unclosed"]}
+match: {ignore_args: ["$.a..b"]}
+""",
+    )
+    assert found == [
+        "suite.yaml:7: tools.weather.timeout_ms: must be greater than 0, got 0",
+        "suite.yaml:7: tools.weather.function: write it as module:function, e.g. tools:get_weather",
+        "suite.yaml:8: tools.search.url: must start with http:// or https://, got 'ftp://x'",
+        "suite.yaml:8: tools.search.headers_env.Authorization: must read an environment "
+        "variable, e.g. 'Bearer ${API_TOKEN}'; header values never come from the suite file",
+        "suite.yaml:9: tools.clock.retry.attempts: must be 1 or more (tries in all), got 0",
+        "suite.yaml:9: tools.clock.server: no MCP server 'nowhere' under mcp_servers "
+        "(none are declared)",
+        "suite.yaml:10: tools.ghost: tool 'ghost' is not in tool_registry; add it there or "
+        "remove it here",
+        "suite.yaml:11: redact.patterns[0]: invalid regular expression: missing ), unterminated "
+        "subpattern at position 0; escape special characters with \\",
+        "suite.yaml:12: match.ignore_args[0]: cannot read the path at '..b'; write it as "
+        "$.field, $.list[*].field or $.list[0]",
+    ]
+
+
+def test_an_unknown_or_missing_backend_lists_the_valid_ones(tmp_path: Path) -> None:
+    valid = "valid backends: python, command, http, mcp"
+    found = tool_errors(tmp_path, "tools:\n  weather: {backend: grpc, url: x}\n")
+    assert found == [f"suite.yaml:7: tools.weather.backend: unknown backend 'grpc'; {valid}"]
+    found = tool_errors(
+        tmp_path, "tools:\n  weather: {backend: python, function: a:b}\n  s: {url: x}\n"
+    )
+    assert found == [f"suite.yaml:8: tools.s.backend: missing required key; {valid}"]
+
+
+# Sweeps: models, runs, retry ----------------------------------------------------------------
+
+
+def test_suite_models_and_runs_are_checked_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        suite_from(
+            tmp_path,
+            [{"id": "t1", "input": 1, "models": [""]}],
+            models=["a", "a"],
+            runs=-1,
+            retry={"exit_codes": [0], "max_retries": -2},
+        )
+    text = str(caught.value)
+    for expected in (
+        "suite.yaml:",
+        "models[1]: model 'a' is listed twice",
+        "runs: must be 0 or more",
+        "retry.exit_codes[0]: must be an exit status from 1 to 255",
+        "retry.max_retries: must be 0 or more",
+        "t1.yaml:",
+        "models[0]: a model name must not be empty",
+    ):
+        assert expected in text, text

@@ -17,6 +17,8 @@ from harness.cassette.matching import ReplayCassette, canonical_args, diff_value
 from harness.errors import CassetteMissError
 from tests.support.strategies import PROPS, json_args
 
+# canonical_args ----------------------------------------------------------------------------
+
 
 def test_canonical_args_rules() -> None:
     assert canonical_args({"a": 1, "b": {"x": 1, "y": 2}}) == canonical_args(
@@ -29,6 +31,9 @@ def test_canonical_args_rules() -> None:
     assert canonical_args({"n": 0}) == canonical_args({"n": -0.0})
     assert canonical_args({"l": [1, 2]}) != canonical_args({"l": [2, 1]})
     assert canonical_args({"s": "Paris"}) != canonical_args({"s": "paris"})
+
+
+# Replay ------------------------------------------------------------------------------------
 
 
 def entry(tool: str, result: Any = None, **args: Any) -> Interaction:

@@ -1,4 +1,4 @@
-"""harness.select: --case ids and globs, --tag key=v1,v2 (AND across flags, OR within)."""
+"""harness.plan.select: --case ids and globs, --tag key=v1,v2 (AND across flags, OR within)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""harness.stats: hand-computed values, and properties that must hold for any n, c, k."""
+"""harness.aggregate.stats: hand-computed values, and properties that must hold for any n, c, k."""
 
 from __future__ import annotations
 

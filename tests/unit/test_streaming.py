@@ -1,11 +1,8 @@
-"""harness.running and the streamed summary.json: what is computed or written one value at a
-time equals what the list-based code computed and wrote (summary metrics, summary.json bytes)."""
+"""Aggregates fed one value at a time (harness.aggregate.streaming) equal the list-based forms:
+min, percentiles, sum and mean, also past the distinct-value cap, where the values are read
+again."""
 
 from __future__ import annotations
-
-import json
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given
@@ -14,29 +11,10 @@ from hypothesis import strategies as st
 from harness.aggregate import streaming as running
 from harness.aggregate.streaming import ValueTally
 from harness.reports.summary import percentile
-from harness.storage.runs import PRETTY_MAX_BYTES, RunDirectory
 
 values = st.lists(
     st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 10, allow_nan=False)), max_size=60
 )
-
-
-class _Squares(Mapping[str, int]):
-    """A Mapping that is no dict (as aggregate.sweep.KCurve): written as its dict."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __getitem__(self, key: str) -> int:
-        if key not in {str(k) for k in range(self.n)}:
-            raise KeyError(key)
-        return int(key) ** 2
-
-    def __iter__(self) -> Iterator[str]:
-        return (str(k) for k in range(self.n))
-
-    def __len__(self) -> int:
-        return self.n
 
 
 @given(values)
@@ -81,18 +59,3 @@ def test_percentiles_past_the_distinct_cap_read_the_values_again(
             expected = percentile(present, fraction) if present else None
             assert tally.percentile(fraction) == expected
     assert passes or len(set(present)) <= cap
-
-
-def test_streamed_json_is_write_json_byte_for_byte(tmp_path: Path) -> None:
-    folder = RunDirectory(tmp_path)
-    for rows in (3, 20_000):  # pretty under PRETTY_MAX_BYTES, compact above
-        sweep = {"k": _Squares(3), "rows": [{"r": [1, {}]}, []], "empty": {}}
-        value = {"a": 1, "cases": [], "sweep": sweep, "z": [1.5, None], "e": [], "d": {}}
-        items = [{"id": f"case-{n}", "x": n / 7, "ok": n % 2 == 0} for n in range(rows)]
-        folder.write_json_streamed("streamed.json", value, "cases", iter(items))
-        plain = json.loads(json.dumps({**value, "cases": items}, default=dict))
-        folder.write_json("whole.json", plain)
-        streamed = (tmp_path / "streamed.json").read_bytes()
-        assert streamed == (tmp_path / "whole.json").read_bytes()
-        assert (len(streamed) > PRETTY_MAX_BYTES) == (rows > 3)
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -1,4 +1,5 @@
-"""read_bytes reads a file whole, up to MAX_FILE_BYTES, even one that grew after stat()."""
+"""harness.config.yaml_source: read_bytes reads a file whole, up to MAX_FILE_BYTES, even one
+that grew after stat()."""
 
 from __future__ import annotations
 
