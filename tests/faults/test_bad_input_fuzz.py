@@ -1,7 +1,7 @@
 """Damaged cassettes and baselines never crash harness: loading returns, or raises one
 HarnessError whose message is one line naming the file. Random mutations of valid files, wrong
 types, wrong encodings, deep nesting, empty and binary files, directories and symlink loops.
-(Suite and case files are fuzzed the same way in tests/unit/test_config_fuzz.py.)"""
+(Suite and case files are fuzzed the same way in tests/unit/test_load.py.)"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Faults injected from outside: hostile agents, failing tools, bad input, kills, a full disk."""
