@@ -1,6 +1,7 @@
 """What the end of a run needs from its results, gathered as each is appended to results.jsonl:
-counts for the exit code, summary.json's and the sweep's aggregates, where each result sits in
-the file (ResultIndex), and the first failures for the console.
+the counts its exit code is decided from (harness.execute.finish), summary.json's and the sweep's
+aggregates, where each result sits in the file (ResultIndex), and the first failures for the
+console.
 
 It grows with cases x models (and one byte or so a planned attempt), never with the results
 themselves: those stay on disk and every end-of-run report streams them back from there.
@@ -52,7 +53,7 @@ class RunTally:
         reread = results_path is not None
         self.summary = SummaryTally(self.metric if reread else None)
         self.sweep: SweepTally | None = None
-        if plan.sweep:  # only sweeps load the statistics (harness.stats, fractions)
+        if plan.sweep:  # only sweeps load the statistics (aggregate.stats, fractions)
             from harness.aggregate.sweep import SweepTally
 
             self.sweep = SweepTally(plan, self.model_wall_ms if reread else None)
@@ -80,14 +81,6 @@ class RunTally:
     @property
     def total(self) -> int:
         return self.index.final
-
-    @property
-    def all_passed(self) -> bool:
-        return self.statuses[PASS] == self.total
-
-    @property
-    def all_passed_or_ungraded(self) -> bool:
-        return self.statuses[PASS] + self.statuses[UNGRADED] == self.total
 
     def metric(self, name: str) -> Reread:
         """Every result's value of one metric, read again from results.jsonl when asked."""

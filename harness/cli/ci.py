@@ -53,22 +53,16 @@ def ci_command(
     """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
     import sys
 
+    from harness.api import reason_of_exit
     from harness.cli.commands import CLOSING_LINE
     from harness.cli.run import execute_run, options_from_flags
-    from harness.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
 
     chosen = {"junit": junit, "sarif": sarif, "markdown": markdown, "html": html}
     reports = {kind: path for kind, path in chosen.items() if path is not None}
     options = options_from_flags(locals(), reports=reports)
 
     def closing_line(code: int) -> None:
-        reason = {
-            EXIT_OK: "all_passed",
-            EXIT_FAILED: "cases_failed",
-            EXIT_CONFIG: "config",
-            EXIT_INFRA: "infrastructure_error",
-            EXIT_INTERRUPTED: "interrupted",
-        }.get(code, "infrastructure_error")
+        reason = reason_of_exit(code)
         for kind, path in reports.items():
             if path.exists():
                 print(f"{kind}: {path}", file=sys.stderr)

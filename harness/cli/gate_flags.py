@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from harness.execute.gatekeeper import GateOptions
+    from harness.api import GateOptions
 
 DEFAULT_DB = ".harness/history.db"  # harness.storage.history.DEFAULT_DB, without the import
 
@@ -57,7 +57,7 @@ def gate_options(
     quarantine_flaky: bool,
     reports: dict[str, Path] | None = None,
 ) -> GateOptions:
-    from harness.execute.gatekeeper import GateOptions
+    from harness.api import GateOptions
 
     return GateOptions(
         baseline=baseline,

@@ -6,17 +6,29 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.execute.gatekeeper import GateOptions
-from harness.execute.pool import (
-    DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
-)
+from harness.execute.pool import DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
 from harness.grading.engine import GradeOptions
+from harness.storage.history import DEFAULT_DB
 
 DEFAULT_OUTPUT_DIR = Path("harness_out")
 
 
 def default_workers() -> int:
     return 2 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The gate's part of RunOptions: baseline, history, incremental runs, re-runs, reports."""
+
+    baseline: Path | None = None
+    export_baseline: Path | None = None
+    db: str | None = DEFAULT_DB  # None: keep no history
+    incremental: bool = False
+    no_cache: bool = False  # --refresh-cache / --no-cache: ignore the history for reuse
+    rerun_failures: int = 0
+    quarantine_flaky: bool = False
+    reports: dict[str, Path] = field(default_factory=dict)  # kind -> path (harness ci)
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class RunOptions:
     workers: int | None = None
     output_dir: Path | None = None
     strict: bool | None = None
-    # Sweeps (see harness.plan, harness.select, harness.retry, harness.pool)
+    # Sweeps (see harness.plan, harness.execute.retry, harness.execute.pool)
     tags: tuple[str, ...] = ()  # `key=v1,v2` filters: AND across, OR within
     models: tuple[str, ...] = ()  # `a,b` entries; replace the suite's and cases' models
     runs: int | None = None  # trials per case and model; 0 validates only
@@ -37,9 +49,9 @@ class RunOptions:
     fail_fast: bool = False
     shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
     agent_reuse: str | None = None  # never | per_worker; wins over the suite's agent_reuse
-    engine: str = "local"  # local | ray (harness.engines.ray); --workers is per node with ray
+    engine: str = "local"  # local | ray (execute.ray_engine); --workers is per node with ray
     ray_address: str | None = None  # an existing Ray cluster; None starts a local one
-    # Baseline, history, incremental runs, re-runs, reports (see harness.gating)
+    # Baseline, history, incremental runs, re-runs, reports (see harness.execute.finish)
     gate: GateOptions = field(default_factory=GateOptions)
     # Grading (see harness.grading): --skip-grade, --threshold, --judge-*, --workspace
     grade: GradeOptions = field(default_factory=GradeOptions)

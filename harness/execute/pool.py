@@ -7,12 +7,14 @@ attempt goes to `on_result` (which writes it) before its worker takes the next p
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskGroup
 
+from harness.agent.process import kill_all_groups
 from harness.attempt.context import AttemptOutput
 from harness.attempt.spec import AttemptPlan
 from harness.attempt.trace import Trace
@@ -37,13 +39,19 @@ class PoolSettings:
     # before every remaining agent group is killed outright.
     shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
 
+    def stops_at(self, output: AttemptOutput) -> bool:
+        """Whether this attempt's output stops the run: with --fail-fast, any that did not
+        pass. Every engine asks this once each result is written."""
+        return self.fail_fast and output.result.outcome != PASSED
+
 
 # run_one(plan, try_number) runs one try of an attempt.
 RunOne = Callable[[AttemptPlan, int], Awaitable[AttemptOutput]]
 
 
 class Pool:
-    """Runs plans with at most `workers` at a time; `stop()` ends the run cleanly.
+    """Runs plans with at most `workers` at a time; `stop()` ends the run cleanly, and may be
+    called before `run` (a Ctrl+C while a run's live tools start).
 
     The callbacks are synchronous on purpose: one runs between two awaits of one worker, so
     two calls never interleave, and a result is on disk before cancellation can reach it.
@@ -52,30 +60,32 @@ class Pool:
     def __init__(
         self,
         settings: PoolSettings,
-        run_one: RunOne,
-        on_result: Callable[[AttemptOutput], None],
         *,
         on_start: Callable[[AttemptPlan], None] | None = None,
         on_retry: Callable[[AttemptPlan, AttemptOutput, int], str | None] | None = None,
     ) -> None:
         self.settings = settings
-        self.run_one = run_one
-        self.on_result = on_result
         self.on_start = on_start
         self.on_retry = on_retry
         self.stop_reason: str | None = None
         self._scope = anyio.CancelScope()
         self._outer: TaskGroup | None = None
 
-    async def run(self, plans: Iterable[AttemptPlan]) -> None:
-        """Run every plan, unless stopped; returns once no agent of this pool is left."""
+    async def run(
+        self,
+        plans: Iterable[AttemptPlan],
+        run_one: RunOne,
+        on_result: Callable[[AttemptOutput], None],
+    ) -> None:
+        """Run every plan with `run_one` and hand each output to `on_result`, unless stopped;
+        returns once no agent of this pool is left."""
         pending = iter(plans)
         async with anyio.create_task_group() as outer:
             self._outer = outer
             with self._scope:
                 async with anyio.create_task_group() as workers:
                     for _ in range(max(self.settings.workers, 1)):
-                        workers.start_soon(self._worker, pending)
+                        workers.start_soon(self._worker, pending, run_one, on_result)
             # Ends the kill timer of a stop, if one is armed.
             outer.cancel_scope.cancel()
         self._outer = None
@@ -93,34 +103,37 @@ class Pool:
 
     def kill_now(self) -> None:
         """The second Ctrl+C: SIGKILL every agent group at once."""
-        from harness.agent.process import kill_all_groups
-
         kill_all_groups()
 
     async def _kill_after(self, seconds: float) -> None:
         await anyio.sleep(seconds)
         self.kill_now()
 
-    async def _worker(self, pending: Iterator[AttemptPlan]) -> None:
+    async def _worker(
+        self,
+        pending: Iterator[AttemptPlan],
+        run_one: RunOne,
+        on_result: Callable[[AttemptOutput], None],
+    ) -> None:
         # The iterator is shared: tasks take turns on one thread, so next() never races.
         for plan in pending:
             if self.on_start is not None:
                 self.on_start(plan)
             try:
-                output = await self._attempt(plan)
+                output = await self._attempt(plan, run_one)
             except HarnessError as exc:
                 if not isinstance(exc, AttemptError):
                     raise  # the run cannot go on (disk full, a tool server gone): exit 3
                 output = _internal_error(plan, exc)
             except Exception as exc:  # a bug in harness: it costs this attempt, not the run
                 output = _internal_error(plan, exc)
-            self.on_result(output)
-            if self.settings.fail_fast and output.result.outcome != PASSED:
+            on_result(output)
+            if self.settings.stops_at(output):
                 self.stop(STOP_FAIL_FAST)
 
-    async def _attempt(self, plan: AttemptPlan) -> AttemptOutput:
+    async def _attempt(self, plan: AttemptPlan, run_one: RunOne) -> AttemptOutput:
         async def try_once(try_number: int) -> AttemptOutput:
-            return await self.run_one(plan, try_number)
+            return await run_one(plan, try_number)
 
         on_retry = self.on_retry
         if on_retry is None:
@@ -133,8 +146,6 @@ class Pool:
 def _internal_error(plan: AttemptPlan, exc: Exception) -> AttemptOutput:
     """An attempt that raised out of the runner: recorded as a lost (infra_error) trial with
     the exception named, so the run goes on and the bug can be reported."""
-    import traceback
-
     where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     place = f" at {where[0].filename}:{where[0].lineno}" if where else ""
     message = (

@@ -1,28 +1,34 @@
-"""Load, select and plan a run: every config and usage problem is found here, before any run
-directory or agent exists."""
+"""Load, select and plan a run, and load what gates it: every config and usage problem is found
+here, before any run directory or agent exists."""
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.agent.environment import agent_environment
 from harness.agent.process import is_shell_shim, resolve_executable
 from harness.attempt.persistent import reuse_agents
-from harness.attempt.spec import AgentSpec
+from harness.attempt.spec import AgentSpec, AttemptPlan
 from harness.cassette.modes import Tooling, prepare_tooling
 from harness.config.schema import RetrySpec, Suite
-from harness.errors import (
-    ConfigError,
-    SpawnError,
-    UsageError,
-)
+from harness.errors import ConfigError, SpawnError, UsageError
 from harness.execute.events import RunEvents
-from harness.execute.options import RunOptions, default_workers
+from harness.execute.options import GateOptions, RunOptions, default_workers
 from harness.execute.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from harness.execute.reuse import Fingerprints, reusable
+from harness.gate.baseline import Baseline, check_same_suite, load_baseline
+from harness.gate.keeper import Gatekeeper
 from harness.grading.options import check_grade_options
 from harness.plan.build import Plan, agent_argv, build_plan, parse_models
 from harness.plan.load import load_suite
 from harness.plan.select import select_cases
+from harness.results import AttemptResult
+from harness.storage.fingerprint import git_sha
+from harness.storage.history import History
+
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Prepared:
     strict: bool
     workers: int
     retry: RetryPolicy
-    tooling: Tooling | None = None  # record modes: live tools checked, redaction
+    tooling: Tooling  # record modes: live tools checked, redaction
 
 
 def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepared:
@@ -59,19 +65,8 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     if options.shutdown_timeout_seconds < 0:
         raise UsageError("--shutdown-timeout must be 0 or more seconds")
     reuse_agents(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
-    if options.engine not in ("local", "ray"):
-        raise UsageError(f"--engine: unknown engine {options.engine!r}; use local or ray")
-    if options.engine != "local" and suite.mode.value != "replay":
-        # Live tools and cassette writes belong to this machine; remote shards only replay.
-        raise UsageError(
-            f"--engine {options.engine} replays only; run --mode {suite.mode.value} "
-            "with the local engine"
-        )
-    if options.engine == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:  # found without importing it
-            raise UsageError("--engine ray needs Ray; install it with `pip install 'harness[ray]'`")
+    _check_engine(options.engine, suite)
+    _check_gate_flags(options.gate)
     strict = suite.strict if options.strict is None else options.strict
     return Prepared(
         suite=suite,
@@ -84,6 +79,71 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
         # unselected case must keep that case's entries when recorded.
         tooling=prepare_tooling(suite, all_cases=loaded.cases, strict=strict),
     )
+
+
+def _check_engine(engine: str, suite: Suite) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"--engine: unknown engine {engine!r}; use local or ray")
+    if engine != "local" and suite.mode.value != "replay":
+        # Live tools and cassette writes belong to this machine; remote shards only replay.
+        raise UsageError(
+            f"--engine {engine} replays only; run --mode {suite.mode.value} with the local engine"
+        )
+    if engine == "ray" and importlib.util.find_spec("ray") is None:  # found without importing
+        raise UsageError("--engine ray needs Ray; install it with `pip install 'harness[ray]'`")
+
+
+def _check_gate_flags(options: GateOptions) -> None:
+    if options.rerun_failures < 0:
+        raise UsageError(f"--rerun-failures must be 0 or more, got {options.rerun_failures}")
+    if options.baseline is not None and options.export_baseline is not None:
+        raise UsageError("--baseline and --export-baseline are exclusive: gate, or export")
+
+
+@dataclass(frozen=True)
+class PreparedGate:
+    """What gates a run, loaded before it starts: a bad baseline or history database is exit 2
+    with nothing started."""
+
+    keeper: Gatekeeper
+    history: History | None  # None: --db '' keeps no history
+    fingerprints: Fingerprints
+    reused: dict[str, AttemptResult]  # --incremental: attempt id -> its reused result
+    git_sha: str | None
+
+    def to_run(self, attempts: Sequence[AttemptPlan]) -> list[AttemptPlan]:
+        """The attempts left to run: those not reused."""
+        return [attempt for attempt in attempts if attempt.attempt_id not in self.reused]
+
+
+def prepare_gate(
+    options: GateOptions, suite: Suite, attempts: Sequence[AttemptPlan]
+) -> PreparedGate:
+    """Load the baseline, open the history, digest what fingerprints read and find the
+    attempts to reuse (--incremental) and the flaky cases (--quarantine-flaky)."""
+    sha = git_sha(suite.dir)
+    baseline = _baseline(options, suite)
+    history = History.open(options.db) if options.db else None
+    fingerprints = Fingerprints(suite, attempts)
+    flaky: dict[str, str] = {}
+    reused: dict[str, AttemptResult] = {}
+    if history is not None:
+        if options.quarantine_flaky:
+            flaky = history.flaky_cases(suite.name)
+        if options.incremental and not options.no_cache:
+            reused = reusable(history, attempts, fingerprints)
+    keeper = Gatekeeper.for_suite(suite, baseline, flaky)
+    return PreparedGate(keeper, history, fingerprints, reused, sha)
+
+
+def _baseline(options: GateOptions, suite: Suite) -> Baseline | None:
+    """--baseline, else the suite's own (unless the run exports one)."""
+    path = options.baseline or (None if options.export_baseline else suite.baseline_path)
+    if path is None:
+        return None
+    baseline = load_baseline(path)
+    check_same_suite(baseline, suite.name)
+    return baseline
 
 
 def _retry_policy(spec: RetrySpec | None, max_retries: int | None) -> RetryPolicy:

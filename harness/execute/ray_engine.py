@@ -1,5 +1,5 @@
 """`--engine ray`: the run's attempts in shards of 16-32, each shard a Ray task that runs the same
-attempt runner as a local run (harness.engines.shard) on a copy of the suite folder.
+attempt runner as a local run (harness.execute.ray_shard) on a copy of the suite folder.
 
 The driver alone writes the run directory: shard outputs stream back as shards finish
 (`ray.wait`), and each attempt id is written once, so a shard that Ray retries after losing a node
@@ -19,13 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 
+from harness.agent.process import kill_all_groups
 from harness.attempt.context import AttemptOutput
+from harness.attempt.persistent import reuse_agents
 from harness.attempt.spec import AttemptPlan
+from harness.cassette.modes import Gateways
 from harness.errors import InfrastructureError, UsageError
-from harness.execute.pool import STOP_FAIL_FAST, Pool
+from harness.execute.folder import RunFolder
+from harness.execute.options import RunOptions
+from harness.execute.pool import STOP_FAIL_FAST, PoolSettings
+from harness.execute.prepare import Prepared
 from harness.execute.ray_shard import ShardJob, ShardOutput, decode_output
-from harness.results import PASSED
+from harness.results import AttemptResult
 
 SHARD_MIN, SHARD_MAX = 16, 32
 # Ray retries a shard whose worker or node died; an exception raised by our code is not retried.
@@ -48,7 +55,7 @@ EXCLUDES = [
 
 @dataclass(frozen=True)
 class RayRun:
-    options: Any  # harness.run.RunOptions
+    options: RunOptions
     suite_file: Path
     suite_dir: Path
     named: Sequence[Path]  # files the suite names outside its folder: agent, cassettes, cwd
@@ -79,6 +86,7 @@ def _connect(address: str | None, suite_dir: Path, named: Sequence[Path]) -> tup
     local folder only when the job starts: a program that has already joined a cluster (the
     Python API, tests) runs shards on the paths as they are, so its workers must share them."""
     try:
+        # Imported here, the one place: a run without --engine ray never loads Ray.
         import ray
     except ImportError:
         raise UsageError(
@@ -104,6 +112,7 @@ def _shard_task(ray: Any) -> Any:
     if "task" not in _remote_cache:
 
         def run_shard_task(job: ShardJob) -> list[ShardOutput]:
+            # Imported on the worker that runs the task (cloudpickle ships it by value).
             from harness.execute.ray_shard import run_shard
 
             # A shipped working_dir is the task's cwd; otherwise the driver's paths are shared.
@@ -179,30 +188,64 @@ def _get(ray: Any, ref: Any) -> list[ShardOutput]:
     return outputs
 
 
-def _with_stderr(result: Any, path: str) -> Any:
-    import msgspec
-
+def _with_stderr(result: AttemptResult, path: str) -> AttemptResult:
     return msgspec.structs.replace(result, stderr_path=path)
 
 
-async def run_prepared(
-    prepared: Any,  # harness.run.Prepared
-    options: Any,  # harness.run.RunOptions
-    attempts: Sequence[AttemptPlan],
-    *,
-    reuse: bool,
-    on_result: Callable[[AttemptOutput], None],
-    stderr_path: Callable[[AttemptPlan], Path],
-    pool: Pool,
-) -> None:
-    """run.py's entry: ship the suite's folder and run its planned attempts on Ray. `pool` is
-    the local pool the run would have used: its stop() (Ctrl+C) and --fail-fast apply here."""
-    suite = prepared.suite
-    if str(suite.mode) != "replay":
-        # Shards answer tool calls from cassettes; live tools and recording stay local.
-        raise UsageError(
-            f"--engine ray runs replay only, not mode {suite.mode!s}; use --mode replay"
+class RayEngine:
+    """The run's attempts in shards on a Ray cluster (`--engine ray`, replay only: prepare_run
+    checks the mode). Re-runs of failures (--rerun-failures) are the local engine's alone."""
+
+    def __init__(self, prepared: Prepared, options: RunOptions, folder: RunFolder) -> None:
+        self.prepared = prepared
+        self.options = options
+        self.folder = folder
+        self.settings = PoolSettings(workers=prepared.workers, fail_fast=options.fail_fast)
+        self.stop_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        # The driver's wait sees it within WAIT_SECONDS and cancels the shards still running.
+        self.stop_reason = reason
+
+    def kill_now(self) -> None:
+        kill_all_groups()
+
+    async def run(self, attempts: Sequence[AttemptPlan], tools: Gateways) -> None:
+        """Ship the suite's folder and run `attempts` on Ray; `tools` stay here (shards replay
+        from the cassettes they were shipped)."""
+        job = RayRun(
+            options=self.options,
+            suite_file=Path(self.prepared.suite.file),
+            suite_dir=Path(self.prepared.suite.dir),
+            named=_named_files(self.prepared),
+            attempts=attempts,
+            workers_per_node=self.prepared.workers,
+            reuse=reuse_agents(self.options.agent_reuse, self.prepared.suite.agent_reuse),
         )
+        await run_on_ray(
+            job,
+            self.options.ray_address,
+            self._write,
+            self._write_stderr,
+            stopped=lambda: self.stop_reason is not None,
+        )
+
+    def _write(self, output: AttemptOutput) -> None:
+        self.folder.write(output)
+        if self.settings.stops_at(output):
+            self.stop(STOP_FAIL_FAST)
+
+    def _write_stderr(self, attempt: AttemptPlan, data: bytes) -> str:
+        path = self.folder.stderr_path(attempt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return str(path)
+
+
+def _named_files(prepared: Prepared) -> list[Path]:
+    """Files the suite names outside its folder, which must be shipped with it: programs and
+    arguments of the agent command, cassettes, the agent's cwd."""
+    suite = prepared.suite
     named: list[Path] = []
     for spec in prepared.agents.values():
         # argv[0] is an interpreter each node has (found on its PATH, or at the same absolute
@@ -213,32 +256,4 @@ async def run_prepared(
     named += [c.cassette_path for c in suite.cases if c.cassette_path is not None]
     if suite.agent_cwd is not None:
         named.append(Path(suite.agent_cwd))
-
-    def write_stderr(attempt: AttemptPlan, data: bytes) -> str:
-        path = stderr_path(attempt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return str(path)
-
-    job = RayRun(
-        options=options,
-        suite_file=Path(suite.file),
-        suite_dir=Path(suite.dir),
-        named=[p for p in named if p.exists()],
-        attempts=attempts,
-        workers_per_node=prepared.workers,
-        reuse=reuse,
-    )
-
-    def on_ray_result(output: AttemptOutput) -> None:
-        on_result(output)
-        if pool.settings.fail_fast and output.result.outcome != PASSED:
-            pool.stop(STOP_FAIL_FAST)
-
-    await run_on_ray(
-        job,
-        options.ray_address,
-        on_ray_result,
-        write_stderr,
-        stopped=lambda: pool.stop_reason is not None,
-    )
+    return [p for p in named if p.exists()]

@@ -24,7 +24,9 @@ from harness.attempt.persistent import KeptProcesses
 from harness.attempt.run import run_attempt
 from harness.attempt.spec import AttemptPlan
 from harness.attempt.trace import Trace
+from harness.execute.options import RunOptions
 from harness.execute.pool import Pool, PoolSettings
+from harness.execute.prepare import Prepared, prepare_run
 from harness.results import AttemptResult
 
 
@@ -33,7 +35,7 @@ class ShardJob:
     """What a shard needs, in a form that pickles: the run's options (their suite path relative
     to `root`, the folder shipped as the task's working_dir) and the ids of its attempts."""
 
-    options: Any  # harness.run.RunOptions
+    options: RunOptions
     root: str  # the driver's folder that the working_dir copies
     suite_rel: str
     cwd_rel: str | None  # the driver's cwd inside root, if it is
@@ -143,19 +145,17 @@ async def _run_shard(job: ShardJob, base: Path, slots: KeptProcesses) -> list[Sh
             )
 
         log_path_by_id = {attempt.attempt_id: log_path(attempt) for attempt in attempts}
-        pool = Pool(PoolSettings(workers=workers, retry=prepared.retry), run_one, on_result)
-        await pool.run(attempts)
+        pool = Pool(PoolSettings(workers=workers, retry=prepared.retry))
+        await pool.run(attempts, run_one, on_result)
     return outputs
 
 
 # A Ray worker process runs many shards of one run: the suite is loaded and planned once per run,
 # not once per shard (that would cost O(cases) per shard, O(cases^2) per run).
-_prepared: dict[tuple[str, str], Any] = {}
+_prepared: dict[tuple[str, str], Prepared] = {}
 
 
-def _prepare(job: ShardJob, base: Path) -> Any:
-    from harness.execute.prepare import prepare_run
-
+def _prepare(job: ShardJob, base: Path) -> Prepared:
     key = (job.run_key, str(base))
     if not job.run_key or key not in _prepared:
         options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")

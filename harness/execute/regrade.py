@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 
 from harness.config.schema import Case, Suite
-from harness.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, UsageError
+from harness.errors import UsageError
+from harness.execute.finish import RunEnd, decide
 from harness.grading.engine import (
     GRADER_ERROR,
     GRADING_FAILURES,
@@ -25,6 +26,11 @@ from harness.grading.engine import (
 )
 from harness.grading.options import check_grade_options, grading_header
 from harness.kinds import FailureKind, Outcome, infra_failure, outcome_of, status_of
+from harness.plan.load import load_suite
+from harness.reports.junit import render_junit
+from harness.reports.rebuild import load_run
+from harness.reports.run_data import RunData, attempt_key
+from harness.reports.summary import SummaryGrading, build_summary
 from harness.results import (
     INFRA_ERROR,
     PASS,
@@ -32,7 +38,7 @@ from harness.results import (
     AttemptResult,
     Failure,
 )
-from harness.storage.runs import RunDirectory, new_run_id
+from harness.storage.runs import RunDirectory, new_run_id, to_builtins
 
 NOT_KEPT = (
     "the run did not keep its workspaces; run with --workspace DIR or --skip-grade to grade "
@@ -63,10 +69,6 @@ async def regrade_run(
     allow_ineffective: bool = False,
 ) -> RegradeReport:
     """Grade every stored attempt of `run_dir` with the suite's current graders."""
-    from harness.plan.load import load_suite
-    from harness.reports.rebuild import load_run
-    from harness.reports.run_data import attempt_key
-
     data = load_run(run_dir)
     recorded = data.run.get("grading") or {}
     check_grade_options(options, [*recorded.get("grader_plugins", []), *plugins])
@@ -136,33 +138,31 @@ def _write(
     plugins: Sequence[str],
     warnings: list[str],
 ) -> RegradeReport:
-    from harness.reports.junit import render_junit
-    from harness.reports.run_data import RunData
-    from harness.reports.summary import build_summary
-
-    if any(f.type == GRADER_ERROR for r in results for f in r.failures):
-        exit_code, reason = EXIT_INFRA, "grader_error"
-    elif all(r.status == PASS for r in results):
-        exit_code, reason = EXIT_OK, "all_passed"
-    else:
-        exit_code, reason = EXIT_FAILED, "cases_failed"
+    # A result still ungraded (its case or transcript is gone) counts as not passed here.
+    end = RunEnd(
+        grader_error=any(f.type == GRADER_ERROR for r in results for f in r.failures),
+        passed=sum(1 for r in results if r.status == PASS),
+        total=len(results),
+    )
+    exit_code, _, reason = decide(end)
     grade_id = new_run_id()
     folder = RunDirectory(run_dir / "grades" / grade_id)
     run_id = str(run.get("run_id", run_dir.name))
-    summary = build_summary(suite, results, run_id=run_id, mode=str(run.get("mode", "replay")))
-    header = {
-        "grade_id": grade_id,
-        "run_id": run_id,
-        "run_dir": str(run_dir),
-        "suite_path": str(suite.dir),
-        "suite_config_hash": suite.config_hash,
-        "graded_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "exit_code": exit_code,
-        "reason_code": reason,
-        "grading": grading_header(options, plugins),
-        "warnings": warnings,
-    }
-    summary["grading"] = header
+    header = SummaryGrading(
+        grade_id=grade_id,
+        run_id=run_id,
+        run_dir=str(run_dir),
+        suite_path=str(suite.dir),
+        suite_config_hash=suite.config_hash,
+        graded_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        exit_code=exit_code,
+        reason_code=reason,
+        grading=grading_header(options, plugins),
+        warnings=warnings,
+    )
+    mode = str(run.get("mode", "replay"))
+    summary = build_summary(suite, results, run_id=run_id, mode=mode)
+    summary = msgspec.structs.replace(summary, grading=header)
     try:
         for result in results:
             folder.append_result(result)
@@ -171,9 +171,10 @@ def _write(
     folder.write_json("summary.json", summary)
     folder.write_json("grade.json", header)
     regraded_run = {**run, "run_id": run_id, "exit_code": exit_code}
-    data = RunData(folder.root, regraded_run, summary, results)
+    data = RunData(folder.root, regraded_run, to_builtins(summary), results)
     folder.write_bytes("junit.xml", render_junit(data))
     ungraded = [r for r in results if r.status == UNGRADED]
     if ungraded:
         warnings.append(f"{len(ungraded)} attempt(s) still ungraded")
-    return RegradeReport(folder.root, exit_code, reason, results, summary, warnings)
+    # The summary as written, but for the warning just added (`warnings` is its list too).
+    return RegradeReport(folder.root, exit_code, reason, results, to_builtins(summary), warnings)

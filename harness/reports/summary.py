@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from harness._version import __version__
 from harness.aggregate.summary import SummaryTally
@@ -32,6 +33,79 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[index]
 
 
+class SummaryRun(msgspec.Struct, frozen=True):
+    """summary.json's `run`."""
+
+    run_id: str
+    mode: str
+    exit_status: str  # success | failed | error; the gate's verdict when it decided the exit
+    git_sha: str | None
+    ci: dict[str, str] | None
+    interrupted: bool
+    attempts_planned: int
+    completeness: dict[str, object] | UnsetType = UNSET  # a run's own summary (not a regrade)
+
+
+class SummarySuite(msgspec.Struct, frozen=True):
+    """summary.json's `suite`."""
+
+    name: str
+    suite_path: str
+    agent_command: list[str]
+    tool_mode: str
+    suite_config_hash: str | None
+    cases_total: int
+
+
+class SummaryGrading(msgspec.Struct, frozen=True):
+    """A regrade's record (`harness grade`): its grade.json, and its summary.json's `grading`."""
+
+    grade_id: str
+    run_id: str
+    run_dir: str
+    suite_path: str
+    suite_config_hash: str | None
+    graded_at: str
+    exit_code: int
+    reason_code: str
+    grading: dict[str, Any]  # the grading options and plugins
+    warnings: list[str]
+
+
+class SummaryDocument(msgspec.Struct, frozen=True):
+    """summary.json, in its key order. A run streams its `cases` rows into the file instead
+    of holding them (`cases` is then empty here); the parts after `cases` are written only when
+    set: the gate's (`regression`, `policy_snapshot`), a sweep's, a regrade's."""
+
+    schema_version: int
+    generated_at: str
+    runledger_version: str
+    harness_version: str
+    run: SummaryRun
+    suite: SummarySuite
+    aggregates: dict[str, Any]
+    cases: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    regression: dict[str, Any] | UnsetType = UNSET
+    policy_snapshot: dict[str, Any] | UnsetType = UNSET
+    sweep: dict[str, Any] | UnsetType = UNSET
+    grading: SummaryGrading | UnsetType = UNSET
+
+    def parts(self) -> dict[str, Any]:
+        """The fields that are set, in the file's order, as they are (a write that streams
+        `cases` splits the rest part by part)."""
+        fields = ((name, getattr(self, name)) for name in self.__struct_fields__)
+        return {name: value for name, value in fields if value is not UNSET}
+
+    def overview(self) -> dict[str, Any]:
+        """The document without `cases`, its parts as dicts (what the reports read). A sweep's
+        part is kept as it is: its pass@k curves are Mappings computed when read."""
+        return {
+            name: msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
+            for name, value in self.parts().items()
+            if name != "cases"
+        }
+
+
 def summary_head(
     tally: SummaryTally,
     suite: Suite,
@@ -40,37 +114,38 @@ def summary_head(
     mode: str,
     interrupted: bool = False,
     planned: int | None = None,
-) -> dict[str, Any]:
-    """summary.json without its per-attempt rows: `cases` is an empty list, in its place
-    (key order is the file's), for the caller to fill or to stream (`write_summary`)."""
+    completeness: dict[str, object] | UnsetType = UNSET,
+) -> SummaryDocument:
+    """summary.json without its per-attempt rows (`cases` empty), for the caller to fill or to
+    stream (RunDirectory.write_json_streamed)."""
     total, counts = tally.total, tally.counts
     status = "error" if interrupted else "success" if counts[PASS] == total else "failed"
     github = os.environ.get("GITHUB_ACTIONS") == "true"
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "runledger_version": RUNLEDGER_SCHEMA,
-        "harness_version": __version__,
-        "run": {
-            "run_id": run_id,
-            "mode": mode,
-            "exit_status": status,
-            "git_sha": os.environ.get("GITHUB_SHA"),
-            "ci": {"provider": "github"} if github else None,
-            "interrupted": interrupted,
-            "attempts_planned": planned if planned is not None else total,
-        },
-        "suite": {
-            "name": suite.name,
-            "suite_path": _display_path(suite.dir),
-            "agent_command": list(suite.agent_command),
-            "tool_mode": mode,
-            "suite_config_hash": suite.config_hash,
-            "cases_total": len(suite.cases),
-        },
-        "aggregates": tally.aggregates(),
-        "cases": [],
-    }
+    return SummaryDocument(
+        schema_version=SCHEMA_VERSION,
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        runledger_version=RUNLEDGER_SCHEMA,
+        harness_version=__version__,
+        run=SummaryRun(
+            run_id=run_id,
+            mode=mode,
+            exit_status=status,
+            git_sha=os.environ.get("GITHUB_SHA"),
+            ci={"provider": "github"} if github else None,
+            interrupted=interrupted,
+            attempts_planned=planned if planned is not None else total,
+            completeness=completeness,
+        ),
+        suite=SummarySuite(
+            name=suite.name,
+            suite_path=_display_path(suite.dir),
+            agent_command=list(suite.agent_command),
+            tool_mode=mode,
+            suite_config_hash=suite.config_hash,
+            cases_total=len(suite.cases),
+        ),
+        aggregates=tally.aggregates(),
+    )
 
 
 def summary_order(result: AttemptResult) -> tuple[str, str, int]:
@@ -86,17 +161,17 @@ def build_summary(
     mode: str,
     interrupted: bool = False,
     planned: int | None = None,
-) -> dict[str, Any]:
-    """summary.json from a list of results (a run streams its rows instead: harness.run)."""
+) -> SummaryDocument:
+    """summary.json from a list of results (a run streams its rows instead: summary_rows)."""
     tally = SummaryTally()
     for result in results:
         tally.add(result)
-    summary = summary_head(
+    head = summary_head(
         tally, suite, run_id=run_id, mode=mode, interrupted=interrupted, planned=planned
     )
     display = DisplayPaths()
-    summary["cases"] = [case_row(result, display) for result in sorted(results, key=summary_order)]
-    return summary
+    cases = [case_row(result, display) for result in sorted(results, key=summary_order)]
+    return msgspec.structs.replace(head, cases=cases)
 
 
 def summary_rows(
@@ -111,27 +186,26 @@ def summary_rows(
     last = index.last_offsets() if annotate else {}
     display = display or DisplayPaths()
     for result in index.read(index.summary_offsets()):
-        row = case_row(result, display)
-        if annotate:
-            offset = last.get((result.case_id, result.model, result.trial))
-            annotate_row(row, result if offset is None else index.read_one(offset))
-        yield row
+        if not annotate:
+            yield case_row(result, display)
+            continue
+        offset = last.get((result.case_id, result.model, result.trial))
+        yield case_row(result, display, result if offset is None else index.read_one(offset))
 
 
-def annotate_row(row: dict[str, Any], result: AttemptResult) -> None:
-    row["flaky"] = result.flaky
-    row["reruns"] = result.reruns
-    row["reused_from"] = result.reused_from
-    row["fingerprint"] = result.fingerprint
-
-
-def case_row(result: AttemptResult, display: DisplayPaths | None = None) -> dict[str, Any]:
+def case_row(
+    result: AttemptResult,
+    display: DisplayPaths | None = None,
+    facts: AttemptResult | None = None,
+) -> dict[str, Any]:
+    """One row of summary.json's `cases`; with `facts` (a gated run), our per-attempt facts
+    from that result (the last of the row's (case, model, trial)) as well."""
     failed_assertions = [
         {"type": (f.details or {}).get("assertion", f.type), "message": f.message}
         for f in result.failures
         if f.type == "assertion_failed"
     ]
-    return {
+    row = {
         "id": result.case_id,
         "status": result.status,
         "wall_ms": result.wall_ms,
@@ -157,6 +231,14 @@ def case_row(result: AttemptResult, display: DisplayPaths | None = None) -> dict
         "model": result.model,
         "trial": result.trial,
     }
+    if facts is not None:
+        row.update(
+            flaky=facts.flaky,
+            reruns=facts.reruns,
+            reused_from=facts.reused_from,
+            fingerprint=facts.fingerprint,
+        )
+    return row
 
 
 def _display_path(path: Path) -> str:

@@ -1,6 +1,6 @@
 """A real sweep through the Python API keeps memory flat in the number of attempts (issue 4):
 what the run holds past its plan grows by bytes an attempt, not by the results themselves.
-tests/unit/test_finish_streaming.py is the fast variant (made-up results, no agents)."""
+tests/unit/test_finish.py is the fast variant (made-up results, no agents)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import anyio
 import pytest
 import yaml
 
-from harness.api import RunEvents, RunOptions, run_suite
-from harness.execute.gatekeeper import GateOptions
+from harness.api import GateOptions, RunEvents, RunOptions, run_suite
 from harness.plan.build import Plan
 
 # The cheapest agent to start: read the task, answer.

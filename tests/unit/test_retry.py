@@ -1,4 +1,4 @@
-"""harness.retry: which failures are infrastructure, and the policy's retries and records."""
+"""harness.execute.retry: which failures are infrastructure; the policy's retries and records."""
 
 from __future__ import annotations
 

@@ -42,8 +42,10 @@ async def test_an_exception_in_one_attempt_becomes_its_internal_error() -> None:
         return AttemptOutput(result=result, trace=Trace(plan.case.id))
 
     seen: list[AttemptResult] = []
-    pool = Pool(PoolSettings(workers=2), run_one, lambda output: seen.append(output.result))
-    await pool.run([_plan("a"), _plan("boom"), _plan("b")])
+    pool = Pool(PoolSettings(workers=2))
+    await pool.run(
+        [_plan("a"), _plan("boom"), _plan("b")], run_one, lambda output: seen.append(output.result)
+    )
 
     by_id = {result.attempt_id: result for result in seen}
     assert sorted(by_id) == ["a", "b", "boom"]

@@ -1,9 +1,11 @@
-"""The end of a run (harness.run._finish) reads results back from results.jsonl one at a time:
-what it writes equals what the list-based code builds from the same results, and the memory
-it keeps does not grow with the number of attempts (issue 4: a 10,000-attempt sweep).
+"""The end of a run (harness.execute.finish).
 
-Results are made up and appended as `run_suite` appends them (no agent runs), so thousands of
-attempts take a second.
+`decide`: every way a run can end, and the exit code, status and reason each gets.
+
+`finish_run` reads results back from results.jsonl one at a time: what it writes equals what
+the list-based code builds from the same results, and the memory it keeps does not grow with
+the number of attempts (issue 4: a 10,000-attempt sweep). Results are made up and appended as
+`run_suite` appends them (no agent runs), so thousands of attempts take a second.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import yaml
 from harness.aggregate import streaming as running
 from harness.aggregate.result_index import check_complete
 from harness.aggregate.sweep import sweep_summary
-from harness.aggregate.tally import RunTally
-from harness.api import RunReport
+from harness.api import GateOptions, RunEvents, RunReport
+from harness.cassette.modes import Gateways, prepare_tooling
 from harness.config.schema import Regression, Suite
-from harness.execute.gatekeeper import Gatekeeper, GateOptions
-from harness.execute.run import _finish, _run_header
-from harness.gate.baseline import rows_of
-from harness.gate.evaluate import Policy, evaluate
+from harness.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
+from harness.execute.finish import Decision, RunEnd, decide, finish_run, gated, reason_of_exit
+from harness.execute.folder import RunFolder, run_document
+from harness.execute.prepare import prepare_gate
+from harness.gate.baseline import Baseline, CaseRow, rows_of
+from harness.gate.evaluate import GateReport, Policy, evaluate
 from harness.kinds import Outcome
 from harness.plan.build import Plan, build_plan
 from harness.plan.load import load_suite
@@ -37,7 +41,85 @@ from harness.reports.run_data import RunData
 from harness.reports.summary import build_summary
 from harness.results import AttemptResult, Failure
 from harness.storage import runs as runs_module
-from harness.storage.runs import RunDirectory, new_run_id, read_results, to_builtins
+from harness.storage.runs import new_run_id, read_results, to_builtins
+
+
+def gate(spec: str, *, baseline: str = "", quarantine: tuple[str, ...] = ()) -> GateReport:
+    """The gate's report on rows `"a:pass b:fail"`, against a baseline of such rows if given."""
+
+    def rows(text: str) -> list[CaseRow]:
+        return [CaseRow(id=item.split(":")[0], status=item.split(":")[1]) for item in text.split()]
+
+    before = Baseline(Path("b.json"), "s", "r0", 1, tuple(rows(baseline))) if baseline else None
+    return evaluate(rows(spec), before, Policy(quarantine=frozenset(quarantine)))
+
+
+PASSED_2 = RunEnd(passed=2, total=2)
+FAILED_1 = RunEnd(passed=1, total=2)
+DECISIONS = [
+    # what happened, the gate's report if it judged, (exit code, status, reason)
+    ("interrupted", RunEnd(interrupted=True, error_exit=3, fail_fast=True), None,
+     (EXIT_INTERRUPTED, "interrupted", "interrupted")),
+    ("interrupted, gated", RunEnd(interrupted=True), gate("a:pass"),
+     (EXIT_INTERRUPTED, "interrupted", "interrupted")),
+    ("infrastructure error", RunEnd(error_exit=EXIT_INFRA, fail_fast=True, complete=False), None,
+     (EXIT_INFRA, "error", "infrastructure_error")),
+    ("config error found once tools started", RunEnd(error_exit=EXIT_CONFIG), None,
+     (EXIT_CONFIG, "error", "infrastructure_error")),
+    ("fail-fast", RunEnd(fail_fast=True, complete=False, passed=1, total=2), None,
+     (EXIT_FAILED, "stopped", "fail_fast")),
+    ("results incomplete", RunEnd(complete=False, passed=2, total=2), None,
+     (EXIT_INFRA, "error", "results_incomplete")),
+    ("grader error", RunEnd(grader_error=True, passed=1, total=2), None,
+     (EXIT_INFRA, "finished", "grader_error")),
+    ("grader error, gate passed", RunEnd(grader_error=True, passed=2, total=2), gate("a:pass"),
+     (EXIT_INFRA, "finished", "grader_error")),
+    ("all passed", PASSED_2, None, (EXIT_OK, "finished", "all_passed")),
+    ("nothing to count", RunEnd(), None, (EXIT_OK, "finished", "all_passed")),
+    ("ungraded", RunEnd(passed=1, ungraded=1, total=2), None, (EXIT_OK, "finished", "ungraded")),
+    ("cases failed", FAILED_1, None, (EXIT_FAILED, "finished", "cases_failed")),
+    ("gated, passed", PASSED_2, gate("a:pass b:pass"), (EXIT_OK, "finished", "all_passed")),
+    ("gated, failed", FAILED_1, gate("a:pass b:fail"), (EXIT_FAILED, "finished", "cases_failed")),
+    ("gated, regressed", FAILED_1, gate("a:pass b:fail", baseline="a:pass b:pass"),
+     (EXIT_FAILED, "finished", "regression")),
+    ("gated, fixed", FAILED_1, gate("a:pass b:pass", baseline="a:pass b:fail"),
+     (EXIT_OK, "finished", "all_passed")),
+    ("quarantined-only failure", FAILED_1, gate("a:pass b:fail", quarantine=("b",)),
+     (EXIT_OK, "finished", "all_passed")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("end", "report", "expected"),
+    [pytest.param(end, report, expected, id=name) for name, end, report, expected in DECISIONS],
+)
+def test_decide(end: RunEnd, report: GateReport | None, expected: tuple[int, str, str]) -> None:
+    assert decide(end, report) == Decision(*expected)
+
+
+@pytest.mark.parametrize(
+    ("end", "judged"),
+    [
+        (PASSED_2, True),
+        (FAILED_1, True),
+        (RunEnd(grader_error=True, passed=2, total=2), True),  # judged, but exit 3 stays
+        (RunEnd(passed=1, ungraded=1, total=2), False),  # `harness grade` gates it, once graded
+        (RunEnd(interrupted=True), False),
+        (RunEnd(fail_fast=True), False),
+        (RunEnd(error_exit=EXIT_INFRA), False),
+        (RunEnd(complete=False), False),
+    ],
+)
+def test_only_a_finished_run_with_every_attempt_graded_is_gated(end: RunEnd, judged: bool) -> None:
+    assert gated(end) is judged
+
+
+def test_an_exit_code_alone_names_its_reason() -> None:
+    assert [reason_of_exit(code) for code in (0, 1, 2, 3, 130, 4)] == [
+        "all_passed", "cases_failed", "config", "infrastructure_error", "interrupted",
+        "infrastructure_error",
+    ]  # fmt: skip
+
 
 REGRESSION = {
     "min_pass_rate": 0.5,
@@ -105,25 +187,24 @@ def finish(
     tmp_path: Path, suite: Suite, plan: Plan, results: Iterator[AttemptResult]
 ) -> tuple[RunReport, int, int]:
     """Append `results` as run_suite does and finish the run. Returns the report, the bytes
-    the run kept while appending, and the peak bytes `_finish` added (tracemalloc)."""
-    run_id = new_run_id()
-    folder = RunDirectory.create(tmp_path / "out", suite.name, run_id)
-    header = _run_header(suite, run_id, strict=False, workers=2, planned=len(plan))
-    header.update(models=[m for m in plan.models if m is not None], runs=plan.runs)
-    gate = GateOptions(db=str(tmp_path / "history.db"))
-    keeper = Gatekeeper.prepare(gate, suite, plan.attempts, lambda message: None)
-    header.update(keeper.header())
+    the run kept while appending, and the peak bytes `finish_run` added (tracemalloc)."""
+    options = GateOptions(db=str(tmp_path / "history.db"))
+    gate = prepare_gate(options, suite, plan.attempts)
+    document = run_document(
+        suite, plan, gate, run_id=new_run_id(), strict=False, workers=2, engine="local", grading={}
+    )
+    redact = Gateways(prepare_tooling(suite, all_cases=suite.cases, strict=False))
     started = tracemalloc.get_traced_memory()[0]
-    tally = RunTally(plan, folder.root / "results.jsonl")
+    folder = RunFolder.create(
+        tmp_path / "out", document, suite=suite, plan=plan, events=RunEvents(), redact=redact
+    )
     for result in results:
-        tally.add(result, folder.append_result(result))
+        folder.add(result)
     folder.close()
     kept = tracemalloc.get_traced_memory()[0] - started
     before = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
-    report = _finish(
-        suite, folder, header, tally, plan=plan, stop_reason=None, infra_error=None, keeper=keeper
-    )
+    report = finish_run(folder, gate, options)
     peak = tracemalloc.get_traced_memory()[1] - before
     return report, kept, peak
 
@@ -151,15 +232,15 @@ def test_streamed_artifacts_equal_the_list_based_ones(
         suite, results, run_id=summary["run"]["run_id"], mode="replay", planned=len(plan)
     )
     by_key = {(r.case_id, r.model, r.trial): r for r in results}
-    for row in expected["cases"]:  # the gate's per-attempt facts, as gating added them
+    for row in expected.cases:  # the gate's per-attempt facts, as gating added them
         result = by_key[(row["id"], row["model"], row["trial"])]
         row.update(flaky=result.flaky, reruns=result.reruns, reused_from=result.reused_from)
         row["fingerprint"] = result.fingerprint
-    assert summary["cases"] == json.loads(json.dumps(expected["cases"]))
-    assert summary["aggregates"] == json.loads(json.dumps(expected["aggregates"]))
+    assert summary["cases"] == json.loads(json.dumps(expected.cases))
+    assert summary["aggregates"] == json.loads(json.dumps(expected.aggregates))
     assert summary["run"]["completeness"] == check_complete(plan, results).to_json()
     policy = Policy(suite.regression or Regression(), suite.quarantine)
-    gate = evaluate(rows_of(expected), None, policy).to_json()
+    gate = evaluate(rows_of({"cases": expected.cases}), None, policy).to_json()
     assert summary["regression"] == json.loads(json.dumps(gate))
     assert summary["sweep"] == to_builtins(sweep_summary(plan, results))
 
@@ -187,7 +268,7 @@ def test_duplicates_and_unplanned_results_keep_their_places(tmp_path: Path) -> N
     expected = build_summary(
         suite, results, run_id=summary["run"]["run_id"], mode="replay", planned=len(plan)
     )
-    assert summary["cases"] == json.loads(json.dumps(expected["cases"]))
+    assert summary["cases"] == json.loads(json.dumps(expected.cases))
     listed = RunData(report.run_dir, read_json(report.run_dir / "run.json"), summary, results)
     assert (report.run_dir / "junit.xml").read_bytes() == render_junit(listed)
 
@@ -196,7 +277,7 @@ def test_memory_kept_does_not_grow_with_attempts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """4x the attempts: what the run keeps grows by bytes an attempt (an offset, a seen flag,
-    an outcome letter), and `_finish`'s peak barely moves. A list of the results, as before,
+    an outcome letter), and `finish_run`'s peak barely moves. A list of the results, as before,
     would keep ~1 KB an attempt and peak at several KB an attempt building the reports."""
     # summary.json under 1 MiB is indented in memory (a fixed cost); never, so both sizes
     # are measured the same way.
