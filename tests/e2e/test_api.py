@@ -13,17 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runs import (
-    SCRIPT_AGENT,
-    SHELL_AGENT,
-    SUITES,
-    interaction,
-    surviving_processes,
-    write_suite,
-)
 
 import harness
 from harness.errors import ConfigError, UsageError
+from tests.support.cli_runs import SCRIPT_AGENT, SHELL_AGENT, SUITES, surviving_processes
+from tests.support.files import interaction, write_suite
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
-from cli_runs import SUITES, Harness, read_json
-from gate_suites import (
-    command,
+
+from tests.support.cli_runs import SUITES, Harness, command
+from tests.support.files import read_json
+from tests.support.gate_suites import (
     failing_steps,
     junit_errors,
     make_suite,

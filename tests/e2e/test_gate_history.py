@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cli_runs import Harness
-from gate_suites import command, failing_steps, make_suite, passing_steps, set_case_steps
+from tests.support.cli_runs import Harness, command
+from tests.support.gate_suites import failing_steps, make_suite, passing_steps, set_case_steps
 
 
 def test_three_runs_then_history_shows_the_trend(harness: Harness, tmp_path: Path) -> None:

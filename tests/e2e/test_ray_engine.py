@@ -22,12 +22,13 @@ from typing import Any
 
 import psutil
 import pytest
-from cli_runs import REPO, SCRIPT_AGENT, SUITES, read_jsonl, write_suite
 
 import harness
 from harness.errors import UsageError
 from harness.execute.ray_engine import shard_size, shared_root
 from harness.results import AttemptResult
+from tests.support.cli_runs import REPO, SCRIPT_AGENT, SUITES
+from tests.support.files import read_jsonl, write_suite
 
 ray: Any = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
 
