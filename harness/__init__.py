@@ -27,6 +27,7 @@ from the ones listed after it here, which `make lint` checks):
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from harness._version import __version__
@@ -51,6 +52,5 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    import importlib
 
     return getattr(importlib.import_module(module), name)

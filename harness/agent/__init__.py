@@ -25,6 +25,7 @@ def __getattr__(name: str) -> Any:
     # Lazy: the runner imports harness.agent.process, which must not load the SDK.
     if name not in _SDK_NAMES:
         raise AttributeError(f"module 'harness.agent' has no attribute {name!r}")
+    # lazy: the runner imports harness.agent.process, which must not load the SDK
     import harness.sdk
 
     return getattr(harness.sdk, name)

@@ -66,6 +66,7 @@ def _use_pidfd_child_watcher() -> None:
     global _pidfd_support
     if _pidfd_support is False:
         return
+    # only the asyncio backend needs these, once per run
     import asyncio
     import warnings
 

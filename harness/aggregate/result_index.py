@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from harness.aggregate.completeness import Completeness
+from harness.plan.build import attempt_id
 from harness.results import INFRA_ERROR, AttemptResult
 
 if TYPE_CHECKING:
@@ -49,7 +51,6 @@ class ResultIndex:
     """Results of one run by plan slot; `add` each result with its offset as it is appended."""
 
     def __init__(self, plan: Plan, path: Path | None = None) -> None:
-        from harness.plan.build import attempt_id
 
         self._attempt_id = attempt_id
         self.path = path
@@ -160,7 +161,6 @@ class ResultIndex:
 
     def completeness(self, plan: Plan) -> Completeness:
         """check_complete(plan, results) for the results added."""
-        from harness.aggregate.completeness import Completeness
 
         missing = tuple(a.attempt_id for a in plan.attempts if not self._seen[self._plan_slot(a)])
         return Completeness(

@@ -54,6 +54,7 @@ class RunTally:
         self.summary = SummaryTally(self.metric if reread else None)
         self.sweep: SweepTally | None = None
         if plan.sweep:  # only sweeps load the statistics (aggregate.stats, fractions)
+            # lazy: only sweeps load the statistics (aggregate.stats, fractions)
             from harness.aggregate.sweep import SweepTally
 
             self.sweep = SweepTally(plan, self.model_wall_ms if reread else None)

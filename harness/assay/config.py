@@ -30,6 +30,7 @@ from harness.grading.assay.schema import (
 )
 from harness.grading.preparation import Preparation
 from harness.grading.prepare import prepare_spec, prepare_specs
+from harness.plan.convert import convert
 
 MAX_CONFIG_BYTES = 1024 * 1024  # Assay's limit
 SETTINGS_KEYS = (
@@ -126,7 +127,6 @@ class _Loader:
             self.error("expected a mapping with the keys suite, model and tests")
             return None
         value = self._top_level(dict(value))
-        from harness.plan.load import convert
 
         converted = convert(
             msgspec.structs.replace(self.document, value=value), AssayFile, self.problems

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from harness.assay import baseline as baselines
 from harness.assay import codes
+from harness.assay.baseline import BaselineError
+from harness.assay.config import load_assay_config
+from harness.assay.evaluate import EvalOptions, evaluate
 from harness.assay.outputs import (
     minimal_run_document,
     render_junit,
@@ -25,8 +30,14 @@ from harness.assay.outputs import (
     summary_document,
     write_json,
 )
+from harness.assay.traces import TraceError, read_trace
 from harness.errors import ConfigError, HarnessError
+from harness.grading.context import JudgeSettings
+from harness.storage.atomic import atomic_write
 from harness.storage.runs import new_run_id
+
+if TYPE_CHECKING:
+    from harness.assay.config import AssayConfig
 
 QUARANTINE_MODES = ("off", "warn", "strict")
 LIVE_ONLY = "harness replays trace files offline: precompute {what} into the trace's meta"
@@ -116,8 +127,6 @@ def run_assay(options: AssayOptions) -> AssayReport:
 
 
 def _reason_of(exc: ConfigError) -> str:
-    from harness.assay.baseline import BaselineError
-    from harness.assay.traces import TraceError
 
     if isinstance(exc, TraceError):
         return "E_TRACE_NOT_FOUND"
@@ -127,11 +136,6 @@ def _reason_of(exc: ConfigError) -> str:
 
 
 async def _run(options: AssayOptions, started: float) -> AssayReport:
-    from harness.assay import baseline as baselines
-    from harness.assay.config import load_assay_config
-    from harness.assay.evaluate import EvalOptions, evaluate
-    from harness.assay.traces import TraceError, read_trace
-    from harness.grading.context import JudgeSettings
 
     config = load_assay_config(
         options.config,
@@ -170,28 +174,42 @@ async def _run(options: AssayOptions, started: float) -> AssayReport:
     run = run_document(new_run_id(), config.suite, rows, outcome, seed)
     cwd = options.cwd
     if options.command == "ci":
-        junit = options.junit or Path("junit.xml")
-        sarif_path = options.sarif or Path("sarif.json")
-        (cwd / junit).parent.mkdir(parents=True, exist_ok=True)
-        _write_bytes(cwd / junit, render_junit(config.suite, rows))
-        sarif, omitted = render_sarif(rows, config.path, lines)
-        write_json(cwd / sarif_path, sarif)
-        written += [cwd / junit, cwd / sarif_path]
-        if omitted:
-            run["sarif"] = summary["sarif"] = {"omitted": omitted}
-        if options.pr_comment is not None:
-            _write_bytes(
-                cwd / options.pr_comment, render_pr_comment(config.suite, rows, outcome).encode()
-            )
-            written.append(cwd / options.pr_comment)
+        written += _write_ci_outputs(options, config, rows, outcome, run, summary, lines)
     write_json(cwd / "run.json", run)
     write_json(cwd / "summary.json", summary)
     written += [cwd / "run.json", cwd / "summary.json"]
     return AssayReport(outcome.exit_code, outcome, rows, summary, written)
 
 
+def _write_ci_outputs(
+    options: AssayOptions,
+    config: AssayConfig,
+    rows: Sequence[dict[str, Any]],
+    outcome: codes.Outcome,
+    run: dict[str, Any],
+    summary: dict[str, Any],
+    lines: dict[str, int],
+) -> list[Path]:
+    """`assay ci`'s extra files: junit.xml, sarif.json and, when asked, the PR comment. SARIF
+    results it had to leave out are counted in run.json and summary.json."""
+    cwd = options.cwd
+    junit = options.junit or Path("junit.xml")
+    sarif_path = options.sarif or Path("sarif.json")
+    (cwd / junit).parent.mkdir(parents=True, exist_ok=True)
+    _write_bytes(cwd / junit, render_junit(config.suite, rows))
+    sarif, omitted = render_sarif(rows, config.path, lines)
+    write_json(cwd / sarif_path, sarif)
+    written = [cwd / junit, cwd / sarif_path]
+    if omitted:
+        run["sarif"] = summary["sarif"] = {"omitted": omitted}
+    if options.pr_comment is not None:
+        comment = render_pr_comment(config.suite, rows, outcome).encode()
+        _write_bytes(cwd / options.pr_comment, comment)
+        written.append(cwd / options.pr_comment)
+    return written
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
-    from harness.storage.atomic import atomic_write
 
     atomic_write(path, data)
 

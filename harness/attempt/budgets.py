@@ -14,7 +14,6 @@ from harness.agent.session import AgentChannel
 from harness.config.schema import DEFAULT_IDLE_MS, Budgets
 from harness.errors import BudgetExceededError
 from harness.protocol.messages import AgentMessage, RunnerMessage
-from harness.results import Failure
 
 
 class LiveBudget:
@@ -98,30 +97,20 @@ class LiveBudget:
             raise BudgetExceededError("max_tool_errors", limit, used)
 
     def check_usage_live(self, tokens_out: int | None, cost_usd: float | None) -> None:
-        for failure in self.check_usage(tokens_out, cost_usd):
-            raise BudgetExceededError(
-                str(failure.details["field"] if failure.details else "usage"),
-                float(failure.expected),
-                float(failure.observed),
-            )
+        for exceeded in self.usage_exceeded(tokens_out, cost_usd):
+            raise exceeded
 
-    def check_usage(self, tokens_out: int | None, cost_usd: float | None) -> list[Failure]:
-        """Usage budgets reported next to any other failure (never hidden behind them)."""
-        failures = []
+    def usage_exceeded(
+        self, tokens_out: int | None, cost_usd: float | None
+    ) -> list[BudgetExceededError]:
+        """The usage budgets exceeded; at the end of an attempt they are reported next to any
+        other failure (never hidden behind them)."""
         pairs = (
             ("max_tokens_out", self.budgets.max_tokens_out, tokens_out),
             ("max_cost_usd", self.budgets.max_cost_usd, cost_usd),
         )
-        for name, limit, used in pairs:
-            if limit is not None and used is not None and used > limit:
-                error = BudgetExceededError(name, limit, used)
-                failures.append(
-                    Failure(
-                        type=error.kind,
-                        message=error.message,
-                        expected=limit,
-                        observed=used,
-                        details={"field": name, "limit": limit, "actual": used},
-                    )
-                )
-        return failures
+        return [
+            BudgetExceededError(name, limit, used)
+            for name, limit, used in pairs
+            if limit is not None and used is not None and used > limit
+        ]

@@ -96,7 +96,8 @@ async def _converse_and_grade(
     gateway = conversation.gateway.finish(completed=error is None and conversation.answered)
     usage = []
     if not isinstance(error, BudgetExceededError):
-        usage = conversation.budget.check_usage(counters.tokens_out, counters.cost_usd)
+        exceeded = conversation.budget.usage_exceeded(counters.tokens_out, counters.cost_usd)
+        usage = [failure_of(budget) for budget in exceeded]
     failures = ordered_failures(ended_by, graded.failures if graded else [], gateway, usage)
     wrote = stderr_path is not None and sink.total_bytes > 0
     ending = Ending(

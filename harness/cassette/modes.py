@@ -56,6 +56,7 @@ def prepare_tooling(suite: Suite, *, all_cases: Sequence[Case], strict: bool) ->
     """
     tool_plan = None
     if suite.mode is not RecordMode.replay:
+        # lazy: replay never loads the live tool backends
         from harness.tools.registry import plan_tools
 
         tool_plan = plan_tools(suite)
@@ -145,6 +146,7 @@ async def open_gateways(tooling: Tooling, *, log_dir: Path | None) -> AsyncItera
     if tooling.tool_plan is None:
         yield Gateways(tooling)
         return
+    # lazy: replay never loads the live tool backends
     from harness.tools.registry import open_tools
 
     async with open_tools(tooling.tool_plan, redactor=tooling.redactor, log_dir=log_dir) as tools:

@@ -138,6 +138,7 @@ def run_command(
 ) -> None:
     """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
     or 130."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.run import execute_run, options_from_flags
 
     if quiet and verbose:
@@ -159,6 +160,7 @@ def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Scaffold a working suite (agent, live tools, cases, cassettes, baseline, CI workflow)."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.init import execute_init
 
     raise typer.Exit(execute_init(path, suite, language, force=force))
@@ -167,6 +169,7 @@ def init_command(
 @app.command("version")
 def version_command() -> None:
     """Print the harness version."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness._version import __version__
 
     print(f"harness {__version__}")

@@ -145,6 +145,7 @@ def ci_command(
 
 
 def _execute(command: str, flags: dict[str, object]) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.assay.pipeline import AssayOptions, run_assay
     from harness.errors import UsageError
 
@@ -163,6 +164,7 @@ def _execute(command: str, flags: dict[str, object]) -> None:
 
 
 def _print(command: str, output_format: str, report: object) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.assay.pipeline import AssayReport
 
     assert isinstance(report, AssayReport)

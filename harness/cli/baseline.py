@@ -25,6 +25,7 @@ def promote_command(
 ) -> None:
     """Write the run's summary as a baseline: exit 0, or 2 when the run failed (see
     --allow-failing) or cannot be read."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.gate.baseline import promote
 
     path, summary = promote(source, target, allow_failing=allow_failing)

@@ -51,8 +51,10 @@ def ci_command(
     quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
 ) -> None:
     """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import sys
 
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.api import reason_of_exit
     from harness.cli.commands import CLOSING_LINE
     from harness.cli.run import execute_run, options_from_flags

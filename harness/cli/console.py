@@ -52,8 +52,10 @@ def print_report(report: RunReport) -> None:
 
 
 def _print_sweep(report: RunReport) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from rich.console import Console
 
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.reports.sweep import console_tables
 
     width = None if sys.stdout.isatty() else CI_LOG_WIDTH
@@ -63,6 +65,7 @@ def _print_sweep(report: RunReport) -> None:
 
 
 def _print_failures(failed: list[AttemptResult]) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from rich.console import Console
     from rich.table import Table
 
@@ -96,6 +99,7 @@ def _detail(message: str, expected: Any, observed: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import msgspec
 
     text = value if isinstance(value, str) else msgspec.json.encode(value).decode()

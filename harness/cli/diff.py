@@ -14,6 +14,7 @@ def diff_command(
 ) -> None:
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
     regression), 1 (regression), 2 (unreadable input or a different suite)."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.gate_flags import print_gate
     from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
     from harness.gate.evaluate import Policy, evaluate

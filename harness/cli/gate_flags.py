@@ -57,6 +57,7 @@ def gate_options(
     quarantine_flaky: bool,
     reports: dict[str, Path] | None = None,
 ) -> GateOptions:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.api import GateOptions
 
     return GateOptions(

@@ -58,6 +58,7 @@ def grade_options(
     judge_model: str | None = None,
     judge_samples: int | None = None,
 ) -> GradeOptions:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.grading.context import JudgeSettings
     from harness.grading.engine import GradeOptions
 
@@ -83,8 +84,10 @@ def grade_command(
     run's own files are never touched. Exit 0 all passed, 1 a case failed, 2 bad input, 3 a
     grader could not run.
     """
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import anyio
 
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.execute.regrade import regrade_run
 
     options = grade_options(

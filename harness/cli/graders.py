@@ -39,6 +39,7 @@ def graders_command(
     grader_plugin: GraderPluginFlag = None,
 ) -> None:
     """List every grader type with its fields and semantics."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.errors import UsageError
     from harness.grading.catalogue import assay_only_types, grader_types, load_plugin
 

@@ -22,8 +22,10 @@ def history_command(
     db: Annotated[str, typer.Option("--db", help="History database.")] = DEFAULT_DB,
 ) -> None:
     """Show trends over the latest runs. Exit 0, or 2 when the database cannot be read."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from pathlib import Path
 
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.errors import UsageError
     from harness.storage.history import MEMORY, History
 

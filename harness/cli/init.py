@@ -91,6 +91,7 @@ def _render(name: str, values: dict[str, str]) -> str:
 
 
 def _write(scaffold: Scaffold, path: Path, text: str, *, force: bool) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.storage.atomic import atomic_write
 
     if path.exists() and not force:
@@ -118,8 +119,10 @@ def _agent_command(language: str) -> str:
 
 
 def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool) -> int:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import anyio
 
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.api import RunOptions, run_suite
     from harness.gate.baseline import write_baseline
 

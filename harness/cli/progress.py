@@ -167,11 +167,13 @@ class ProgressEvents(RunEvents):
     @functools.cached_property
     def console(self) -> Any:
         """Only the live display needs rich (~40 ms to import): plain lines do without it."""
+        # lazy: only this command pays for these (`harness --help` and other commands stay fast)
         from rich.console import Console
 
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
     def _start_live(self) -> None:
+        # lazy: only this command pays for these (`harness --help` and other commands stay fast)
         from rich.live import Live
 
         self._live = Live(
@@ -183,6 +185,7 @@ class ProgressEvents(RunEvents):
         self._live.start()
 
     def _render(self) -> Any:
+        # lazy: only this command pays for these (`harness --help` and other commands stay fast)
         from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text

@@ -22,6 +22,7 @@ def report_command(
 ) -> None:
     """Rebuild reports. With no --html/--junit/--sarif/--markdown, writes all four into
     RUN_DIR (report.html, junit.xml, sarif.json, report.md)."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.errors import UsageError
     from harness.reports.rebuild import REPORT_FILES, load_run, write_reports
 
@@ -35,6 +36,7 @@ def report_command(
     for kind, path in targets.items():
         print(f"{kind}: {path}")
     if open_page:
+        # lazy: only this command pays for these (`harness --help` and other commands stay fast)
         import webbrowser
 
         webbrowser.open(targets["html"].resolve().as_uri())

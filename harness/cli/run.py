@@ -21,6 +21,7 @@ def options_from_flags(
 ) -> RunOptions:
     """RunOptions from a command's parameters, by flag name (`harness run` and `harness ci`
     share the names; a flag a command lacks takes RunOptions' default)."""
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli import gate_flags
     from harness.cli import grade as grade_cli
 

@@ -36,7 +36,7 @@ from harness.execute.prepare import PreparedGate
 from harness.execute.report import RunReport
 from harness.gate.baseline import write_baseline
 from harness.gate.evaluate import GateReport
-from harness.gate.keeper import Verdict
+from harness.gate.keeper import GateVerdict
 from harness.reports.rebuild import write_reports
 from harness.reports.run_data import HISTORY_FILE, RunData
 from harness.reports.summary import DisplayPaths, SummaryDocument, summary_head, summary_rows
@@ -204,7 +204,7 @@ def _summary(
     end: RunEnd,
     decision: Decision,
     completeness: Completeness,
-    verdict: Verdict | None,
+    verdict: GateVerdict | None,
     git_sha: str | None,
 ) -> SummaryDocument:
     tally = folder.tally

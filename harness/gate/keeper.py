@@ -17,7 +17,7 @@ from harness.gate.evaluate import GateReport, evaluate_units
 from harness.gate.policy import Policy, Unit
 
 
-class Verdict(msgspec.Struct, frozen=True):
+class GateVerdict(msgspec.Struct, frozen=True):
     """What the gate said: its report, and summary.json's `regression` and `policy_snapshot`."""
 
     report: GateReport
@@ -45,7 +45,7 @@ class Gatekeeper(msgspec.Struct, frozen=True):
         rows: Iterable[dict[str, Any]],
         sizes: Mapping[Unit, int],
         wall_values: Reread | None = None,
-    ) -> Verdict:
+    ) -> GateVerdict:
         """Gate the run's rows.
 
         `rows` are summary.json's rows (annotated, in order), streamed: the units are judged
@@ -60,7 +60,7 @@ class Gatekeeper(msgspec.Struct, frozen=True):
             extra["baseline_aggregates"] = _baseline_aggregates(self.baseline)
         if self.flaky:
             extra["flaky_quarantined"] = self.flaky
-        return Verdict(report, {**report.to_json(), **extra}, self.policy.snapshot())
+        return GateVerdict(report, {**report.to_json(), **extra}, self.policy.snapshot())
 
 
 def _units(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Unit, list[CaseRow]]]:

@@ -33,11 +33,6 @@ def sign_test_p(worse: int, better: int) -> float:
     return float(tail / 2**flips)
 
 
-def mcnemar_exact_p(worse: int, better: int) -> float:
-    """Two-sided exact McNemar p-value: twice the smaller tail, capped at 1."""
-    return min(1.0, 2 * min(sign_test_p(worse, better), sign_test_p(better, worse)))
-
-
 def paired_drop(pairs: Iterable[tuple[bool, bool]]) -> PairedTest:
     """Test `(passed_in_baseline, passes_now)` pairs for a drop in pass rate."""
     total = worse = better = 0

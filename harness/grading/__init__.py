@@ -28,6 +28,7 @@ __all__ = ["AssertionFailure", "grade"]
 def __getattr__(name: str) -> Any:
     # Lazy: importing the package (for Verdict, say) must not load jsonschema_rs.
     if name in __all__:
+        # lazy: importing the package must not load jsonschema_rs
         from harness.grading import assertions
 
         return getattr(assertions, name)

@@ -179,6 +179,7 @@ def _validator(path: str, schema: Any) -> jsonschema_rs.Validator:
     cached = _validators.get(path)
     if cached is not None and (cached[0] is schema or cached[0] == schema):
         return cached[1]
+    # lazy: jsonschema_rs loads only when a schema is compiled
     import jsonschema_rs
 
     validator = jsonschema_rs.validator_for(schema)

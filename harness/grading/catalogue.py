@@ -7,7 +7,9 @@ error that names the known ones.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
+import sys
 import types
 from collections.abc import Iterable
 from typing import Any, Union
@@ -100,6 +102,7 @@ def _with_assertions(base: type[Any], annotation: Any, default: Any) -> Any:
 def _ensure_loaded() -> None:
     if not _state["builtins"]:
         _state["builtins"] = True
+        # lazy: registered on first use, so a run that needs none pays nothing
         from harness.grading.builtins import BUILTIN_GRADERS
 
         for grader in BUILTIN_GRADERS:  # tests/unit check that their specs forbid unknown keys
@@ -115,6 +118,7 @@ def load_entry_points() -> None:
     installed since (a type registered again with the same spec is no clash)."""
     if not group_may_be_declared(ENTRY_POINT_GROUP):
         return
+    # lazy: registered on first use, so a run that needs none pays nothing
     from importlib.metadata import entry_points
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
@@ -136,8 +140,6 @@ def group_may_be_declared(group: str) -> bool:
     name. Whatever it would read some other way (a zip or an .egg on sys.path, a finder with
     its own distributions) answers True, and the real lookup decides.
     """
-    import importlib.machinery
-    import sys
 
     for finder in sys.meta_path:
         if finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions"):
@@ -182,6 +184,7 @@ def _ensure_assay() -> None:
     (none shares a class with a public type), so suites never import harness.assay."""
     if not _state["assay"]:
         _state["assay"] = True
+        # lazy: registered on first use, so a run that needs none pays nothing
         from harness.grading.assay.graders import ASSAY_GRADERS
 
         for grader in ASSAY_GRADERS:

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.config.runledger import load_json_schema
 from harness.config.yaml_source import Document, Problems, display_path
 from harness.errors import ConfigError
 
@@ -34,7 +35,6 @@ class Preparation:
 
     def load_schema(self, relative: str, field: str) -> Any:
         """The JSON Schema document at `relative` (JSON or YAML), or None after an error."""
-        from harness.config.runledger import load_json_schema
 
         target = self.resolve(relative)
         if not target.is_file():
@@ -49,6 +49,7 @@ class Preparation:
 
     def check_schema(self, schema: Any, field: str) -> bool:
         """An inline schema must be one the validator accepts."""
+        # lazy: jsonschema_rs loads only when a schema is checked
         import jsonschema_rs
 
         try:

@@ -8,9 +8,12 @@ loads the built-ins, the plugins and Assay's own types into these tables on firs
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from harness.config.schema import GraderSpec
 from harness.errors import UsageError
@@ -84,9 +87,6 @@ def register(grader: GraderType, *, public: bool = True, _trusted: bool = False)
 
 
 def _forbids_unknown_fields(kind: Any, seen: set[Any]) -> bool:
-    import typing
-
-    import msgspec
 
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
         if kind in seen:

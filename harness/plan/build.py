@@ -21,7 +21,7 @@ import msgspec
 from harness.attempt.spec import AttemptPlan
 from harness.config.schema import Case, RecordMode, Suite
 from harness.errors import ConfigError, UsageError
-from harness.plan.load import model_name_problem
+from harness.plan.checks import model_name_problem
 
 MODEL_PLACEHOLDER = "{model}"
 

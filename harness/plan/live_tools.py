@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from harness.cassette.ignore import parse_ignore_path
+from harness.cassette.redact import compile_pattern
 from harness.config.schema import (
     TOOL_BACKENDS,
     CommandToolSpec,
@@ -75,8 +77,6 @@ def _check_http(add: _Add, path: str, spec: HttpToolSpec) -> None:
 
 
 def _check_redact_and_match(add: _Add, suite: SuiteFile) -> None:
-    from harness.cassette.ignore import parse_ignore_path
-    from harness.cassette.redact import compile_pattern
 
     for i, pattern in enumerate(suite.redact.patterns if suite.redact else []):
         try:

@@ -11,6 +11,8 @@ import msgspec
 
 from harness.errors import UsageError
 from harness.reports.run_data import HISTORY_FILE, RunData
+from harness.reports.summary import case_row
+from harness.storage.atomic import atomic_write
 from harness.storage.runs import read_results
 
 REPORT_FILES = {
@@ -29,8 +31,6 @@ def load_run(run_dir: Path) -> RunData:
     results = read_results(run_dir) if (run_dir / "results.jsonl").is_file() else []
     summary = _read_json(run_dir / "summary.json")
     if summary is None:
-        from harness.reports.summary import case_row
-
         summary = {"suite": {"name": run.get("suite")}, "cases": [case_row(r) for r in results]}
     history = _read_json(run_dir / HISTORY_FILE) or {}
     return RunData(run_dir, run, summary, results, list(history.get("runs", [])))
@@ -46,6 +46,7 @@ def _read_json(path: Path) -> Any:
 
 
 def renderers() -> dict[str, Callable[[RunData], bytes]]:
+    # lazy: html, markdown and sarif load only when asked for
     from harness.reports.html import render_html
     from harness.reports.junit import render_junit
     from harness.reports.markdown import render_markdown
@@ -61,12 +62,12 @@ def renderers() -> dict[str, Callable[[RunData], bytes]]:
 
 def write_reports(data: RunData, targets: dict[str, Path]) -> dict[str, Path]:
     """Render each report named in `targets` (kind -> path) and write it atomically."""
-    from harness.storage.atomic import atomic_write
+    # lazy: xml.etree loads at a run's end, not before its first agent starts
+    from harness.reports.junit import write_junit
 
     unknown = targets.keys() - REPORT_FILES.keys()
     if unknown:
         raise UsageError(f"unknown report kind(s) {sorted(unknown)}; known: {list(REPORT_FILES)}")
-    from harness.reports.junit import write_junit
 
     # Every run writes junit.xml; the other renderers load only when asked for.
     render = renderers() if targets.keys() - {"junit"} else {}

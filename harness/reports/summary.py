@@ -138,7 +138,7 @@ def summary_head(
         ),
         suite=SummarySuite(
             name=suite.name,
-            suite_path=_display_path(suite.dir),
+            suite_path=_relative_to_cwd(suite.dir),
             agent_command=list(suite.agent_command),
             tool_mode=mode,
             suite_config_hash=suite.config_hash,
@@ -241,7 +241,7 @@ def case_row(
     return row
 
 
-def _display_path(path: Path) -> str:
+def _relative_to_cwd(path: Path) -> str:
     """Relative to the cwd when under it, so committed baselines carry no machine paths."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -250,7 +250,7 @@ def _display_path(path: Path) -> str:
 
 
 class DisplayPaths:
-    """`_display_path` for the rows of one run's end, at one lstat a file.
+    """`_relative_to_cwd` for the rows of one run's end, at one lstat a file.
 
     Resolving every cassette path in full (an lstat per component, twice with the cwd) was
     the largest cost of a run's end. Here the cwd and each folder are resolved once; a file
@@ -273,7 +273,7 @@ class DisplayPaths:
         path = Path(cassette_path)
         folder, name = os.path.split(path)
         if name in ("", ".", "..") or not plain_file(path):
-            return _display_path(path)
+            return _relative_to_cwd(path)
         real_folder = self._folders.get(folder)
         if real_folder is None:
             real_folder = self._folders[folder] = Path(folder).resolve()

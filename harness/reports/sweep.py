@@ -98,6 +98,7 @@ MATRIX_MAX_CELLS = 400  # beyond this the matrix is only in summary.md
 
 def console_tables(sweep: dict[str, Any]) -> list[Any]:
     """Rich tables for the end of a sweep: per model, then the model x case matrix."""
+    # lazy: rich loads only when the console shows sweep tables
     from rich.table import Table
     from rich.text import Text
 

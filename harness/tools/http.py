@@ -53,6 +53,7 @@ class HttpBackend:
         self.headers = dict(headers)
 
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
+        # lazy: httpx is the optional `http` extra
         import httpx
 
         try:
@@ -80,6 +81,7 @@ def open_client() -> httpx.AsyncClient:
     Raises:
         ImportError: httpx is not installed.
     """
+    # lazy: httpx is the optional `http` extra
     import httpx
 
     # Timeouts are the policy's (fail_after per try); proxies from the environment still apply.

@@ -125,6 +125,7 @@ class McpServer:
                 return
 
     async def _open(self, contexts: contextlib.AsyncExitStack) -> None:
+        # lazy: mcp is the optional `mcp` extra
         from mcp import ClientSession, StdioServerParameters, stdio_client
 
         params = StdioServerParameters(
@@ -158,6 +159,7 @@ class McpServer:
 
 
 async def _list_tool_names(session: ClientSession) -> list[str]:
+    # lazy: mcp is the optional `mcp` extra
     from mcp.types import PaginatedRequestParams
 
     names: list[str] = []
@@ -182,6 +184,7 @@ class McpBackend:
         self.remote = remote
 
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
+        # lazy: mcp is the optional `mcp` extra
         from mcp import MCPError
 
         session = await self.server.ready_session()

@@ -9,6 +9,7 @@ at the end, shielded.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from harness.config.yaml_source import display_path, read_yaml
 from harness.errors import ConfigError
 from harness.tools.backend import DEFAULT_RETRY, LiveAnswer, LiveTool, Redacts, ToolBackend
 from harness.tools.command import CommandBackend
+from harness.tools.http import HttpBackend, env_references, expand_headers, open_client
+from harness.tools.mcp import McpBackend, McpServer
 from harness.tools.python import PythonBackend, load_function, load_tool_module
 
 _Factory = Callable[["_Shared"], ToolBackend]
@@ -46,7 +49,6 @@ class ToolPlan:
     @property
     def header_env(self) -> list[str]:
         """Variables read into HTTP headers: their values are secrets."""
-        from harness.tools.http import env_references
 
         return [
             name
@@ -144,7 +146,6 @@ def _factory(suite: Suite, name: str, spec: ToolSpec, plan: ToolPlan) -> _Factor
     remote = spec.name or name
 
     def mcp_backend(shared: _Shared) -> ToolBackend:
-        from harness.tools.mcp import McpBackend
 
         return McpBackend(shared.servers[spec.server], remote)
 
@@ -153,7 +154,6 @@ def _factory(suite: Suite, name: str, spec: ToolSpec, plan: ToolPlan) -> _Factor
 
 def _http_factory(suite: Suite, field_path: str, spec: HttpToolSpec, plan: ToolPlan) -> _Factory:
     _require_module("httpx", suite, field_path, "http")
-    from harness.tools.http import HttpBackend, expand_headers
 
     try:
         headers = expand_headers(spec.headers_env, os.environ)
@@ -176,7 +176,6 @@ def _tool_module(suite: Suite) -> Mapping[str, Any]:
 
 
 def _require_module(module: str, suite: Suite, field_path: str, extra: str) -> None:
-    import importlib.util
 
     if importlib.util.find_spec(module) is None:
         raise _error(
@@ -228,8 +227,6 @@ async def open_tools(
     try:
         shared = _Shared()
         if plan.needs_http:
-            from harness.tools.http import open_client
-
             shared.http_client = open_client()
             stack.push_async_callback(shared.http_client.aclose)
         await _start_servers(plan, shared, stack, redactor, log_dir)
@@ -264,7 +261,6 @@ async def _start_servers(
 ) -> None:
     if not plan.servers:
         return
-    from harness.tools.mcp import McpServer
 
     suite = plan.suite
     for name, server_spec in plan.servers.items():

@@ -364,7 +364,8 @@ def test_an_unreachable_live_tool_is_why_the_attempt_went_wrong() -> None:
 
 
 async def test_usage_budgets_found_at_the_end_are_reported_after_every_other_failure() -> None:
-    usage = LiveBudget(Budgets(max_tokens_out=100, max_cost_usd=0.5)).check_usage(250, 0.75)
+    budget = LiveBudget(Budgets(max_tokens_out=100, max_cost_usd=0.5))
+    usage = [failure_of(exceeded) for exceeded in budget.usage_exceeded(250, 0.75)]
     assert [(f.type, f.expected, f.observed) for f in usage] == [
         (K.BUDGET_EXCEEDED, 100, 250),
         (K.BUDGET_EXCEEDED, 0.5, 0.75),

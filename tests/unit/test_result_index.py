@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 from harness.aggregate.completeness import Completeness
 from harness.aggregate.result_index import ResultIndex, check_complete
 from harness.config.schema import Suite
+from harness.kinds import Outcome
 from harness.plan.build import Plan, build_plan
 from harness.plan.load import load_suite
 from harness.results import INFRA_ERROR, AttemptResult
+from tests.support.suites import suite_from
 
 # Ids with `/` make attempt ids sort across cases and even collide ("a/m/1" on model "x" vs "a"
 # on model "m/1/x"): the index must still agree with a plain sort and a set of ids.
@@ -166,3 +168,28 @@ def test_colliding_ids_count_as_one_attempt() -> None:
     done = _indexed(plan, results)[0].completeness(plan)
     assert done.duplicated == ("a/m/1/x/1",) and not done.complete
     assert done == reference_complete(plan, results)
+
+
+def _result(attempt: str, outcome: Outcome = "passed") -> AttemptResult:
+    return AttemptResult(
+        case_id=attempt.split("/")[0], status="pass", wall_ms=1, attempt_id=attempt, outcome=outcome
+    )
+
+
+def test_completeness(tmp_path: Path) -> None:
+    suite = suite_from(tmp_path, [{"id": "t1", "input": 1}])
+    plan = build_plan(suite, models=("a", "b"), runs=2)
+    every = [_result(a.attempt_id) for a in plan.attempts]
+    done = check_complete(plan, every)
+    assert done.complete and done.planned == 4 and done.lost == 0
+    assert done.sentence() == "every planned attempt (4) has exactly one final result"
+
+    lost = check_complete(plan, [*every[:3], _result(every[3].attempt_id, "infra_error")])
+    assert lost.complete and lost.lost == 1
+    assert lost.sentence().endswith("; 1 of 4 trials lost to infrastructure errors")
+
+    broken = check_complete(plan, [every[0], every[0], _result("t9/a/1")])
+    assert not broken.complete
+    assert broken.missing == ("t1/b/1", "t1/a/2", "t1/b/2")
+    assert broken.duplicated == ("t1/a/1",) and broken.unplanned == ("t9/a/1",)
+    assert broken.to_json()["missing"] == 3

@@ -9,6 +9,9 @@ from typing import Any
 
 import msgspec
 
+from harness.config.runledger import load_json_schema
+from harness.config.yaml_source import read_yaml
+from harness.errors import ConfigError
 from harness.grading.assay import fixtures, metrics
 from harness.grading.preparation import Preparation
 from harness.grading.registry import GraderType
@@ -17,8 +20,6 @@ from harness.grading.schemas import schema_asserts_nothing
 
 def _policy_file(relative: str, where: Preparation) -> Any:
     """A policy file: relative to the config's folder, else (Assay's rule) to the cwd."""
-    from harness.config.runledger import load_json_schema
-    from harness.errors import ConfigError
 
     for base in (where.base_dir, Path.cwd()):
         target = Path(os.path.abspath(base / relative))
@@ -33,7 +34,6 @@ def _policy_file(relative: str, where: Preparation) -> Any:
 
 
 def _yaml(target: Path) -> Any:
-    from harness.config.yaml_source import read_yaml
 
     return read_yaml(target).value
 
