@@ -196,4 +196,7 @@ def assay_only_types() -> list[GraderType]:
     _ensure_loaded()
     _ensure_assay()
     public = {id(grader) for grader in public_types()}
-    return [grader for grader in every_type() if id(grader) not in public]
+    # Vally's catalogue registers non-public types too (harness.grading.vally): not Assay's.
+    return [
+        grader for grader in every_type() if id(grader) not in public and grader.family == "assay"
+    ]
