@@ -105,6 +105,12 @@ class SpawnError(AttemptError):
     kind = FailureKind.SPAWN_ERROR
 
 
+class ForkServerLostError(AttemptError):
+    """The fork server that started the agent died (agent_reuse: fork)."""
+
+    kind = FailureKind.FORK_SERVER_LOST
+
+
 class AgentProtocolError(AttemptError):
     kind = FailureKind.PROTOCOL_ERROR
 

@@ -60,6 +60,7 @@ class FailureKind(enum.StrEnum):
     GRADER_ERROR = "grader_error"
     WORKSPACE_ERROR = "workspace_error"
     INTERNAL_ERROR = "internal_error"
+    FORK_SERVER_LOST = "fork_server_lost"
 
 
 class Infrastructure(enum.Enum):
@@ -105,6 +106,9 @@ RULES: dict[FailureKind, KindRule] = {
     FailureKind.GRADER_ERROR: KindRule("error", Infrastructure.ALWAYS, taints=True),
     FailureKind.WORKSPACE_ERROR: KindRule("error", Infrastructure.ALWAYS),
     FailureKind.INTERNAL_ERROR: KindRule("error", Infrastructure.ALWAYS),
+    # The fork server (agent_reuse: fork) died under the agent: its exit status is lost, and
+    # a fresh child on a restarted server (or a spawned agent) can do what it could not.
+    FailureKind.FORK_SERVER_LOST: KindRule("error", Infrastructure.ALWAYS, retryable=True),
 }
 
 # Kinds written by other tools or older versions of harness are the agent's failures.

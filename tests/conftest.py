@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.agent_starts import mark_slow_fork_variants
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_slow_fork_variants(items)
+
 
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

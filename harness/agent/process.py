@@ -24,7 +24,7 @@ from harness.errors import SpawnError
 SHIM_MARKERS = (b"pyenv", b"asdf", b"rbenv", b"nodenv", b"mise")
 
 # Process groups of agents alive right now, so a second Ctrl+C can kill them all at once.
-_live_groups: set[int] = set()
+live_groups: set[int] = set()
 
 
 def resolve_executable(argv0: str, *, cwd: Path | None = None) -> str:
@@ -116,13 +116,13 @@ async def open_agent(
         raise SpawnError(
             f"could not start agent {argv[0]!r}: {exc.strerror or exc}", errno=exc.errno
         ) from exc
-    _live_groups.add(process.pid)
+    live_groups.add(process.pid)
     try:
         yield process
     finally:
         with anyio.CancelScope(shield=True):
             await terminate_group(process, grace_seconds=grace_seconds)
-            _live_groups.discard(process.pid)
+            live_groups.discard(process.pid)
             # Process.aclose closes the pipe transports too. Closing only the streams leaves a
             # read pipe that was paused (the agent flooded stdout faster than it was read) open
             # for good: one leaked fd per such attempt, and a warning at interpreter exit.
@@ -167,7 +167,7 @@ async def wait_for_exit(process: Process, timeout_seconds: float) -> int | None:
 
 def kill_all_groups() -> None:
     """SIGKILL every live agent group now (the second Ctrl+C)."""
-    for pgid in list(_live_groups):
+    for pgid in list(live_groups):
         _signal_group(pgid, signal.SIGKILL)
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process
 
-READ_CHUNK = 1 << 16
+from harness.agent.pipes import PipeFd, PipeReceiveStream, Pipes, PipeSendStream, adopt_pipes
+
 _supported: bool | None = None
 _limiters: dict[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = {}
 
@@ -82,11 +82,17 @@ def agent_popen_options(cwd: Path | None, env: Mapping[str, str] | None) -> dict
 
 
 async def spawn(
-    argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
+    argv: Sequence[str],
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    pass_fds: Sequence[int] = (),
 ) -> AdoptedProcess:
-    """Start `argv` in a new session with three pipes. Raises OSError as Popen does."""
-    pipes = _Pipes()
+    """Start `argv` in a new session with three pipes (and `pass_fds` kept open in it). Raises
+    OSError as Popen does."""
+    pipes = Pipes()
     options = agent_popen_options(cwd, env)
+    options["pass_fds"] = tuple(pass_fds)
     # Popen gets the child's pipe ends as plain fds: it then makes no pipes or file objects
     # of its own, and the worker thread gives the GIL back and forth far less often.
     options.update(stdin=pipes.child[0], stdout=pipes.child[1], stderr=pipes.child[2])
@@ -110,108 +116,11 @@ async def spawn(
     return adopted
 
 
-class _Pipes:
-    """stdin, stdout and stderr pipes: the child's ends and ours, close-on-exec all (Popen's
-    dup2 onto 0, 1 and 2 makes the child's copies inheritable)."""
-
-    def __init__(self) -> None:
-        made: list[tuple[int, int]] = []
-        try:
-            made.extend(os.pipe2(os.O_CLOEXEC) for _ in range(3))
-        except BaseException:
-            for pair in made:
-                for fd in pair:
-                    os.close(fd)
-            raise
-        (in_read, in_write), (out_read, out_write), (err_read, err_write) = made
-        self.child = [in_read, out_write, err_write]
-        self.parent = [_Fd(in_write), _Fd(out_read), _Fd(err_read)]
-
-    def close_child_ends(self) -> None:
-        for fd in self.child:
-            os.close(fd)
-        self.child = []
-
-    def close_all(self) -> None:
-        self.close_child_ends()
-        for pipe in self.parent:
-            pipe.close()
-
-
-class _Fd:
-    """Our end of a pipe as asyncio's pipe transports take it: a fileno() and a close()."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
-
-
 def _kill_now(popen: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(popen.pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         popen.wait()
-
-
-class _PipeReceiveStream(ByteReceiveStream):
-    def __init__(self, transport: asyncio.ReadTransport, reader: asyncio.StreamReader) -> None:
-        self._transport = transport
-        self._reader = reader
-        self._closed = False
-
-    async def receive(self, max_bytes: int = READ_CHUNK) -> bytes:
-        if self._closed:
-            raise anyio.ClosedResourceError
-        data = await self._reader.read(max_bytes)
-        if data:
-            return data
-        if self._closed:
-            raise anyio.ClosedResourceError
-        raise anyio.EndOfStream
-
-    async def aclose(self) -> None:
-        self.close()
-        await anyio.lowlevel.checkpoint()
-
-    def close(self) -> None:
-        # Closing the transport frees the fd even when reading was paused (a flooding agent).
-        self._closed = True
-        self._transport.close()
-        self._reader.feed_eof()
-
-
-class _PipeSendStream(ByteSendStream):
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-        self._closed = False
-
-    async def send(self, item: bytes) -> None:
-        if self._closed:
-            raise anyio.ClosedResourceError
-        if self._writer.is_closing():
-            # The transport closed itself: the child closed its stdin, or exited. A broken
-            # stream, as anyio's own process streams report it, not one we closed.
-            raise anyio.BrokenResourceError
-        self._writer.write(item)
-        try:
-            await self._writer.drain()
-        except ConnectionResetError as exc:
-            raise anyio.BrokenResourceError from exc
-
-    async def aclose(self) -> None:
-        self.close()
-        await anyio.lowlevel.checkpoint()
-
-    def close(self) -> None:
-        self._closed = True
-        self._writer.close()
 
 
 class AdoptedProcess(Process):
@@ -220,9 +129,9 @@ class AdoptedProcess(Process):
     def __init__(
         self,
         popen: subprocess.Popen[bytes],
-        stdin: _PipeSendStream,
-        stdout: _PipeReceiveStream,
-        stderr: _PipeReceiveStream,
+        stdin: PipeSendStream,
+        stdout: PipeReceiveStream,
+        stderr: PipeReceiveStream,
     ) -> None:
         self._popen = popen
         self._stdin = stdin
@@ -232,24 +141,11 @@ class AdoptedProcess(Process):
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def adopt(cls, popen: subprocess.Popen[bytes], pipes: list[_Fd]) -> AdoptedProcess:
-        """Our ends of the child's stdin, stdout and stderr become the loop's transports; each
-        is closed with its transport, or here if adopting fails half way."""
-        loop = asyncio.get_running_loop()
-        stdin_pipe, stdout_pipe, stderr_pipe = pipes
-        try:
-            write_transport, write_protocol = await loop.connect_write_pipe(
-                _WriteProtocol, stdin_pipe
-            )
-            writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-            stdout = await _read_pipe(loop, stdout_pipe)
-            stderr = await _read_pipe(loop, stderr_pipe)
-        except BaseException:
-            for pipe in pipes:
-                pipe.close()
-            raise
-        process = cls(popen, _PipeSendStream(writer), stdout, stderr)
-        process._watch_exit(loop)
+    async def adopt(cls, popen: subprocess.Popen[bytes], pipes: list[PipeFd]) -> AdoptedProcess:
+        """The child's pipes become the loop's transports, its exit is watched on the loop."""
+        stdin, stdout, stderr = await adopt_pipes(pipes)
+        process = cls(popen, stdin, stdout, stderr)
+        process._watch_exit(asyncio.get_running_loop())
         return process
 
     def _watch_exit(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -326,15 +222,3 @@ class AdoptedProcess(Process):
     @property
     def stderr(self) -> ByteReceiveStream:
         return self._stderr
-
-
-class _WriteProtocol(asyncio.streams.FlowControlMixin):
-    """What StreamWriter.drain needs from a write pipe's protocol: pause/resume and loss."""
-
-
-async def _read_pipe(loop: asyncio.AbstractEventLoop, pipe: Any) -> _PipeReceiveStream:
-    reader = asyncio.StreamReader(limit=READ_CHUNK, loop=loop)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe
-    )
-    return _PipeReceiveStream(transport, reader)

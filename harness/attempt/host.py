@@ -2,39 +2,68 @@
 the AttemptError that ended it, if any; it never raises one.
 
 OwnProcess starts a process for the attempt and ends its whole group with it. KeptProcesses
-(harness.attempt.persistent) keeps protocol-2 agents between attempts.
+(harness.attempt.persistent) keeps protocol-2 agents between attempts; ForkServers
+(harness.attempt.forked) forks each attempt's process from a server that imported the agent's
+framework once. `agent_reuse` chooses among them.
 """
 
 from __future__ import annotations
 
+import os
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import anyio
+from anyio.abc import Process
 
 from harness.agent.process import open_agent
 from harness.attempt.conversation import Conversation, cancel_when_exited
 from harness.attempt.spec import attempt_environment
-from harness.errors import AttemptError
+from harness.errors import AttemptError, UsageError
+
+AGENT_REUSE_CHOICES = ("never", "per_worker", "fork")
+
+
+def agent_reuse(option: str | None, suite_value: str | None) -> str:
+    """`--agent-reuse` wins over the suite's `agent_reuse`, which wins over HARNESS_AGENT_REUSE
+    (a default for suites that do not say); the default is per_worker, which keeps a process
+    only when the agent announces multi_task."""
+    value = option or suite_value or os.environ.get("HARNESS_AGENT_REUSE") or "per_worker"
+    if value not in AGENT_REUSE_CHOICES:
+        raise UsageError(
+            f"--agent-reuse: unknown value {value!r}; use one of {', '.join(AGENT_REUSE_CHOICES)}"
+        )
+    return value
 
 
 class AgentHost(Protocol):
+    # Whether the host can run an attempt's agent in a folder of the attempt's own (a case's
+    # workspace); one that cannot is bypassed for such attempts.
+    own_cwd: bool
+
     async def run(self, conversation: Conversation) -> AttemptError | None: ...
 
 
 class OwnProcess:
-    """A process of the attempt's own: spawned, conversed with, then its group terminated."""
+    """A process of the attempt's own: started, conversed with, then its group terminated."""
+
+    own_cwd = True
+
+    def open(self, conversation: Conversation) -> AbstractAsyncContextManager[Process]:
+        """The attempt's process, whose group ends with the context: spawned here."""
+        agent = conversation.agent
+        return open_agent(
+            agent.argv,
+            cwd=agent.cwd,
+            env=attempt_environment(agent.env, conversation.plan),
+            grace_seconds=agent.grace_seconds,
+        )
 
     async def run(self, conversation: Conversation) -> AttemptError | None:
-        agent = conversation.agent
         error: AttemptError | None = None
         try:
             async with (
-                open_agent(
-                    agent.argv,
-                    cwd=agent.cwd,
-                    env=attempt_environment(agent.env, conversation.plan),
-                    grace_seconds=agent.grace_seconds,
-                ) as process,
+                self.open(conversation) as process,
                 anyio.create_task_group() as tasks,
             ):
                 assert process.stderr is not None
@@ -54,7 +83,7 @@ class OwnProcess:
                     with anyio.CancelScope(shield=True):
                         await conversation.finish_process(process)
                     tasks.cancel_scope.cancel()
-        except AttemptError as exc:  # the spawn itself failed
+        except AttemptError as exc:  # the start failed, or the host lost the process
             error = exc
         finally:
             conversation.sink.close()

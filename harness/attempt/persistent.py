@@ -25,22 +25,10 @@ from harness.agent.session import AgentChannel, StderrSink
 from harness.attempt.conversation import Conversation, cancel_when_set, exited_and_read
 from harness.attempt.host import OWN_PROCESS
 from harness.attempt.spec import AgentSpec, attempt_environment
-from harness.errors import AgentCrashedError, AttemptError, UsageError
+from harness.errors import AgentCrashedError, AttemptError
 from harness.protocol.messages import MULTI_TASK
 
-AGENT_REUSE_CHOICES = ("never", "per_worker")
 DRAIN_SECONDS = 0.5
-
-
-def reuse_agents(option: str | None, suite_value: str | None) -> bool:
-    """`--agent-reuse` wins over the suite's `agent_reuse`; the default is per_worker, which
-    keeps a process only when the agent announces multi_task."""
-    value = option or suite_value or "per_worker"
-    if value not in AGENT_REUSE_CHOICES:
-        raise UsageError(
-            f"--agent-reuse: unknown value {value!r}; use one of {', '.join(AGENT_REUSE_CHOICES)}"
-        )
-    return value == "per_worker"
 
 
 @dataclass(eq=False)
@@ -62,6 +50,8 @@ class KeptProcesses:
     """The AgentHost of kept agent processes, idle between two attempts: never more than the
     workers that use them. Enter it around the pool: its task group pumps the kept processes'
     stderr, and leaving it ends every process still kept."""
+
+    own_cwd = False  # a kept process stays in the folder it started in
 
     def __init__(self) -> None:
         self._idle: list[KeptProcess] = []

@@ -47,9 +47,12 @@ async def run_attempt(
         async with open_workspace(
             spec, plan.attempt_id, keep_under=context.keep_workspace_under
         ) as workspace:
-            # A kept agent process lives in another folder: this attempt gets its own.
             moved = dataclasses.replace(agent, cwd=workspace.path)
-            own = dataclasses.replace(context, host=None)
+            # A kept agent process lives in another folder: this attempt gets its own.
+            host = context.host
+            own = (
+                context if host is None or host.own_cwd else dataclasses.replace(context, host=None)
+            )
             return await _converse_and_grade(plan, moved, own, stderr_path, on_output, workspace)
     except WorkspaceError as exc:
         return _not_started(plan, exc)

@@ -90,7 +90,8 @@ def run_command(
         str | None,
         typer.Option(
             "--agent-reuse",
-            help="never | per_worker: keep an agent that says multi_task for the next case "
+            help="never | per_worker: keep an agent that says multi_task for the next case | "
+            "fork: fork each agent from a server that imported `preload` once "
             "(default: the suite's agent_reuse, else per_worker).",
         ),
     ] = None,

@@ -293,8 +293,10 @@ class SuiteFile(_Spec, frozen=True):
     max_line_bytes: int | None = None
     kill_grace_ms: int | None = None
     strict: bool = False  # replay-strict: unused entries and out-of-order calls fail
-    # Keep an agent that announces multi_task for the worker's next case (docs/protocol.md).
-    agent_reuse: Literal["never", "per_worker"] | None = None
+    # Keep an agent that announces multi_task for the worker's next case (docs/protocol.md), or
+    # fork each attempt's agent from a server that imported `preload` once (docs/fork.md).
+    agent_reuse: Literal["never", "per_worker", "fork"] | None = None
+    preload: list[str] = []  # modules a fork server imports before any fork
     models: list[str] = []  # a sweep: each case runs on every model (--model wins)
     runs: int | None = None  # trials per case and model (--runs wins); 0 validates only
     retry: RetrySpec | None = None
@@ -361,7 +363,8 @@ class Suite(msgspec.Struct, frozen=True):
     max_line_bytes: int
     kill_grace_ms: int
     strict: bool
-    agent_reuse: str | None = None  # never | per_worker; None: per_worker
+    agent_reuse: str | None = None  # never | per_worker | fork; None: per_worker
+    preload: tuple[str, ...] = ()  # agent_reuse: fork
     description: str | None = None
     config_hash: str | None = None
     models: tuple[str, ...] = ()

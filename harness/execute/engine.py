@@ -5,12 +5,15 @@ on a Ray cluster.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from harness.attempt.context import AttemptContext, AttemptOutput
-from harness.attempt.persistent import KeptProcesses, reuse_agents
+from harness.attempt.forked import ForkServers
+from harness.attempt.host import AgentHost, agent_reuse
+from harness.attempt.persistent import KeptProcesses
 from harness.attempt.run import run_attempt
 from harness.attempt.spec import AttemptPlan, OutputHook
 from harness.cassette.modes import Gateways
@@ -59,7 +62,8 @@ def make_engine(
 
 class LocalEngine:
     """Attempts on this machine over the worker pool: retries of infrastructure failures,
-    re-runs of failed attempts, agents kept per worker (`agent_reuse: per_worker`)."""
+    re-runs of failed attempts, agents kept per worker (`agent_reuse: per_worker`) or forked
+    from a server per agent command (`fork`)."""
 
     def __init__(
         self,
@@ -72,8 +76,9 @@ class LocalEngine:
         self.options = options
         self.folder = folder
         self.fingerprint = fingerprint
+        self.reuse = agent_reuse(options.agent_reuse, prepared.suite.agent_reuse)
         self.slots = KeptProcesses()
-        self.reuse = reuse_agents(options.agent_reuse, prepared.suite.agent_reuse)
+        self.forks = ForkServers(note=folder.note)
         self.keep_workspaces = _keep_workspaces(options, folder)
         settings = PoolSettings(
             workers=prepared.workers,
@@ -99,7 +104,7 @@ class LocalEngine:
             tool_registry=self.prepared.suite.tool_registry,
             strict=self.prepared.strict,
             grading=self.options.grade,
-            host=self.slots if self.reuse else None,
+            host=self._host(),
             keep_workspace_under=self.keep_workspaces,
             redact_line=tools.redact_line,
             gateway_for=tools.for_case,
@@ -115,8 +120,20 @@ class LocalEngine:
             )
 
         rerun = with_reruns(run_one, self.options.gate.rerun_failures, self.fingerprint)
-        async with self.slots:
+        async with contextlib.AsyncExitStack() as hosts:
+            if self.reuse == "per_worker":
+                await hosts.enter_async_context(self.slots)
+            elif self.reuse == "fork":
+                await hosts.enter_async_context(self.forks)
+                # Before any attempt: a preload that does not import is a config error.
+                suite = self.prepared.suite
+                await self.forks.start(self.prepared.agents.values(), suite.preload, suite.file)
             await self.pool.run(attempts, rerun, self.folder.write)
+
+    def _host(self) -> AgentHost | None:
+        if self.reuse == "per_worker":
+            return self.slots
+        return self.forks if self.reuse == "fork" else None
 
     def _output_hook(self, attempt: AttemptPlan, tools: Gateways) -> OutputHook | None:
         events = self.folder.events

@@ -84,6 +84,8 @@ class RunDocument(msgspec.Struct, frozen=True):
     trials_lost: int | UnsetType = UNSET
     complete: bool | UnsetType = UNSET
     finished_at: str | UnsetType = UNSET
+    # What the run did otherwise than asked, and why (agent_reuse: fork spawning instead).
+    notes: list[str] | UnsetType = UNSET
 
 
 def run_document(
@@ -191,6 +193,13 @@ class RunFolder:
             os.replace(stderr, kept)
             return str(kept)
         return None
+
+    def note(self, message: str) -> None:
+        """Something the run does otherwise than asked: on the console now, in run.json."""
+        self.events.warning(message)
+        notes = [] if self.document.notes is UNSET else self.document.notes
+        self.document = msgspec.structs.replace(self.document, notes=[*notes, message])
+        self.directory.write_json("run.json", self.document)
 
     def write(self, output: AttemptOutput) -> None:
         """An attempt's result and trace, redacted first: secrets never reach disk."""

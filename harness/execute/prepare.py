@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from harness.agent.environment import agent_environment
 from harness.agent.process import is_shell_shim, resolve_executable
-from harness.attempt.persistent import reuse_agents
+from harness.attempt.host import agent_reuse
 from harness.attempt.spec import AgentSpec, AttemptPlan
 from harness.cassette.modes import Tooling, prepare_tooling
 from harness.config.schema import RetrySpec, Suite
@@ -64,7 +64,7 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
         raise UsageError("--workers must be at least 1")
     if options.shutdown_timeout_seconds < 0:
         raise UsageError("--shutdown-timeout must be 0 or more seconds")
-    reuse_agents(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
+    agent_reuse(options.agent_reuse, suite.agent_reuse)  # a bad --agent-reuse fails here
     _check_engine(options.engine, suite)
     _check_gate_flags(options.gate)
     strict = suite.strict if options.strict is None else options.strict

@@ -23,7 +23,7 @@ import msgspec
 
 from harness.agent.process import kill_all_groups
 from harness.attempt.context import AttemptOutput
-from harness.attempt.persistent import reuse_agents
+from harness.attempt.host import agent_reuse
 from harness.attempt.spec import AttemptPlan
 from harness.cassette.modes import Gateways
 from harness.errors import InfrastructureError, UsageError
@@ -61,7 +61,7 @@ class RayRun:
     named: Sequence[Path]  # files the suite names outside its folder: agent, cassettes, cwd
     attempts: Sequence[AttemptPlan]
     workers_per_node: int
-    reuse: bool
+    reuse: str  # never | per_worker | fork
 
 
 def shard_size(attempts: int, cpus: int) -> int:
@@ -220,7 +220,7 @@ class RayEngine:
             named=_named_files(self.prepared),
             attempts=attempts,
             workers_per_node=self.prepared.workers,
-            reuse=reuse_agents(self.options.agent_reuse, self.prepared.suite.agent_reuse),
+            reuse=agent_reuse(self.options.agent_reuse, self.prepared.suite.agent_reuse),
         )
         await run_on_ray(
             job,

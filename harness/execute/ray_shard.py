@@ -7,6 +7,7 @@ Nothing here imports Ray: a Ray task calls `run_shard`, and so can a test.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import queue
 import tempfile
@@ -20,6 +21,8 @@ import msgspec
 from anyio.from_thread import BlockingPortal
 
 from harness.attempt.context import AttemptContext, AttemptOutput
+from harness.attempt.forked import ForkServers
+from harness.attempt.host import AgentHost
 from harness.attempt.persistent import KeptProcesses
 from harness.attempt.run import run_attempt
 from harness.attempt.spec import AttemptPlan
@@ -41,7 +44,7 @@ class ShardJob:
     cwd_rel: str | None  # the driver's cwd inside root, if it is
     attempt_ids: tuple[str, ...]
     workers_per_node: int
-    reuse: bool
+    reuse: str  # never | per_worker | fork
     shipped: bool = True  # the suite's folder came as the task's working_dir
     run_key: str = ""  # the same for every shard of one run
 
@@ -63,29 +66,45 @@ IDLE_SECONDS = 2.0
 
 class _Loop:
     """The worker process's event loop, on a daemon thread, kept from one shard to the next so
-    that the agents it keeps (persistent agents) serve the following shards too."""
+    that the agents it keeps (persistent agents) and its fork servers (one per agent command
+    and Ray worker) serve the following shards too."""
 
     def __init__(self) -> None:
-        ready: queue.Queue[tuple[BlockingPortal, KeptProcesses]] = queue.Queue()
+        ready: queue.Queue[tuple[BlockingPortal, KeptProcesses, ForkServers]] = queue.Queue()
         thread = threading.Thread(target=anyio.run, args=(self._main, ready), daemon=True)
         thread.start()
-        self.portal, self.slots = ready.get()
+        self.portal, self.slots, self.forks = ready.get()
         self.generation = 0  # shards started: an idle timer only fires if none started since
         self.run_key = ""
 
     @staticmethod
-    async def _main(ready: queue.Queue[tuple[BlockingPortal, KeptProcesses]]) -> None:
-        async with BlockingPortal() as portal, KeptProcesses() as slots:
-            ready.put((portal, slots))
+    async def _main(
+        ready: queue.Queue[tuple[BlockingPortal, KeptProcesses, ForkServers]],
+    ) -> None:
+        # A shard's fallback notes stay in the worker: the driver's run.json does not see them.
+        async with (
+            BlockingPortal() as portal,
+            KeptProcesses() as slots,
+            ForkServers(note=_log_note) as forks,
+        ):
+            ready.put((portal, slots, forks))
             await portal.sleep_until_stopped()
+
+    async def close_idle(self) -> None:
+        await self.slots.close_idle()
+        await self.forks.close()
 
     async def reap_when_idle(self, generation: int) -> None:
         await anyio.sleep(IDLE_SECONDS)
         if self.generation == generation:
-            await self.slots.close_idle()
+            await self.close_idle()
 
 
 _loop: _Loop | None = None
+
+
+def _log_note(message: str) -> None:
+    logging.getLogger("harness.ray_shard").warning("%s", message)
 
 
 def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
@@ -98,16 +117,23 @@ def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
     loop = _loop
     loop.generation += 1
     if job.run_key != loop.run_key:  # a new run: its agent files may have changed
-        loop.portal.call(loop.slots.close_idle)
+        loop.portal.call(loop.close_idle)
         loop.run_key = job.run_key
     try:
-        return loop.portal.call(_run_shard, job, base, loop.slots)
+        return loop.portal.call(_run_shard, job, base, loop)
     finally:
         loop.portal.start_task_soon(loop.reap_when_idle, loop.generation)
 
 
-async def _run_shard(job: ShardJob, base: Path, slots: KeptProcesses) -> list[ShardOutput]:
+async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> list[ShardOutput]:
     prepared = _prepare(job, base)
+    host: AgentHost | None = None
+    if job.reuse == "per_worker":
+        host = loop.slots
+    elif job.reuse == "fork":
+        suite = prepared.suite
+        await loop.forks.start(prepared.agents.values(), suite.preload, suite.file)
+        host = loop.forks
     by_id = {attempt.attempt_id: attempt for attempt in prepared.plan.attempts}
     attempts = [by_id[attempt_id] for attempt_id in job.attempt_ids]
     # --workers is per node: the node's cores share it, one shard task per core.
@@ -123,7 +149,7 @@ async def _run_shard(job: ShardJob, base: Path, slots: KeptProcesses) -> list[Sh
             tool_registry=prepared.suite.tool_registry,
             strict=prepared.strict,
             grading=job.options.grade,
-            host=slots if job.reuse else None,
+            host=host,
         )
 
         async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:

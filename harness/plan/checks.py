@@ -31,6 +31,7 @@ _ASSERTION_TYPE = re.compile(r"\$\.assertions\[\d+\]\.type")
 _KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
 _HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
 _TYPE_INFO: dict[type[Any], mi.Type] = {}
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
@@ -49,6 +50,12 @@ def check_suite(document: Document, suite: SuiteFile, problems: Problems) -> Non
     require(bool(suite.agent_command[:1] != [""]), "$.agent_command[0]", "must not be empty")
     for i, element in enumerate(suite.agent_command):
         require("\x00" not in element, f"$.agent_command[{i}]", "contains a NUL character")
+    for i, module in enumerate(suite.preload):
+        require(
+            _MODULE_NAME.fullmatch(module) is not None,
+            f"$.preload[{i}]",
+            f"{module!r} is not a module name; write it as in `import`, e.g. pydantic_ai",
+        )
     if suite.max_line_bytes is not None:
         require(suite.max_line_bytes > 0, "$.max_line_bytes", "must be greater than 0")
     if suite.kill_grace_ms is not None:

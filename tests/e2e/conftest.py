@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tests; the helpers they use live in tests.support."""
+"""Fixtures of the end-to-end tests; the helpers they use live in tests.support. Each test runs
+with spawned and with forked agents (tests.support.agent_starts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.agent_starts import STARTS, set_agent_start
 from tests.support.cli_runs import Harness, started
+
+
+@pytest.fixture(autouse=True, params=STARTS)
+def agent_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    set_agent_start(request.param, monkeypatch)
+    return str(request.param)
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ ROWS: dict[str, Row] = {
     "grader_error": infra(K.GRADER_ERROR, "grader error"),
     "workspace_error": infra(K.WORKSPACE_ERROR, "workspace_error"),
     "internal_error": infra(K.INTERNAL_ERROR, "internal_error"),
+    "fork_server_lost": infra(K.FORK_SERVER_LOST, "fork_server_lost", True),
     "spawn_error, transient errno": Row(
         [failure(K.SPAWN_ERROR, errno=errno.EAGAIN)],
         "error",

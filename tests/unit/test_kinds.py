@@ -82,6 +82,7 @@ STATUSES = {
     K.GRADER_ERROR: "error",
     K.WORKSPACE_ERROR: "error",
     K.INTERNAL_ERROR: "error",
+    K.FORK_SERVER_LOST: "error",
 }
 
 
@@ -107,6 +108,7 @@ def test_no_failure_passes_and_an_unknown_kind_is_a_failure() -> None:
         (K.GRADER_ERROR, InfraFailure("grader error", False)),
         (K.WORKSPACE_ERROR, InfraFailure("workspace_error", False)),
         (K.INTERNAL_ERROR, InfraFailure("internal_error", False)),
+        (K.FORK_SERVER_LOST, InfraFailure("fork_server_lost", True)),
     ],
 )
 def test_kinds_that_are_always_infrastructure(kind: FailureKind, expected: InfraFailure) -> None:

@@ -1,0 +1,410 @@
+"""The harness side of a fork server (`agent_reuse: fork`): start the agent's own interpreter on
+harness/agent/fork_bootstrap.py, which imports the suite's `preload` once, then ask it for one
+fresh child per attempt.
+
+A child is a `ForkedProcess`: an anyio Process whose pipes harness made (and sent to the server
+with SCM_RIGHTS), in a session and process group of its own, signalled and group-killed as a
+spawned agent is. harness is not its parent, so its exit status comes from the server. If the
+server dies, its live children are killed and marked `lost`, and `open_forked` raises
+ForkServerLostError for their attempts (infrastructure, retried).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import ByteReceiveStream, ByteSendStream, Process, TaskGroup, UNIXSocketStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from harness.agent.pipes import PipeReceiveStream, Pipes, PipeSendStream, adopt_pipes
+from harness.agent.process import live_groups, terminate_group
+from harness.agent.spawn import AdoptedProcess, spawn
+from harness.errors import ForkServerLostError, SpawnError
+
+BOOTSTRAP = Path(__file__).with_name("fork_bootstrap.py")
+# Importing a framework can take seconds on a loaded machine; a server that says nothing for this
+# long is taken as broken, and the run spawns instead.
+HELLO_TIMEOUT_SECONDS = 120.0
+MAX_MESSAGE_BYTES = 1 << 20
+TAIL_BYTES = 4096
+_PYTHON = re.compile(r"(python|pypy)[0-9.]*[a-z]?(\.exe)?")
+_FLAG_LETTERS = frozenset("bBdEIOqsSuvR")
+
+
+@dataclass(frozen=True)
+class ForkTarget:
+    """An agent command that a fork server can run: `python [options] script args` or
+    `python [options] -m module args`."""
+
+    interpreter: tuple[str, ...]  # the program and its options: the server's command
+    script: str | None
+    module: str | None
+    args: tuple[str, ...]
+
+    @property
+    def child_argv(self) -> list[str]:
+        """sys.argv as the interpreter sets it before the code runs (runpy fixes `-m`'s)."""
+        return [self.script if self.script is not None else "-m", *self.args]
+
+
+def fork_target(argv: Sequence[str]) -> ForkTarget | str:
+    """The command as a fork server runs it, or why it cannot (then harness spawns)."""
+    name = os.path.basename(argv[0])
+    if not _PYTHON.fullmatch(name):
+        return f"{name!r} is not a Python interpreter"
+    options: list[str] = []
+    index = 1
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "-m" and index + 1 < len(argv):
+            return ForkTarget((argv[0], *options), None, argv[index + 1], tuple(argv[index + 2 :]))
+        if arg in ("-W", "-X") and index + 1 < len(argv):
+            options += argv[index : index + 2]
+            index += 2
+            continue
+        if _is_option(arg):
+            options.append(arg)
+        elif arg.startswith("-"):
+            return f"the interpreter option {arg!r} is not a script or -m module"
+        else:
+            return ForkTarget((argv[0], *options), arg, None, tuple(argv[index + 1 :]))
+        index += 1
+    return "the command names no script or -m module"
+
+
+def _is_option(arg: str) -> bool:
+    """An interpreter option that changes nothing about what runs (-u, -B, -X dev, -W ...)."""
+    if arg.startswith(("-W", "-X")):
+        return len(arg) > 2
+    return arg.startswith("-") and len(arg) > 1 and set(arg[1:]) <= _FLAG_LETTERS
+
+
+class ForkServerError(Exception):
+    """The server could not start or serve: harness spawns this command's agents instead."""
+
+
+class PreloadError(Exception):
+    """A `preload` module failed to import in the agent's interpreter."""
+
+    def __init__(self, module: str, message: str) -> None:
+        self.module = module
+        self.message = message
+        super().__init__(f"{module}: {message}")
+
+
+@dataclass
+class _Exit:
+    """How a child ended, as the server reports it (or `lost` with the server)."""
+
+    event: anyio.Event
+    status: int | None = None
+    lost: bool = False
+
+
+class ForkServer:
+    """One running server: its process, the control socket, the children it has not reported
+    ended yet. Its reader task runs in the task group given to `start`."""
+
+    def __init__(
+        self, target: ForkTarget, process: AdoptedProcess, control: UNIXSocketStream
+    ) -> None:
+        self.target = target
+        self.process = process
+        self.hello: dict[str, Any] = {}
+        self.dead = False
+        self._control = control
+        self._messages = BufferedByteReceiveStream(control)
+        self._send_lock = anyio.Lock()
+        self._ids = itertools.count(1)
+        self._replies: dict[int, tuple[anyio.Event, list[dict[str, Any]]]] = {}
+        self._exits: dict[int, _Exit] = {}
+        self._tail: collections.deque[bytes] = collections.deque(maxlen=64)
+
+    @classmethod
+    async def start(
+        cls,
+        target: ForkTarget,
+        *,
+        cwd: Path | None,
+        env: Mapping[str, str] | None,
+        preload: Sequence[str],
+        tasks: TaskGroup,
+    ) -> ForkServer:
+        """Start the server and wait for its hello. Raises PreloadError, or ForkServerError."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        config = {"preload": list(preload), "path0": _path0(target, cwd)}
+        argv = [*target.interpreter, str(BOOTSTRAP), str(theirs.fileno()), json.dumps(config)]
+        try:
+            with theirs:
+                process = await spawn(argv, cwd=cwd, env=env, pass_fds=(theirs.fileno(),))
+        except OSError as exc:
+            ours.close()
+            raise ForkServerError(f"cannot start {target.interpreter[0]}: {exc}") from exc
+        server = cls(target, process, await UNIXSocketStream.from_socket(ours))
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await process.stdin.aclose()
+        tasks.start_soon(server._keep_tail, process.stdout)
+        tasks.start_soon(server._keep_tail, process.stderr)
+        try:
+            server.hello = await server._hello()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await server.close()
+            raise
+        tasks.start_soon(server._read)
+        return server
+
+    async def _hello(self) -> dict[str, Any]:
+        with anyio.move_on_after(HELLO_TIMEOUT_SECONDS):
+            try:
+                message = json.loads(await self._next_line())
+            except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError):
+                with anyio.move_on_after(1):
+                    await self.process.wait()
+                raise ForkServerError(f"the fork server exited at start{self.tail()}") from None
+            if "preload_error" in message:
+                raise PreloadError(str(message["preload_error"]), str(message.get("message")))
+            return dict(message["hello"])
+        raise ForkServerError(f"the fork server said nothing in {HELLO_TIMEOUT_SECONDS:.0f} s")
+
+    async def _next_line(self) -> bytes:
+        return await self._messages.receive_until(b"\n", MAX_MESSAGE_BYTES)
+
+    async def _keep_tail(self, stream: ByteReceiveStream) -> None:
+        """What the server writes (an import's warning, its own traceback), for error messages."""
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            async for chunk in stream:
+                self._tail.append(chunk)
+
+    def tail(self) -> str:
+        text = b"".join(self._tail)[-TAIL_BYTES:].decode("utf-8", "replace").strip()
+        return f"; it wrote:\n{text}" if text else ""
+
+    async def _read(self) -> None:
+        """Replies to fork requests and exit statuses, until the server hangs up."""
+        try:
+            while True:
+                message = json.loads(await self._next_line())
+                if "exited" in message:
+                    ended = self._exits.pop(int(message["exited"]), None)
+                    if ended is not None:
+                        ended.status = int(message["status"])
+                        ended.event.set()
+                    continue
+                request = int(message.get("started", message.get("failed", 0)))
+                if "started" in message:
+                    # Registered before the requester runs: the exit may be the next message.
+                    message["exit"] = self._exits[int(message["pid"])] = _Exit(anyio.Event())
+                waiter = self._replies.pop(request, None)
+                if waiter is not None:
+                    waiter[1].append(message)
+                    waiter[0].set()
+        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, ValueError):
+            pass
+        except anyio.ClosedResourceError:
+            pass
+        finally:
+            self._lose_children()
+
+    def _lose_children(self) -> None:
+        """The server is gone: its children cannot be reported, so they are killed now and
+        their attempts end as infrastructure failures."""
+        self.dead = True
+        for pid, ended in self._exits.items():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            ended.status, ended.lost = -signal.SIGKILL, True
+            ended.event.set()
+        self._exits.clear()
+        for event, reply in self._replies.values():
+            reply.append({"lost": True})
+            event.set()
+        self._replies.clear()
+
+    async def fork(self, cwd: Path | None, env: Mapping[str, str] | None) -> ForkedProcess:
+        """A new child for one attempt. Raises OSError as a spawn would (a bad cwd), or
+        ForkServerLostError. Shielded: a child the server started is never lost track of."""
+        with anyio.CancelScope(shield=True):
+            pipes = Pipes()
+            try:
+                reply = await self._request(pipes, cwd, env)
+            except BaseException:
+                pipes.close_all()
+                raise
+            if "pid" not in reply:
+                pipes.close_all()
+                if reply.get("lost"):
+                    raise ForkServerLostError(f"the fork server exited{self.tail()}")
+                code = reply.get("errno")
+                raise OSError(code if isinstance(code, int) else 0, str(reply.get("message")))
+            pid, ended = int(reply["pid"]), reply["exit"]
+            try:
+                stdin, stdout, stderr = await adopt_pipes(pipes.parent)
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                raise
+        return ForkedProcess(pid, ended, stdin, stdout, stderr)
+
+    async def _request(
+        self, pipes: Pipes, cwd: Path | None, env: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        if self.dead:
+            raise ForkServerLostError(f"the fork server exited{self.tail()}")
+        request_id = next(self._ids)
+        target = self.target
+        request = {
+            "id": request_id,
+            "program": target.interpreter[0],
+            "argv": target.child_argv,
+            "script": target.script,
+            "module": target.module,
+            "cwd": None if cwd is None else str(cwd),
+            "env": None if env is None else dict(env),
+        }
+        replied = anyio.Event()
+        reply: list[dict[str, Any]] = []
+        self._replies[request_id] = (replied, reply)
+        line = json.dumps(request, separators=(",", ":")).encode() + b"\n"
+        try:
+            async with self._send_lock:
+                await self._control.send_fds(line, pipes.child)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            self._replies.pop(request_id, None)
+            raise ForkServerLostError(f"the fork server exited{self.tail()}") from None
+        finally:
+            # The server holds its own copies now (or never will): ours would keep the
+            # child's stdin open and its stdout from ever ending.
+            pipes.close_child_ends()
+        await replied.wait()
+        return reply[0]
+
+    async def close(self) -> None:
+        """Hang up (the server exits on its own), then end its group whatever it does."""
+        with anyio.CancelScope(shield=True):
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                await self._control.aclose()
+            with anyio.move_on_after(1):
+                await self.process.wait()
+            await terminate_group(self.process, grace_seconds=1)
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                await self.process.aclose()
+
+
+def _path0(target: ForkTarget, cwd: Path | None) -> str:
+    """sys.path[0] as the agent's own interpreter would set it, for the preload imports."""
+    base = Path.cwd() if cwd is None else cwd
+    if target.script is None:
+        return str(base.absolute())
+    return os.path.dirname(os.path.realpath(base / target.script))
+
+
+class ForkedProcess(Process):
+    """An anyio Process for a fork server's child: our pipes on the loop, its exit status as
+    the server reports it."""
+
+    def __init__(
+        self,
+        pid: int,
+        ended: _Exit,
+        stdin: PipeSendStream,
+        stdout: PipeReceiveStream,
+        stderr: PipeReceiveStream,
+    ) -> None:
+        self._pid = pid
+        self._ended = ended
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stderr = stderr
+
+    @property
+    def lost(self) -> bool:
+        """The server died before it could report how this child ended."""
+        return self._ended.lost
+
+    async def wait(self) -> int:
+        await self._ended.event.wait()
+        assert self._ended.status is not None
+        return self._ended.status
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            self._stdin.close()
+            self._stdout.close()
+            self._stderr.close()
+            await self.wait()
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def send_signal(self, value: int) -> None:
+        if self._ended.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, value)
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._ended.status
+
+    @property
+    def stdin(self) -> ByteSendStream:
+        return self._stdin
+
+    @property
+    def stdout(self) -> ByteReceiveStream:
+        return self._stdout
+
+    @property
+    def stderr(self) -> ByteReceiveStream:
+        return self._stderr
+
+
+@contextlib.asynccontextmanager
+async def open_forked(
+    server: ForkServer,
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    grace_seconds: float,
+) -> AsyncIterator[ForkedProcess]:
+    """A child of `server` for one attempt; on exit its whole group is terminated, as
+    open_agent does for a spawned agent. Raises SpawnError as a spawn would, and
+    ForkServerLostError (once the group is gone) if the server died before the child ended."""
+    try:
+        process = await server.fork(cwd, env)
+    except OSError as exc:
+        raise SpawnError(
+            f"could not start agent {server.target.interpreter[0]!r}: {exc.strerror or exc}",
+            errno=exc.errno,
+        ) from exc
+    live_groups.add(process.pid)
+    try:
+        yield process
+    finally:
+        with anyio.CancelScope(shield=True):
+            await terminate_group(process, grace_seconds=grace_seconds)
+            live_groups.discard(process.pid)
+            await process.aclose()
+    if process.lost:
+        raise ForkServerLostError(
+            f"the fork server died while the agent ran (pid {process.pid}){server.tail()}"
+        )
