@@ -252,12 +252,12 @@ def _reseed() -> None:
 
 def _trimmed(tb: Any) -> Any:
     """The traceback from the agent's first frame on: without the server's and runpy's."""
-    skip = {os.path.abspath(__file__)}
-    runpy_file = getattr(sys.modules.get("runpy"), "__file__", None)
-    if runpy_file:
-        skip.add(os.path.abspath(runpy_file))
+    ours = [globals()]
+    runpy_module = sys.modules.get("runpy")
+    if runpy_module is not None:
+        ours.append(vars(runpy_module))
     while tb is not None and tb.tb_next is not None:
-        if os.path.abspath(tb.tb_frame.f_code.co_filename) not in skip:
+        if not any(tb.tb_frame.f_globals is namespace for namespace in ours):
             break
         tb = tb.tb_next
     return tb
@@ -293,7 +293,9 @@ def main() -> None:
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as exc:
-        sys.excepthook(type(exc), exc, _trimmed(exc.__traceback__))
+        # The default hook prints the exception's own traceback, so it is trimmed there.
+        trimmed = _trimmed(exc.__traceback__)
+        sys.excepthook(type(exc), exc.with_traceback(trimmed), trimmed)
         sys.exit(1)
 
 

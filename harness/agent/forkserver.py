@@ -144,7 +144,9 @@ class ForkServer:
     ) -> ForkServer:
         """Start the server and wait for its hello. Raises PreloadError, or ForkServerError."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = {"preload": list(preload), "path0": _path0(target, cwd)}
+        # The agent's script or module is named too, so that `ps` shows whose server it is.
+        agent = target.script if target.script is not None else f"-m {target.module}"
+        config = {"agent": agent, "preload": list(preload), "path0": _path0(target, cwd)}
         argv = [*target.interpreter, str(BOOTSTRAP), str(theirs.fileno()), json.dumps(config)]
         try:
             with theirs:

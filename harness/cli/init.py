@@ -20,6 +20,12 @@ from harness.errors import EXIT_OK, UsageError
 
 LANGUAGES = ("python", "node")
 CASES = ("shipped_order", "unknown_order", "general_question")
+# A Python agent is forked from a server that imported its modules once (docs/fork.md): add
+# the agent's framework (pydantic_ai, openai, ...) to preload.
+_FORK_PYTHON = (
+    "agent_reuse: fork          # each case a fresh child of a server that imported preload\n"
+    "preload: [harness.sdk]     # add your framework: [pydantic_ai, openai, httpx]\n"
+)
 _SETUP_NODE = '      - uses: actions/setup-node@v4\n        with:\n          node-version: "20"\n'
 
 
@@ -64,6 +70,7 @@ def _write_suite(
         "__SUITE__": suite,
         "__SUITE_PATH__": _relative(suite_dir, root),
         "__AGENT_COMMAND__": _agent_command(language),
+        "__AGENT_REUSE__": _FORK_PYTHON if language == "python" else "",
         "__BASELINE_PATH__": _relative(baseline, root),
         "__SETUP_NODE__": _SETUP_NODE if language == "node" else "",
     }

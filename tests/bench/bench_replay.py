@@ -2,8 +2,11 @@
 
 Prints medians of several repetitions measured in the same run, cases/s and the harness's peak
 RSS. The speed-up is the median of per-repetition ratios, each harness run paired with a bare
-loop measured right beside it. Targets (2 cores): 200 cases at >= 1.7x the bare loop;
---help < 0.25 s.
+loop measured right beside it. Targets (2 cores): 200 cases at >= 90% of the machine's own
+ceiling (one bare loop per core, no harness; median of the paired ratios); forked agents
+(`--agent-reuse fork`) >= 2x a spawn per case; harness's own CPU per attempt <= 1.5 ms
+(getrusage of the harness process alone: (200-case run - 1-case run) / 199); --help < 0.25 s.
+BENCH_PROFILE=1 adds a cProfile of each mode's 200-case run, by where the time goes.
 """
 
 from __future__ import annotations
@@ -122,6 +125,73 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, int, int]:
     return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
+# Runs the harness CLI and writes the CPU seconds of the harness process itself (all its
+# threads, none of its children) to BENCH_RUSAGE_OUT; with BENCH_PROFILE_OUT, under cProfile.
+_CPU_WRAPPER = """
+import cProfile, os, resource, sys
+from harness.cli.app import main
+sys.argv = ["harness", *sys.argv[1:]]
+profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE_OUT") else None
+try:
+    if profile is not None:
+        profile.runcall(main)
+    else:
+        main()
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["BENCH_RUSAGE_OUT"], "w") as handle:
+        handle.write(repr(usage.ru_utime + usage.ru_stime))
+    if profile is not None:
+        profile.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+"""
+
+
+def harness_cpu(suite: Path, root: Path, *args: str, profile: Path | None = None) -> float:
+    """CPU seconds of the harness process alone for one `harness run`."""
+    out = root / "rusage.txt"
+    env = {**os.environ, "BENCH_RUSAGE_OUT": str(out)}
+    if profile is not None:
+        env["BENCH_PROFILE_OUT"] = str(profile)
+    argv = [PY, "-c", _CPU_WRAPPER, "run", str(suite), "--output-dir", str(root / "cpu"), *args]
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"harness run failed with exit {done.returncode}: {done.stderr[-2000:]!r}")
+    return float(out.read_text())
+
+
+def per_attempt_cpu_ms(suite: Path, one: Path, root: Path, *args: str) -> float:
+    """harness's own CPU per attempt, start-up taken out: (200-case run - 1-case run) / 199."""
+    many = statistics.median(harness_cpu(suite, root, *args) for _ in range(REPEATS))
+    single = statistics.median(harness_cpu(one, root, *args) for _ in range(REPEATS))
+    return (many - single) / (CASES - 1) * 1000
+
+
+def profile_summary(path: Path, cases: int) -> str:
+    """Where the harness process's time goes, by package (cProfile's own time per function)."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    groups: dict[str, float] = {}
+    for (filename, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        own_seconds = row[2]
+        groups[_group(filename, name)] = groups.get(_group(filename, name), 0.0) + own_seconds
+    total = sum(groups.values())
+    top = sorted(groups.items(), key=lambda item: -item[1])[:8]
+    return ", ".join(
+        f"{group} {seconds / cases * 1000:.2f} ms ({seconds / total:.0%})" for group, seconds in top
+    )
+
+
+def _group(filename: str, name: str) -> str:
+    if filename == "~":  # a C function: name it
+        return "builtins: " + name.split(" of ")[0].strip("<>").replace("method ", "")[:40]
+    for marker in ("/harness/", "/anyio/", "/asyncio/", "/msgspec/", "/subprocess", "/yaml/",
+                   "/rich/", "/typer/", "/click/", "/selectors", "/threading"):  # fmt: skip
+        if marker in filename:
+            return marker.strip("/")
+    return "other python"
+
+
 def main() -> None:
     env_path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ["PATH"] = env_path
@@ -137,12 +207,13 @@ def main() -> None:
         suite = make_suite(root, CASES)
         one = make_suite(root / "one", 1)
         runs, bares, rss, ceilings, ratios, crowded = [], [], [], [], [], []
+        forks, fork_ratios, shares = [], [], []
         cores = os.cpu_count() or 1
         workers = 2 * cores  # harness's default pool
 
-        def harness_run() -> float:
+        def harness_run(*args: str) -> float:
             seconds, peak, code = timed(
-                [*harness, "run", str(suite), "--output-dir", str(root / "out")], root
+                [*harness, "run", str(suite), "--output-dir", str(root / "out"), *args], root
             )
             if code != 0:
                 sys.exit(f"harness run failed with exit {code}")
@@ -159,7 +230,10 @@ def main() -> None:
                 runs.append(harness_run())
                 bares.append(bare_loop(suite, CASES))
             ratios.append(bares[-1] / runs[-1])
+            forks.append(harness_run("--agent-reuse", "fork"))
+            fork_ratios.append(runs[-1] / forks[-1])
             ceilings.append(side_by_side(suite, CASES, cores))
+            shares.append(ceilings[-1] / runs[-1])
             # As many agents at once as harness runs by default: what sharing the cores costs.
             crowded.append(side_by_side(suite, CASES, workers))
         helps = [timed([*harness, "--help"], root)[0] for _ in range(5)]
@@ -168,6 +242,14 @@ def main() -> None:
             timed([*harness, "run", str(one), "--output-dir", str(root / "out1")], root)[0]
             for _ in range(5)
         ]
+        cpu_spawn = per_attempt_cpu_ms(suite, one, root, "--agent-reuse", "never")
+        cpu_fork = per_attempt_cpu_ms(suite, one, root, "--agent-reuse", "fork")
+        profiles = {}
+        if os.environ.get("BENCH_PROFILE"):
+            for mode in ("never", "fork"):
+                path = root / f"{mode}.prof"
+                harness_cpu(suite, root, "--agent-reuse", mode, profile=path)
+                profiles[mode] = profile_summary(path, CASES)
     run_s, bare_s = statistics.median(runs), statistics.median(bares)
     print(
         f"cases x tool calls         : {CASES} x {CALLS}, repeats {REPEATS}, cores {os.cpu_count()}"
@@ -187,8 +269,22 @@ def main() -> None:
     ceiling_s = statistics.median(ceilings)
     print(
         f"machine ceiling            : {bare_s / ceiling_s:.2f}x ({os.cpu_count()} bare loops "
-        f"side by side, no harness: {ceiling_s:.2f} s); harness reaches {ceiling_s / run_s:.0%}"
+        f"side by side, no harness: {ceiling_s:.2f} s); harness reaches "
+        f"{statistics.median(shares):.0%} (target >= 90%; median of the paired runs: "
+        f"{', '.join(f'{share:.0%}' for share in shares)})"
     )
+    fork_s = statistics.median(forks)
+    print(
+        f"forked agents (fork)       : {fork_s:.2f} s, {CASES / fork_s:.1f} cases/s; "
+        f"{statistics.median(fork_ratios):.2f}x a spawn per case (target >= 2x; paired: "
+        f"{', '.join(f'{r:.2f}' for r in fork_ratios)})"
+    )
+    print(
+        f"harness CPU per attempt    : {cpu_spawn:.2f} ms spawning, {cpu_fork:.2f} ms forking "
+        "(target <= 1.5 ms; the harness process alone, start-up taken out)"
+    )
+    for mode, summary in profiles.items():
+        print(f"  profile, {mode:<16}: {summary}")
     crowded_s = statistics.median(crowded)
     print(
         f"  at harness's concurrency : {bare_s / crowded_s:.2f}x ({2 * (os.cpu_count() or 1)} "
@@ -201,6 +297,7 @@ def main() -> None:
         f"ratio to `import typer` {help_s / typer_s:.2f}"
     )
     print(f"1-case run                 : {statistics.median(singles) * 1000:.0f} ms (median)")
+    print(f"load average at the end    : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

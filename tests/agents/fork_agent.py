@@ -1,0 +1,84 @@
+"""A test agent that reports how it was started, for the fork-server tests (stdlib only).
+
+It reads one task_start; its input says what to do first:
+    {"fork": true}          os.fork a child that writes a file, wait for it
+    {"thread": true}        run a non-daemon thread to completion
+    {"subprocess": true}    run `python -c` and read its output
+    {"kill_server": true}   SIGKILL its parent when the parent is a fork server
+    {"raise": "text"}       raise RuntimeError(text) (uncaught)
+    {"exit": n}             sys.exit(n) before answering
+then sends final_output with what it saw: pid, ppid, sid, pgid, argv, cwd, sys.path[0],
+__name__, a random number and the HARNESS_* / FORK_TEST_* environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+
+
+def parent_is_fork_server() -> bool:
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
+            return b"fork_bootstrap.py" in handle.read()
+    except OSError:
+        return False
+
+
+def act(task_input: dict[str, object]) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    if task_input.get("fork"):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        _, status = os.waitpid(pid, 0)
+        seen["forked_status"] = os.waitstatus_to_exitcode(status)
+    if task_input.get("thread"):
+        box: list[int] = []
+        worker = threading.Thread(target=lambda: box.append(42))
+        worker.start()
+        worker.join()
+        seen["thread"] = box
+    if task_input.get("subprocess"):
+        out = subprocess.run(
+            [sys.executable, "-c", "print('from a grandchild')"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seen["subprocess"] = out.stdout.strip()
+    if task_input.get("kill_server") and parent_is_fork_server():
+        os.kill(os.getppid(), 9)
+    if "raise" in task_input:
+        raise RuntimeError(str(task_input["raise"]))
+    if "exit" in task_input:
+        sys.exit(int(str(task_input["exit"])))
+    return seen
+
+
+def main() -> None:
+    task = json.loads(sys.stdin.readline())
+    seen = act(task.get("input") or {})
+    seen.update(
+        pid=os.getpid(),
+        ppid=os.getppid(),
+        sid=os.getsid(0),
+        pgid=os.getpgid(0),
+        argv=sys.argv,
+        cwd=os.getcwd(),
+        path0=sys.path[0],
+        name=__name__,
+        random=random.random(),
+        env={k: v for k, v in os.environ.items() if k.startswith(("HARNESS_", "FORK_TEST_"))},
+        stdin_is_pipe=not os.isatty(0),
+    )
+    sys.stdout.write(json.dumps({"type": "final_output", "output": seen}) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
