@@ -32,8 +32,8 @@ from harness.agent.forkserver import (
 )
 from harness.agent.spawn import threaded_spawn_supported
 from harness.attempt.conversation import Conversation
-from harness.attempt.host import OWN_PROCESS, OwnProcess
-from harness.attempt.spec import AgentSpec, attempt_environment
+from harness.attempt.host import OWN_PROCESS, OwnProcess, environment
+from harness.attempt.spec import AgentSpec
 from harness.errors import AttemptError, ConfigError
 
 # A server that dies more often than this is not started again: its agents are spawned.
@@ -63,7 +63,7 @@ class _OnServer(OwnProcess):
         return open_forked(
             self.server,
             cwd=agent.cwd,
-            env=attempt_environment(agent.env, conversation.plan),
+            env=environment(conversation),
             grace_seconds=agent.grace_seconds,
         )
 

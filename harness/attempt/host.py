@@ -10,6 +10,7 @@ framework once. `agent_reuse` chooses among them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -36,6 +37,11 @@ def agent_reuse(option: str | None, suite_value: str | None) -> str:
     return value
 
 
+def environment(conversation: Conversation) -> Mapping[str, str] | None:
+    """The environment of an attempt's own process, however it is started (None: harness's)."""
+    return attempt_environment(conversation.agent.env, conversation.plan)
+
+
 class AgentHost(Protocol):
     # Whether the host can run an attempt's agent in a folder of the attempt's own (a case's
     # workspace); one that cannot is bypassed for such attempts.
@@ -55,7 +61,7 @@ class OwnProcess:
         return open_agent(
             agent.argv,
             cwd=agent.cwd,
-            env=attempt_environment(agent.env, conversation.plan),
+            env=environment(conversation),
             grace_seconds=agent.grace_seconds,
         )
 

@@ -128,10 +128,11 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, int, int]:
 # Runs the harness CLI and writes the CPU seconds of the harness process itself (all its
 # threads, none of its children) to BENCH_RUSAGE_OUT; with BENCH_PROFILE_OUT, under cProfile.
 _CPU_WRAPPER = """
-import cProfile, os, resource, sys
+import cProfile, os, resource, sys, time
 from harness.cli.app import main
 sys.argv = ["harness", *sys.argv[1:]]
-profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE_OUT") else None
+# CPU time, not wall: on a shared machine a write that wakes the agent may wait for a core.
+profile = cProfile.Profile(time.process_time) if os.environ.get("BENCH_PROFILE_OUT") else None
 try:
     if profile is not None:
         profile.runcall(main)
