@@ -27,10 +27,12 @@ exits when harness closes the control socket.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import gc
 import importlib
+import io
 import json
 import os
 import platform
@@ -288,15 +290,69 @@ def main() -> None:
     child = Server(control).serve()
     if child is None:
         sys.exit(0)
+    _run_and_exit(child)
+
+
+def _run_and_exit(child: Child) -> None:
+    """Run the agent and end as its interpreter would: status, message or traceback."""
+    interrupted = False
     try:
         _run_agent(child)
-    except (SystemExit, KeyboardInterrupt):
-        raise
+        status = 0
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
     except BaseException as exc:
         # The default hook prints the exception's own traceback, so it is trimmed there.
         trimmed = _trimmed(exc.__traceback__)
         sys.excepthook(type(exc), exc.with_traceback(trimmed), trimmed)
-        sys.exit(1)
+        interrupted, status = isinstance(exc, KeyboardInterrupt), 1
+    _finish(status, interrupted=interrupted)
+
+
+def _exit_status(code: object) -> int:
+    """What the interpreter makes of SystemExit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code if -(2**31) <= code < 2**31 else 1
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def _finish(status: int, *, interrupted: bool) -> None:
+    """The interpreter's own shutdown (non-daemon threads joined, atexit handlers, files and
+    stdio flushed), then os._exit: tearing the heap down as the interpreter does touches, and
+    so copies, every page the child shares with the server, which costs more than most cases.
+    Only __del__ of objects still alive at exit is skipped (the interpreter does not promise
+    it either)."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        with contextlib.suppress(BaseException):
+            shutdown()
+    atexit._run_exitfuncs()
+    _flush_open_files()
+    try:
+        sys.stdout.flush()
+    except Exception:
+        status = status or 120  # as the interpreter exits when stdout cannot be flushed
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    if interrupted:  # an uncaught Ctrl+C ends the process by SIGINT, as the interpreter's does
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(status)
+
+
+def _flush_open_files() -> None:
+    """Files the agent opened and did not close, flushed as their finalizers would have. Only
+    the child's own objects are visited: gc.get_objects leaves out the frozen server's."""
+    files = [obj for obj in gc.get_objects() if isinstance(obj, io.IOBase)]
+    # Text layers first: what they flush lands in the buffers flushed after them.
+    files.sort(key=lambda obj: not isinstance(obj, io.TextIOBase))
+    for obj in files:
+        with contextlib.suppress(Exception):
+            if not obj.closed:
+                obj.flush()
 
 
 if __name__ == "__main__":

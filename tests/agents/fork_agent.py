@@ -6,19 +6,24 @@ It reads one task_start; its input says what to do first:
     {"subprocess": true}    run `python -c` and read its output
     {"kill_server": true}   SIGKILL its parent when the parent is a fork server
     {"raise": "text"}       raise RuntimeError(text) (uncaught)
-    {"exit": n}             sys.exit(n) before answering
+    {"leave_open": path}    write "kept" to a file it never closes (flushed at exit)
+    {"at_exit": "text"}     register an atexit handler that writes text to stderr
+    {"exit": n or "text"}   sys.exit(n) (or sys.exit("text")) before answering
 then sends final_output with what it saw: pid, ppid, sid, pgid, argv, cwd, sys.path[0],
 __name__, a random number and the HARNESS_* / FORK_TEST_* environment.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import random
 import subprocess
 import sys
 import threading
+
+LEFT_OPEN: list[object] = []
 
 
 def parent_is_fork_server() -> bool:
@@ -51,12 +56,20 @@ def act(task_input: dict[str, object]) -> dict[str, object]:
             check=True,
         )
         seen["subprocess"] = out.stdout.strip()
+    if "leave_open" in task_input:
+        handle = open(str(task_input["leave_open"]), "w")  # noqa: SIM115 (left open on purpose)
+        handle.write("kept")
+        LEFT_OPEN.append(handle)
+    if "at_exit" in task_input:
+        text = str(task_input["at_exit"])
+        atexit.register(lambda: sys.stderr.write(text + "\n"))
     if task_input.get("kill_server") and parent_is_fork_server():
         os.kill(os.getppid(), 9)
     if "raise" in task_input:
         raise RuntimeError(str(task_input["raise"]))
     if "exit" in task_input:
-        sys.exit(int(str(task_input["exit"])))
+        code = task_input["exit"]
+        sys.exit(code if isinstance(code, (int, str)) else 1)
     return seen
 
 

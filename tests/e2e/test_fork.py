@@ -122,6 +122,24 @@ def test_exit_statuses_and_tracebacks_are_a_spawned_agent_s(tmp_path: Path) -> N
     assert "fork_bootstrap" not in tail and "runpy" not in tail  # the agent's frames only
 
 
+def test_a_child_ends_as_its_interpreter_would(tmp_path: Path) -> None:
+    """atexit handlers run, files left open are flushed, sys.exit("text") prints it: the child
+    skips only the heap's teardown."""
+    kept = tmp_path / "kept.txt"
+    cases = [
+        {"id": "open", "input": {"leave_open": str(kept), "at_exit": "atexit ran"}},
+        {"id": "message", "input": {"exit": "bye"}},
+    ]
+    report = _run(_suite(tmp_path / "s", cases), tmp_path / "out")
+    results = {result.case_id: result for result in report.results}
+    assert results["open"].status == "pass" and results["open"].exit_code == 0
+    assert kept.read_text() == "kept"
+    assert report.run_dir is not None
+    assert "atexit ran" in (report.run_dir / "attempts" / "open" / "stderr.log").read_text()
+    assert results["message"].exit_code == 1
+    assert results["message"].stderr_tail == "bye"
+
+
 def test_a_sweep_gets_one_server_per_command_and_each_child_its_environment(
     tmp_path: Path,
 ) -> None:
