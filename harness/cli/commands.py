@@ -32,6 +32,7 @@ LATER: dict[str, tuple[str, str]] = {
     "graders": ("harness.cli.graders", "graders_command"),
     "baseline": ("harness.cli.baseline", "app"),
     "assay": ("harness.cli.assay", "app"),
+    "serve": ("harness.cli.serve", "serve_command"),
 }
 # The order `harness --help` lists commands in (typer's: commands as registered, then groups).
 ORDER = (
@@ -42,6 +43,7 @@ ORDER = (
     "report",
     "grade",
     "graders",
+    "serve",
     "init",
     "version",
     "baseline",

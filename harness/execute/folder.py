@@ -19,7 +19,7 @@ from harness.aggregate.tally import RunTally
 from harness.attempt.context import AttemptOutput
 from harness.attempt.spec import AttemptPlan
 from harness.cassette.modes import Gateways
-from harness.config.schema import Suite
+from harness.config.schema import Budgets, Suite
 from harness.errors import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -75,6 +75,10 @@ class RunDocument(msgspec.Struct, frozen=True):
     reused: int
     engine: str
     grading: dict[str, Any]
+    # What `harness serve` filters and shows by that is nowhere else in the run directory: the
+    # tags and the budget limits of each case (only cases that have some).
+    case_tags: dict[str, dict[str, str]] = {}
+    case_budgets: dict[str, dict[str, Any]] = {}
     status: str = "started"
     exit_code: int | UnsetType = UNSET
     reason_code: str | UnsetType = UNSET
@@ -122,7 +126,15 @@ def run_document(
         reused=len(gate.reused),
         engine=engine,
         grading=grading,
+        case_tags={case.id: dict(case.tags) for case in suite.cases if case.tags},
+        case_budgets={case.id: limits for case in suite.cases if (limits := _limits(case.budgets))},
     )
+
+
+def _limits(budgets: Budgets) -> dict[str, Any]:
+    return {
+        name: value for name, value in msgspec.structs.asdict(budgets).items() if value is not None
+    }
 
 
 class RunFolder:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.agent_starts import STARTS, set_agent_start
 from tests.support.cli_runs import Harness, started
+from tests.support.serve_runs import ServedRuns, make_runs
 
 
 @pytest.fixture(autouse=True, params=STARTS)
@@ -23,3 +24,12 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     # A test that failed half-way must not leave agents behind for the next one.
     with started(tmp_path) as runner:
         yield runner
+
+
+@pytest.fixture(scope="session")
+def dashboard_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuns]:
+    """Two real runs of the shop sweep (tests.support.serve_runs), made once per session: the
+    serve tests only read them (a test that writes copies them first)."""
+    root = tmp_path_factory.mktemp("dashboard")
+    with started(root) as runner:
+        yield make_runs(runner, root)

@@ -54,6 +54,10 @@ UNUSED_IN_A_PLAIN_RUN = (
     "harness.reports.markdown",
     "harness.reports.sarif",
     "fractions",
+    # `harness serve` and its extra (starlette, uvicorn)
+    "harness.serve",
+    "starlette",
+    "uvicorn",
 )
 
 AGENT = """\

@@ -1,0 +1,96 @@
+"""`harness serve` as a user starts it: the URL it prints, a busy port skipped (and left alone),
+Ctrl+C exiting 130, the options it refuses, and the line it prints without the serve extra."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.serve_runs import ServedRuns
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "CI": "true"}  # never opens a browser
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "serve", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serves_on_the_next_free_port_and_exits_130_on_ctrl_c(
+    dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    busy = holder.getsockname()[1]
+    process = start(
+        str(dashboard_runs.out), "--port", str(busy), "--db", str(dashboard_runs.db), cwd=tmp_path
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("harness serve: http://127.0.0.1:"), line
+        url = line.split()[2]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert busy < port <= busy + 20
+        runs = httpx.get(f"{url}api/runs", timeout=10).json()
+        assert runs["total"] == 2
+        assert "Ctrl+C" in line and "open" not in line.split("(")[0]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    holder.getsockname()  # the other listener was left alone
+    holder.close()
+
+
+def run_serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "serve", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_refuses_what_would_be_unsafe_or_wrong(dashboard_runs: ServedRuns, tmp_path: Path) -> None:
+    out = str(dashboard_runs.out)
+    wide = run_serve(out, "--host", "0.0.0.0", cwd=tmp_path)
+    assert wide.returncode == 2 and "--token" in wide.stderr and "Traceback" not in wide.stderr
+    short = run_serve(out, "--host", "0.0.0.0", "--token", "abc", cwd=tmp_path)
+    assert short.returncode == 2 and "at least 8" in short.stderr
+    missing = run_serve(str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+WITHOUT_EXTRA = """\
+import sys
+sys.modules["uvicorn"] = None  # as if `pip install harness` had not installed the extra
+from harness.cli.app import main
+sys.argv = ["harness", "serve", sys.argv[1]]
+main()
+"""
+
+
+def test_without_the_extra_it_says_what_to_install(
+    dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRA, str(dashboard_runs.out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "error: harness serve needs the serve extra: pip install 'harness[serve]'"
+    )
