@@ -33,6 +33,7 @@ LATER: dict[str, tuple[str, str]] = {
     "baseline": ("harness.cli.baseline", "app"),
     "assay": ("harness.cli.assay", "app"),
     "serve": ("harness.cli.serve", "serve_command"),
+    "vally": ("harness.cli.vally", "app"),
 }
 # The order `harness --help` lists commands in (typer's: commands as registered, then groups).
 ORDER = (
@@ -48,6 +49,7 @@ ORDER = (
     "version",
     "baseline",
     "assay",
+    "vally",
 )
 
 
