@@ -6,6 +6,7 @@ from the ones listed after it here, which `make lint` checks):
   cli/        the typer app and the console; the one place an error becomes an exit code
   api.py      the Python API: RunOptions, run_suite / run_sync, RunReport, RunEvents
   assay/      Assay V1 configs over trace files (`harness assay run | ci`)
+  vally/      Vally eval specs, .vally.yaml, experiments (`harness vally eval | grade | ...`)
   execute/    a whole run: prepare, engines (local pool, Ray), retry, reuse, reruns, finish
   reports/    renderers over one RunData: junit, sarif, markdown, html, summary.json rows
   gate/       baselines, the gate's checks and verdicts, the paired test

@@ -10,9 +10,22 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness.reports.markdown import code, escape
+from harness.reports.markdown import code as _code
+from harness.reports.markdown import escape as _escape
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Terminal control characters: a report `cat` in a terminal must not move or colour it.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: object) -> str:
+    return _escape(_CONTROL.sub("\ufffd", str(text)))
+
+
+def code(text: object) -> str:
+    return _code(_CONTROL.sub("\ufffd", str(text)))
+
+
 MAX_EVIDENCE_CHARS = 300
 
 

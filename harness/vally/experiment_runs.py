@@ -14,10 +14,10 @@ from typing import Any
 import msgspec
 
 from harness.errors import EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
-from harness.reports.markdown import escape
 from harness.storage.atomic import atomic_write
 from harness.storage.runs import safe_name
 from harness.vally.compare import compare_runs
+from harness.vally.documents import escape
 from harness.vally.evaluation import finish, iter_records
 from harness.vally.executors import Executor
 from harness.vally.experiment import ExperimentPlan, provenance

@@ -80,16 +80,13 @@ async def remove(prepared: Prepared) -> None:
     with anyio.CancelScope(shield=True):
         if prepared.scratch is not None:
             await anyio.to_thread.run_sync(shutil.rmtree, prepared.scratch, True)
-        if not prepared.kept and prepared.path.exists():
+        if not prepared.kept:
             await anyio.to_thread.run_sync(shutil.rmtree, prepared.path, True)
             if prepared.worktree_of is not None:
-                # The repository still lists the worktree until it is pruned.
+                # The repository lists the worktree until it is pruned.
                 with contextlib.suppress(OSError, WorkspaceError):
-                    await _run(
-                        ["git", "-C", prepared.worktree_of, "worktree", "prune"],
-                        Path("/"),
-                        "git worktree prune",
-                    )
+                    prune = ["git", "-C", prepared.worktree_of, "worktree", "prune"]
+                    await _run(prune, Path(prepared.worktree_of), "git worktree prune")
 
 
 def _fresh(path: Path) -> None:

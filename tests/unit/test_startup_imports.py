@@ -46,6 +46,8 @@ UNUSED_IN_A_PLAIN_RUN = (
     *(name for name in UNUSED_BEFORE_FIRST_SPAWN if name != "xml.etree.ElementTree"),  # junit
     "harness.assay",
     "harness.grading.assay",
+    "harness.vally",
+    "harness.grading.vally",
     "harness.aggregate.stats",
     "harness.aggregate.sweep",
     "harness.reports.sweep",
