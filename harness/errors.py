@@ -12,6 +12,8 @@ HarnessError
     |-- CassetteError          the cassette is missing or unreadable
     |-- CassetteMissError      the call is not in the cassette: nearest interactions + diff
     |-- ToolNotAllowedError    the tool is not in tool_registry
+    |-- ModelMissError         a model call the cassette lacks: nearest request + paths
+    |-- ModelUpstreamError     the model provider could not answer (record / live)
     `-- BudgetExceededError    kind, limit, used
 ```
 An AttemptError's `kind` is its failure type; harness.kinds says what each kind means (error or
@@ -133,6 +135,14 @@ class CassetteMissError(AttemptError):
 
 class ToolNotAllowedError(AttemptError):
     kind = FailureKind.TOOL_NOT_ALLOWED
+
+
+class ModelMissError(AttemptError):
+    kind = FailureKind.MODEL_MISS
+
+
+class ModelUpstreamError(AttemptError):
+    kind = FailureKind.MODEL_UPSTREAM_ERROR
 
 
 class BudgetExceededError(AttemptError):

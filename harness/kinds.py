@@ -49,6 +49,7 @@ class FailureKind(enum.StrEnum):
     ASSERTION_FAILED = "assertion_failed"
     JUDGE_UNCERTAIN = "judge_uncertain"
     SCORE_BELOW_THRESHOLD = "score_below_threshold"
+    MODEL_MISS = "model_miss"  # a model call the cassette does not hold
     # The attempt could not be judged: status error.
     SPAWN_ERROR = "spawn_error"
     PROTOCOL_ERROR = "protocol_error"
@@ -61,6 +62,9 @@ class FailureKind(enum.StrEnum):
     WORKSPACE_ERROR = "workspace_error"
     INTERNAL_ERROR = "internal_error"
     FORK_SERVER_LOST = "fork_server_lost"
+    # The model provider could not answer (429 / 5xx past the retries, a refused key, a broken
+    # stream) while recording or live: nothing was stored, and the attempt may be tried again.
+    MODEL_UPSTREAM_ERROR = "model_upstream_error"
 
 
 class Infrastructure(enum.Enum):
@@ -92,6 +96,7 @@ RULES: dict[FailureKind, KindRule] = {
     FailureKind.ASSERTION_FAILED: _FAIL,
     FailureKind.JUDGE_UNCERTAIN: _FAIL,
     FailureKind.SCORE_BELOW_THRESHOLD: _FAIL,
+    FailureKind.MODEL_MISS: _FAIL,
     FailureKind.SPAWN_ERROR: KindRule("error", Infrastructure.WHEN_DETAILS),
     FailureKind.PROTOCOL_ERROR: _ERROR,
     FailureKind.AGENT_EXITED: KindRule("error", Infrastructure.WHEN_DETAILS),
@@ -109,6 +114,9 @@ RULES: dict[FailureKind, KindRule] = {
     # The fork server (agent_reuse: fork) died under the agent: its exit status is lost, and
     # a fresh child on a restarted server (or a spawned agent) can do what it could not.
     FailureKind.FORK_SERVER_LOST: KindRule("error", Infrastructure.ALWAYS, retryable=True),
+    FailureKind.MODEL_UPSTREAM_ERROR: KindRule(
+        "error", Infrastructure.ALWAYS, retryable=True, taints=True
+    ),
 }
 
 # Kinds written by other tools or older versions of harness are the agent's failures.
@@ -190,6 +198,7 @@ def infra_failure(
 _TAINT_REASONS = {
     FailureKind.TOOL_TRANSIENT_ERROR: "live tool transient error",
     FailureKind.GRADER_ERROR: "grader error",
+    FailureKind.MODEL_UPSTREAM_ERROR: "model upstream error",
 }
 
 

@@ -26,6 +26,8 @@ class LiveBudget:
         idle_ms = budgets.max_idle_ms if budgets.max_idle_ms is not None else DEFAULT_IDLE_MS
         self.idle_seconds = idle_ms / 1000
         self._idle: anyio.CancelScope | None = None
+        self._waiting = False  # inside receive/send: the idle deadline is armed
+        self._paused = 0  # model calls in flight upstream
 
     def wall_scope(self) -> anyio.CancelScope:
         """A scope whose deadline is `max_wall_ms` after the attempt started (spawn included)."""
@@ -79,12 +81,29 @@ class LiveBudget:
     def _arm(self) -> None:
         if self._idle is None:
             raise RuntimeError("LiveBudget.receive/send used outside idle_watch()")
-        self._idle.deadline = anyio.current_time() + self.idle_seconds
+        self._waiting = True
+        if not self._paused:
+            self._idle.deadline = anyio.current_time() + self.idle_seconds
 
     def _disarm(self) -> None:
         # Time the harness spends on its side (a slow live tool) is not the agent's idleness.
+        self._waiting = False
         if self._idle is not None and not self._idle.cancel_called:
             self._idle.deadline = math.inf
+
+    @contextlib.contextmanager
+    def idle_paused(self) -> Iterator[None]:
+        """While the agent waits on a model call harness forwards upstream, its silence is not
+        idleness: the timer stops, and starts afresh when the answer has gone."""
+        self._paused += 1
+        if self._idle is not None and not self._idle.cancel_called:
+            self._idle.deadline = math.inf
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            if not self._paused and self._waiting:
+                self._arm()
 
     def check_tool_calls(self, used: int) -> None:
         limit = self.budgets.max_tool_calls

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.attempt.host import AgentHost
 from harness.attempt.trace import Trace
@@ -13,6 +14,10 @@ from harness.cassette.gateway import ReplayGateway, ToolGateway
 from harness.config.schema import Case
 from harness.grading.engine import GradeOptions
 from harness.results import AttemptResult
+
+if TYPE_CHECKING:
+    # the proxy loads only in suites with model_proxy
+    from harness.proxy.session import ModelSession
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class AttemptContext:
     redact_line: Callable[[bytes], bytes] | None = None
     # The gateway that answers a case's tool calls; None: replay the case's cassette.
     gateway_for: Callable[[Case], ToolGateway] | None = None
+    # The model calls' session of an attempt (gateway, attempt id); None: no model_proxy.
+    model_for: Callable[[ToolGateway, Case, str], ModelSession] | None = None
 
     def gateway(self, case: Case) -> ToolGateway:
         if self.gateway_for is not None:

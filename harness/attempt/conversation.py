@@ -10,7 +10,7 @@ the agent is gone too soon, then `finish_process`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import Process
@@ -39,6 +39,10 @@ from harness.protocol.messages import (
     ToolResult,
     UsageReport,
 )
+
+if TYPE_CHECKING:
+    # the proxy loads only in suites with model_proxy
+    from harness.proxy.session import ModelSession, RouteHandle
 
 # After final_output the agent gets this long to exit on its own once stdin closes, so its
 # exit status can be recorded; then the group is terminated.
@@ -102,6 +106,25 @@ class Conversation:
     # and the capabilities it announced.
     hello_allowed: bool = True
     capabilities: tuple[str, ...] | None = None
+    # The attempt's model calls (model_proxy); their usage is counted there, not reported.
+    model: ModelSession | None = None
+    # The model base URLs of the process this attempt runs on (opened by its host).
+    route: RouteHandle | None = None
+
+    def __post_init__(self) -> None:
+        if self.model is not None:
+            # Through self: restart() replaces the trace.
+            self.model.on_event = lambda kind, fields: self.trace.model_event(kind, fields)
+            self.model.pause_idle = self.budget.idle_paused
+
+    def open_route(self) -> RouteHandle | None:
+        """Base URLs for a new agent process, bound to this attempt (None: no model_proxy)."""
+        if self.model is None:
+            return None
+        route = self.model.routes.open_route()
+        route.bind(self.model)
+        self.route = route
+        return route
 
     @property
     def answered(self) -> bool:
@@ -133,7 +156,11 @@ class Conversation:
         if channel is None:
             channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
         with self.budget.wall_scope() as wall, self.budget.idle_watch():
-            await self._exchange(channel, process)
+            if self.model is None:
+                await self._exchange(channel, process)
+            else:
+                with self.model.watching():  # a model miss ends the conversation
+                    await self._exchange(channel, process)
         if wall.cancelled_caught:
             raise self.budget.wall_exceeded()
 
@@ -158,7 +185,7 @@ class Conversation:
                 case ToolCall():
                     await self._answer_call(message, channel)
                 case FinalOutput(output=output, usage=usage):
-                    if usage is not None:
+                    if usage is not None and self.model is None:
                         counters.add_usage(usage.tokens_in, usage.tokens_out, usage.cost_usd)
                     if self.normalizer is not None:
                         output = self.normalizer.apply(output)
@@ -174,9 +201,11 @@ class Conversation:
                     raise TaskError(
                         f"agent reported task_error: {message.message}", data=message.data
                     )
-                case UsageReport():
+                case UsageReport() if self.model is None:
                     counters.add_usage(message.tokens_in, message.tokens_out, message.cost_usd)
                     self.budget.check_usage_live(counters.tokens_out, counters.cost_usd)
+                case UsageReport():
+                    pass  # the model proxy counts what the provider says, not the agent
 
     def _log(self, message: Log, line_bytes: int) -> None:
         """Trace log messages up to MAX_TRACED_LOG_BYTES of lines: an agent that floods its

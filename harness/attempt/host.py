@@ -38,8 +38,11 @@ def agent_reuse(option: str | None, suite_value: str | None) -> str:
 
 
 def environment(conversation: Conversation) -> Mapping[str, str] | None:
-    """The environment of an attempt's own process, however it is started (None: harness's)."""
-    return attempt_environment(conversation.agent.env, conversation.plan)
+    """The environment of an attempt's own process, however it is started (None: harness's),
+    with its model base URLs and keys when the suite has a model proxy."""
+    route = conversation.route
+    more = route.env() if route is not None else None
+    return attempt_environment(conversation.agent.env, conversation.plan, more)
 
 
 class AgentHost(Protocol):
@@ -67,6 +70,7 @@ class OwnProcess:
 
     async def run(self, conversation: Conversation) -> AttemptError | None:
         error: AttemptError | None = None
+        route = conversation.open_route()
         try:
             async with (
                 self.open(conversation) as process,
@@ -93,6 +97,8 @@ class OwnProcess:
             error = exc
         finally:
             conversation.sink.close()
+            if route is not None:
+                route.close()
         return error
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import Process, TaskGroup
@@ -27,6 +28,10 @@ from harness.attempt.host import OWN_PROCESS
 from harness.attempt.spec import AgentSpec, attempt_environment
 from harness.errors import AgentCrashedError, AttemptError
 from harness.protocol.messages import MULTI_TASK
+
+if TYPE_CHECKING:
+    # the proxy loads only in suites with model_proxy
+    from harness.proxy.session import RouteHandle
 
 DRAIN_SECONDS = 0.5
 
@@ -44,6 +49,8 @@ class KeptProcess:
     stderr_ended: bool = False
     served: int = 0  # tasks finished on this process
     multi_task: bool = False
+    # The process's model base URLs: routed to the attempt it runs now (model_proxy).
+    route: RouteHandle | None = None
 
 
 class KeptProcesses:
@@ -125,6 +132,8 @@ class KeptProcesses:
         if kept.stderr_ended:
             attempt.sink.done.set()
         attempt.hello_allowed = kept.served == 0
+        if kept.route is not None:
+            kept.route.bind(attempt.model)
         keep = False
         try:
             error = await _converse(kept, attempt)
@@ -135,6 +144,8 @@ class KeptProcesses:
             keep = error is None and kept.multi_task and _alive(kept)
             return error
         finally:
+            if kept.route is not None:
+                kept.route.bind(None)  # between tasks, a call reaches no attempt
             if keep:
                 kept.served += 1
                 self._idle.append(kept)
@@ -147,18 +158,25 @@ class KeptProcesses:
         spec = attempt.agent
         assert self._tasks is not None, "KeptProcesses used outside `async with`"
         stack = contextlib.AsyncExitStack()
-        process = await stack.enter_async_context(
-            open_agent(
-                spec.argv,
-                cwd=spec.cwd,
-                env=attempt_environment(spec.env, attempt.plan),
-                grace_seconds=spec.grace_seconds,
+        route = attempt.open_route()
+        if route is not None:
+            stack.callback(route.close)
+        try:
+            process = await stack.enter_async_context(
+                open_agent(
+                    spec.argv,
+                    cwd=spec.cwd,
+                    env=attempt_environment(spec.env, attempt.plan, route.env() if route else None),
+                    grace_seconds=spec.grace_seconds,
+                )
             )
-        )
+        except BaseException:
+            await stack.aclose()
+            raise
         self.spawned += 1
         assert process.stdin is not None and process.stdout is not None
         channel = AgentChannel(process.stdin, process.stdout, spec.max_line_bytes)
-        kept = KeptProcess(spec=spec, process=process, channel=channel, stack=stack)
+        kept = KeptProcess(spec=spec, process=process, channel=channel, stack=stack, route=route)
         self._tasks.start_soon(_pump_stderr, kept)
         self._tasks.start_soon(_watch_exit, kept)
         return kept

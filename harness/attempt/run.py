@@ -23,7 +23,7 @@ from harness.attempt.trace import Trace
 from harness.attempt.workspace import Workspace, WorkspaceError, open_workspace
 from harness.errors import BudgetExceededError
 from harness.grading.engine import Grading, failure_rows, grade_case
-from harness.results import PASS
+from harness.results import PASS, Failure
 
 
 async def run_attempt(
@@ -76,32 +76,38 @@ async def _converse_and_grade(
 ) -> AttemptOutput:
     case = plan.case
     sink = StderrSink(stderr_path, echo=_echo_stderr(on_output), redact=context.redact_line)
+    gateway = context.gateway(case)
     conversation = Conversation(
         plan=plan,
         agent=agent,
         registry=context.tool_registry,
-        gateway=context.gateway(case),
+        gateway=gateway,
         normalizer=Normalizer(case.normalization) if case.normalization else None,
         budget=LiveBudget(case.budgets),
         sink=sink,
         trace=Trace(case.id, plan.attempt_id),
         on_output=on_output,
+        model=context.model_for(gateway, case, plan.attempt_id) if context.model_for else None,
     )
     error = await (context.host or OWN_PROCESS).run(conversation)
     wall_ms = conversation.budget.elapsed_ms()
     trace, counters = conversation.trace, conversation.counters
+    model_failures = _model_failures(conversation)
     ended_by = failure_of(error) if error is not None else None
     if error is not None:
         trace.error(error.kind, error.message)
     graded = None
     if conversation.answered and not context.grading.skip:
         graded = await _grade(conversation, context, workspace)
-    gateway = conversation.gateway.finish(completed=error is None and conversation.answered)
+    completed = error is None and conversation.answered and not model_failures
+    gateway_failures = [*model_failures, *conversation.gateway.finish(completed=completed)]
     usage = []
     if not isinstance(error, BudgetExceededError):
         exceeded = conversation.budget.usage_exceeded(counters.tokens_out, counters.cost_usd)
         usage = [failure_of(budget) for budget in exceeded]
-    failures = ordered_failures(ended_by, graded.failures if graded else [], gateway, usage)
+    failures = ordered_failures(
+        ended_by, graded.failures if graded else [], gateway_failures, usage
+    )
     wrote = stderr_path is not None and sink.total_bytes > 0
     ending = Ending(
         wall_ms=wall_ms,
@@ -133,6 +139,16 @@ async def _grade(
     if graded is not None and graded.failing:
         trace.assertion_failures(failure_rows(graded.failing))
     return graded
+
+
+def _model_failures(conversation: Conversation) -> list[Failure]:
+    """The model calls' usage into the counters; what the model session found (a failure the
+    conversation did not end with, strict replay's findings)."""
+    model = conversation.model
+    if model is None:
+        return []
+    conversation.counters.add_usage(model.tokens_in, model.tokens_out, model.cost_usd)
+    return model.finish()
 
 
 def _echo_stderr(on_output: OutputHook | None) -> Callable[[bytes], None] | None:

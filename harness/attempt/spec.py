@@ -38,9 +38,10 @@ OutputHook = Callable[[str, str], None]
 
 
 def attempt_environment(
-    env: Mapping[str, str] | None, plan: AttemptPlan
+    env: Mapping[str, str] | None, plan: AttemptPlan, more: Mapping[str, str] | None = None
 ) -> Mapping[str, str] | None:
-    """The agent's environment plus HARNESS_MODEL / HARNESS_TRIAL / HARNESS_SEED when set."""
+    """The agent's environment plus HARNESS_MODEL / HARNESS_TRIAL / HARNESS_SEED when set, and
+    `more` (the model proxy's base URLs and placeholder keys) last."""
     extra = {
         name: str(value)
         for name, value in (
@@ -50,6 +51,7 @@ def attempt_environment(
         )
         if value is not None
     }
+    extra.update(more or {})
     if not extra:
         return env
     return {**(os.environ if env is None else env), **extra}

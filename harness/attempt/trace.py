@@ -40,6 +40,13 @@ class Trace:
     def task_error(self, message: str, data: Any) -> None:
         self._add("task_error", message=message, data=data)
 
+    def model_event(self, kind: str, fields: dict[str, Any]) -> None:
+        """A model call (`model_call`), a malformed one (`model_error`) or a proxy warning."""
+        if kind == "log":
+            self.log(fields.get("level"), str(fields.get("message")), None)
+        else:
+            self._add(kind, **fields)
+
     def error(self, kind: str, message: str) -> None:
         self._add("attempt_error", failure_type=kind, message=message)
 

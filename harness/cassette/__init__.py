@@ -1,7 +1,8 @@
-"""Cassettes: recorded tool interactions, and replaying them to an agent.
+"""Cassettes: recorded tool interactions (and model calls), and replaying them to an agent.
 
 ```
 format.py    the JSONL file: Interaction, CassetteHeader, read/load, encode (one line each)
+model_entry.py  model lines (`kind: "model"`): the agent's LLM calls, beside its tool calls
 matching.py  canonical_args, ReplayCassette (consuming replay, miss explanations, strict checks)
 gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, auto, live)
 redact.py    secrets -> keyed-hash markers, before anything reaches disk

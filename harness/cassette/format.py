@@ -1,6 +1,7 @@
 """The cassette file format: JSONL, one recorded interaction a line, an optional header first.
 
 Lines are RunLedger's `{tool, args, ok, result, error}`; RunLedger cassettes load unchanged.
+Model lines (`"kind": "model"`, harness.cassette.model_entry) sit among them in call order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from typing import Any
 
 import msgspec
 
+from harness.cassette.model_entry import (
+    ModelEntry,
+    is_model_line,
+    model_line_fields,
+    to_model_entry,
+)
 from harness.errors import CassetteError
 from harness.protocol.codec import json_type_name
 
@@ -54,14 +61,21 @@ class CassetteHeader(msgspec.Struct, tag=HEADER_TYPE, tag_field="type"):
     redaction_key_id: str | None = None
 
 
+Entry = Interaction | ModelEntry
+
+
 class CassetteFile(msgspec.Struct):
-    """A loaded cassette. `lines[i]` is the 1-based file line of `interactions[i]`."""
+    """A loaded cassette. `lines[i]` is the 1-based file line of `interactions[i]`, and
+    `model_lines[i]` that of `models[i]`; `entries` holds both kinds in file order."""
 
     path: Path
     sha256: str  # of the bytes read, so results name exactly what was replayed
     header: CassetteHeader | None = None
     interactions: list[Interaction] = []
     lines: list[int] = []
+    models: list[ModelEntry] = []
+    model_lines: list[int] = []
+    entries: list[Entry] = []
 
 
 def load_cassette(path: Path) -> list[Interaction]:
@@ -110,6 +124,17 @@ def encode_interaction(interaction: Interaction) -> bytes:
         # A live Python tool can return lone surrogates (os.fsdecode of an odd file name).
         # UTF-8 cannot hold them and msgspec will not decode their escapes: write U+FFFD.
         encoded = _encoder.encode(_replace_surrogates(fields))
+    return _escape_line_breakers(encoded) + b"\n"
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """One line of either kind, `\\n`-terminated."""
+    if isinstance(entry, Interaction):
+        return encode_interaction(entry)
+    try:
+        encoded = _encoder.encode(model_line_fields(entry))
+    except UnicodeEncodeError:
+        encoded = _encoder.encode(_replace_surrogates(model_line_fields(entry)))
     return _escape_line_breakers(encoded) + b"\n"
 
 
@@ -180,9 +205,20 @@ def _add_line(loaded: CassetteFile, raw: dict[str, Any], number: int) -> None:
                 loaded.path, number, "cassette_header after the first line", "move it first"
             )
         loaded.header = _to_header(loaded.path, number, raw)
+    elif is_model_line(raw):
+        try:
+            model = to_model_entry(raw)
+        except ValueError as exc:
+            fix = "fix the line or re-record the cassette"
+            raise _fail(loaded.path, number, str(exc), fix) from None
+        loaded.models.append(model)
+        loaded.model_lines.append(number)
+        loaded.entries.append(model)
     else:
-        loaded.interactions.append(_to_interaction(loaded.path, number, raw))
+        interaction = _to_interaction(loaded.path, number, raw)
+        loaded.interactions.append(interaction)
         loaded.lines.append(number)
+        loaded.entries.append(interaction)
 
 
 def _to_header(path: Path, number: int, raw: dict[str, Any]) -> CassetteHeader:

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from harness.cassette.format import CassetteHeader, Interaction, read_cassette
+from harness.cassette.format import CassetteFile, CassetteHeader, Entry, Interaction, read_cassette
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.matching import ReplayCassette
+from harness.cassette.model_entry import ModelEntry
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
 from harness.errors import CassetteError, CassetteMissError
@@ -36,10 +37,53 @@ NOT_WRITTEN = FailureKind.CASSETTE_NOT_WRITTEN
 class ToolGateway(Protocol):
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction: ...
 
+    def model_entries(self) -> list[RecordedModel]:
+        """The model entries the case replays, in file order (none in record and live).
+
+        Raises:
+            CassetteError: the case names no cassette, or it cannot be read.
+        """
+        ...
+
+    def stage_model(self, entry: ModelEntry) -> None:
+        """Keep a model call to write with the case's tool calls (record and auto)."""
+        ...
+
     def finish(self, *, completed: bool = True) -> list[Failure]:
         """Called once the attempt is over; `completed`: the agent sent final_output.
         Returns problems found (strict replay, a cassette not written) as failures."""
         ...
+
+
+class RecordedModel(msgspec.Struct, frozen=True):
+    """A model entry the case may replay, and where it is (`cassettes/t1.jsonl:4`)."""
+
+    entry: ModelEntry
+    where: str
+
+
+def recorded_models(
+    models: list[ModelEntry], lines: list[int] | None, case_id: str | None, source: str
+) -> list[RecordedModel]:
+    """The model entries `case_id` replays (the rule of entries_for_case), with their places."""
+    chosen = entries_for_case(models, case_id)
+    return [
+        RecordedModel(
+            models[i], f"{source}:{lines[i]}" if lines is not None else f"{source} model {i + 1}"
+        )
+        for i in chosen
+    ]
+
+
+def _models_of(entries: list[Entry]) -> list[ModelEntry]:
+    return [entry for entry in entries if isinstance(entry, ModelEntry)]
+
+
+def _no_cassette() -> CassetteError:
+    return CassetteError(
+        "the agent called a tool or a model but the case names no cassette; "
+        "add `cassette: cassettes/<case>.jsonl` to the case and record it"
+    )
 
 
 class Matcher:
@@ -112,6 +156,7 @@ class ReplayGateway:
         self.case_id = case_id
         self.matcher = matcher or Matcher(None, None)
         self._cassette: ReplayCassette | None = None
+        self._file: CassetteFile | None = None
         self.sha256: str | None = None
 
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
@@ -119,17 +164,29 @@ class ReplayGateway:
             self._cassette = self._load()
         return self._cassette.answer(tool, self.matcher.key(tool, args))
 
-    def _load(self) -> ReplayCassette:
-        if self.cassette_path is None:
-            raise CassetteError(
-                "the agent called a tool but the case names no cassette; "
-                "add `cassette: cassettes/<case>.jsonl` to the case and record it"
-            )
-        cassette = read_cassette(self.cassette_path)
-        check_redaction_key(
-            self.cassette_path, cassette.header, cassette.interactions, self.matcher.redactor
+    def model_entries(self) -> list[RecordedModel]:
+        cassette = self._read()
+        return recorded_models(
+            cassette.models, cassette.model_lines, self.case_id, str(cassette.path)
         )
-        self.sha256 = cassette.sha256
+
+    def stage_model(self, entry: ModelEntry) -> None:
+        pass  # replay writes nothing
+
+    def _read(self) -> CassetteFile:
+        if self._file is None:
+            if self.cassette_path is None:
+                raise _no_cassette()
+            cassette = read_cassette(self.cassette_path)
+            check_redaction_key(
+                self.cassette_path, cassette.header, cassette.interactions, self.matcher.redactor
+            )
+            self.sha256 = cassette.sha256
+            self._file = cassette
+        return self._file
+
+    def _load(self) -> ReplayCassette:
+        cassette = self._read()
         return self.matcher.cassette(
             cassette.interactions,
             case_id=self.case_id,
@@ -173,6 +230,12 @@ class LiveGateway:
             error=None if live.error is None else redact.text(live.error),
         )
 
+    def model_entries(self) -> list[RecordedModel]:
+        return []  # live and record call the provider every time
+
+    def stage_model(self, entry: ModelEntry) -> None:
+        pass  # live writes nothing
+
     def finish(self, *, completed: bool = True) -> list[Failure]:
         if self.unavailable:
             # The agent was answered with an outage, not the tool's answer: the attempt says
@@ -201,12 +264,15 @@ class RecordGateway(LiveGateway):
         self.recorder = recorder
         self.case_id = case_id
         self.cassette_path = cassette_path
-        self.staged: list[Interaction] = []
+        self.staged: list[Entry] = []
 
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
         interaction = await super().answer(tool, args)
         self.staged.append(interaction)
         return interaction
+
+    def stage_model(self, entry: ModelEntry) -> None:
+        self.staged.append(entry)
 
     def finish(self, *, completed: bool = True) -> list[Failure]:
         path = self.cassette_path
@@ -264,11 +330,19 @@ class AutoGateway(RecordGateway):
         except CassetteMissError:
             return await super().answer(tool, args)
 
+    def model_entries(self) -> list[RecordedModel]:
+        path = self.cassette_path
+        if path is None:
+            return []  # every call is a miss, recorded, then reported as not written
+        models = _models_of(self.recorder.existing(path) or [])
+        return recorded_models(models, None, self.case_id, str(path))
+
     def _load(self) -> ReplayCassette:
         """The entries recorded so far, as this run sees them (an earlier attempt's included);
         an unreadable file is an error, never overwritten."""
         path = self.cassette_path
-        entries = [] if path is None else self.recorder.existing(path) or []
+        everything = [] if path is None else self.recorder.existing(path) or []
+        entries = [entry for entry in everything if isinstance(entry, Interaction)]
         if path is not None and path.exists():
             cassette = read_cassette(path)
             check_redaction_key(path, cassette.header, entries, self.matcher.redactor)

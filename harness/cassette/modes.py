@@ -29,6 +29,7 @@ from harness.cassette.gateway import (
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.recorder import CassetteRecorder
 from harness.cassette.redact import Redactor
+from harness.config.model_proxy import KEY_ENV
 from harness.config.schema import Case, RecordMode, Suite
 from harness.results import AttemptResult
 
@@ -60,9 +61,11 @@ def prepare_tooling(suite: Suite, *, all_cases: Sequence[Case], strict: bool) ->
         from harness.tools.registry import plan_tools
 
         tool_plan = plan_tools(suite)
-    redactor = Redactor(
-        suite.redact, os.environ, extra_env=tool_plan.header_env if tool_plan else ()
-    )
+    secret_env = [*(tool_plan.header_env if tool_plan else ())]
+    if suite.model_proxy is not None:
+        # The invoker's model keys, however short: harness forwards them, never stores them.
+        secret_env += [KEY_ENV[api] for api in suite.model_proxy.apis if api in KEY_ENV]
+    redactor = Redactor(suite.redact, os.environ, extra_env=secret_env)
     ignore = IgnoreArgs(suite.match.ignore_args if suite.match else [])
     return Tooling(
         mode=suite.mode,

@@ -23,18 +23,20 @@ import msgspec
 from harness._version import __version__
 from harness.cassette.format import (
     CassetteHeader,
+    Entry,
     Interaction,
+    encode_entry,
     encode_header,
-    encode_interaction,
     read_cassette,
 )
+from harness.cassette.model_entry import ModelEntry
 from harness.cassette.redact import Redactor
 from harness.config.schema import Case
 from harness.errors import CassetteError
 from harness.storage.atomic import atomic_write, remove_stale_temps
 
 
-def entries_for_case(entries: Sequence[Interaction], case_id: str | None) -> list[int]:
+def entries_for_case(entries: Sequence[Entry], case_id: str | None) -> list[int]:
     """Indexes of the entries a case replays: those tagged with it, else the untagged ones."""
     tagged = [i for i, entry in enumerate(entries) if entry.case is not None]
     if not tagged:
@@ -67,9 +69,9 @@ class CassetteRecorder:
         for case in cases:
             if case.cassette_path is not None:
                 self._users.setdefault(case.cassette_path, set()).add(case.id)
-        self._entries: dict[Path, list[Interaction]] = {}
+        self._entries: dict[Path, list[Entry]] = {}
 
-    def existing(self, path: Path) -> list[Interaction] | None:
+    def existing(self, path: Path) -> list[Entry] | None:
         """The file's entries as this run last wrote or read them; None when there is no file.
 
         Raises:
@@ -78,7 +80,7 @@ class CassetteRecorder:
         if path not in self._entries:
             if not path.exists():
                 return None
-            self._entries[path] = read_cassette(path).interactions
+            self._entries[path] = read_cassette(path).entries
         return self._entries[path]
 
     def is_shared(self, path: Path, case_id: str) -> bool:
@@ -90,7 +92,7 @@ class CassetteRecorder:
             return False
         return any(entry.case not in (None, case_id) for entry in entries)
 
-    def commit(self, case_id: str, path: Path, new: Sequence[Interaction], *, append: bool) -> str:
+    def commit(self, case_id: str, path: Path, new: Sequence[Entry], *, append: bool) -> str:
         """Write `new` as the case's entries (append: after the ones it already has).
 
         Returns:
@@ -108,13 +110,13 @@ class CassetteRecorder:
         else:
             entries = [msgspec.structs.replace(entry, case=None) for entry in (*old, *new)]
         entries = [self._redacted(entry) for entry in entries]
-        data = self._header(entries) + b"".join(encode_interaction(e) for e in entries)
+        data = self._header(entries) + b"".join(encode_entry(e) for e in entries)
         remove_stale_temps(path)  # a run killed while writing this cassette left one
         atomic_write(path, data)
         self._entries[path] = entries
         return hashlib.sha256(data).hexdigest()
 
-    def _readable(self, path: Path, case_id: str) -> list[Interaction]:
+    def _readable(self, path: Path, case_id: str) -> list[Entry]:
         try:
             return self.existing(path) or []
         except CassetteError as exc:
@@ -124,8 +126,10 @@ class CassetteRecorder:
                 path=str(path),
             ) from None
 
-    def _redacted(self, entry: Interaction) -> Interaction:
+    def _redacted(self, entry: Entry) -> Entry:
         redact = self.redactor
+        if isinstance(entry, ModelEntry):
+            return redact_model_entry(redact, entry)
         return msgspec.structs.replace(
             entry,
             args=redact.value(entry.args),
@@ -133,8 +137,15 @@ class CassetteRecorder:
             error=None if entry.error is None else redact.text(entry.error),
         )
 
-    def _header(self, entries: Sequence[Interaction]) -> bytes:
-        kinds = sorted({kind for e in entries if (kind := self.kind_of(e.tool)) is not None})
+    def _header(self, entries: Sequence[Entry]) -> bytes:
+        kinds = sorted(
+            {
+                kind
+                for e in entries
+                if (kind := self.kind_of(e.tool) if isinstance(e, Interaction) else e.api)
+                is not None
+            }
+        )
         header = CassetteHeader(
             recorded_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             backend=",".join(kinds) or None,
@@ -144,13 +155,47 @@ class CassetteRecorder:
         return encode_header(header)
 
 
+def redact_model_entry(redact: Redactor, entry: ModelEntry) -> ModelEntry:
+    """The entry as it may be stored: request, headers, body and every event's data redacted
+    (an event whose data holds nothing to redact keeps its exact bytes)."""
+    events = entry.events
+    if events is not None:
+        events = [
+            event
+            if (data := redact_event_data(redact, event.data)) == event.data
+            else msgspec.structs.replace(event, data=data)
+            for event in events
+        ]
+    return msgspec.structs.replace(
+        entry,
+        request=redact.value(entry.request),
+        headers=redact.value(entry.headers),
+        body=redact.value(entry.body),
+        events=events,
+    )
+
+
+def redact_event_data(redact: Redactor, data: str) -> str:
+    """An SSE event's data with its secrets masked: the text rules first (a marker keeps the
+    JSON valid), then, if a secret-named key is left, the parsed JSON re-encoded."""
+    text = redact.text(data)
+    try:
+        parsed = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text  # `[DONE]`, or not JSON at all
+    if redact.clean(parsed):
+        return text
+    redacted = redact.value(parsed)
+    return text if redacted == parsed else msgspec.json.encode(redacted).decode()
+
+
 def _merge(
-    old: Sequence[Interaction], case_id: str, new: Sequence[Interaction], *, append: bool
-) -> list[Interaction]:
+    old: Sequence[Entry], case_id: str, new: Sequence[Entry], *, append: bool
+) -> list[Entry]:
     """The case's block replaces its old one in place (or goes last); the rest is kept."""
     kept = [old[i] for i in entries_for_case(old, case_id)] if append else []
     block = [msgspec.structs.replace(entry, case=case_id) for entry in (*kept, *new)]
-    merged: list[Interaction] = []
+    merged: list[Entry] = []
     placed = False
     for entry in old:
         if entry.case == case_id:

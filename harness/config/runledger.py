@@ -172,6 +172,7 @@ def resolve(
         mcp_servers=suite.mcp_servers,
         redact=suite.redact,
         match=suite.match,
+        model_proxy=suite.model_proxy,
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from harness.config.model_proxy import ModelProxySpec
+
 
 class RecordMode(enum.StrEnum):
     """How tool calls are answered."""
@@ -307,6 +309,7 @@ class SuiteFile(_Spec, frozen=True):
     match: MatchSpec | None = None
     threshold: float | None = None  # pass on the weighted grader score (--threshold wins)
     workspace: WorkspaceSpec | None = None  # every case's, under its own
+    model_proxy: ModelProxySpec | None = None  # the agent's model calls through harness
 
 
 class CaseFile(_Spec, frozen=True):
@@ -376,3 +379,4 @@ class Suite(msgspec.Struct, frozen=True):
     redact: RedactSpec | None = None
     match: MatchSpec | None = None
     agent_env_allow: tuple[str, ...] | None = None
+    model_proxy: ModelProxySpec | None = None

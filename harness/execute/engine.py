@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness.attempt.context import AttemptContext, AttemptOutput
 from harness.attempt.forked import ForkServers
@@ -22,6 +22,12 @@ from harness.execute.options import RunOptions
 from harness.execute.pool import Pool, PoolSettings
 from harness.execute.prepare import Prepared
 from harness.execute.reruns import with_reruns
+
+if TYPE_CHECKING:
+    from harness.cassette.gateway import ToolGateway
+    from harness.config.schema import Case
+    from harness.proxy.server import ModelProxy
+    from harness.proxy.session import ModelSession
 
 
 class Engine(Protocol):
@@ -100,6 +106,19 @@ class LocalEngine:
         self.pool.kill_now()
 
     async def run(self, attempts: Sequence[AttemptPlan], tools: Gateways) -> None:
+        settings = self.prepared.model_proxy
+        if settings is None:
+            await self._run(attempts, tools, None)
+            return
+        # lazy: only suites with model_proxy load the proxy (h11, and httpx when recording)
+        from harness.proxy.server import open_model_proxy
+
+        async with open_model_proxy(settings) as proxy:
+            await self._run(attempts, tools, proxy)
+
+    async def _run(
+        self, attempts: Sequence[AttemptPlan], tools: Gateways, proxy: ModelProxy | None
+    ) -> None:
         context = AttemptContext(
             tool_registry=self.prepared.suite.tool_registry,
             strict=self.prepared.strict,
@@ -108,6 +127,7 @@ class LocalEngine:
             keep_workspace_under=self.keep_workspaces,
             redact_line=tools.redact_line,
             gateway_for=tools.for_case,
+            model_for=None if proxy is None else _sessions(proxy),
         )
 
         async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:
@@ -148,6 +168,13 @@ class LocalEngine:
     def _on_retry(self, attempt: AttemptPlan, output: AttemptOutput, try_number: int) -> str | None:
         self.folder.events.attempt_retrying(attempt, output.result, try_number)
         return self.folder.keep_failed_try(attempt, output, try_number)
+
+
+def _sessions(proxy: ModelProxy) -> Callable[[ToolGateway, Case, str], ModelSession]:
+    def model_for(gateway: ToolGateway, case: Case, attempt_id: str) -> ModelSession:
+        return proxy.session(gateway, case.budgets, attempt_id)
+
+    return model_for
 
 
 def _keep_workspaces(options: RunOptions, folder: RunFolder) -> Path | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness.agent.environment import agent_environment
 from harness.agent.process import is_shell_shim, resolve_executable
@@ -28,6 +29,9 @@ from harness.results import AttemptResult
 from harness.storage.fingerprint import git_sha
 from harness.storage.history import History
 
+if TYPE_CHECKING:
+    from harness.proxy.settings import ProxySettings
+
 ENGINES = ("local", "ray")
 
 
@@ -42,6 +46,7 @@ class Prepared:
     workers: int
     retry: RetryPolicy
     tooling: Tooling  # record modes: live tools checked, redaction
+    model_proxy: ProxySettings | None = None  # the suite's `model_proxy:`, resolved
 
 
 def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepared:
@@ -68,6 +73,9 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     _check_engine(options.engine, suite)
     _check_gate_flags(options.gate)
     strict = suite.strict if options.strict is None else options.strict
+    # Every case of the suite, not only those selected: a cassette shared with an unselected
+    # case must keep that case's entries when recorded.
+    tooling = prepare_tooling(suite, all_cases=loaded.cases, strict=strict)
     return Prepared(
         suite=suite,
         plan=plan,
@@ -75,9 +83,26 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
         strict=strict,
         workers=workers,
         retry=_retry_policy(suite.retry, options.max_retries),
-        # Every case of the suite, not only those selected: a cassette shared with an
-        # unselected case must keep that case's entries when recorded.
-        tooling=prepare_tooling(suite, all_cases=loaded.cases, strict=strict),
+        tooling=tooling,
+        model_proxy=_model_proxy(suite, tooling, strict, options.engine),
+    )
+
+
+def _model_proxy(suite: Suite, tooling: Tooling, strict: bool, engine: str) -> ProxySettings | None:
+    if suite.model_proxy is None:
+        return None
+    if engine != "local":
+        raise UsageError(f"--engine {engine}: model_proxy runs with the local engine only")
+    if suite.mode.value != "replay" and importlib.util.find_spec("httpx") is None:
+        raise UsageError(
+            f"--mode {suite.mode.value}: model_proxy calls the providers with httpx; install it "
+            "with `pip install 'harness[models]'` (replay needs nothing more)"
+        )
+    # lazy: only suites with model_proxy load the proxy
+    from harness.proxy.settings import proxy_settings
+
+    return proxy_settings(
+        suite.model_proxy, mode=suite.mode, strict=strict, redactor=tooling.redactor
     )
 
 

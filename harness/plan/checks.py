@@ -22,6 +22,7 @@ from harness.config.yaml_source import (
     Problems,
 )
 from harness.plan.live_tools import check_live_tools
+from harness.plan.model_proxy import check_model_proxy
 
 T = TypeVar("T")
 
@@ -64,6 +65,7 @@ def check_suite(document: Document, suite: SuiteFile, problems: Problems) -> Non
     _check_normalization(document, suite.normalization, problems)
     _check_models(document, suite.models, problems)
     check_live_tools(document, suite, problems)
+    check_model_proxy(document, suite.model_proxy, problems)
     if suite.runs is not None:
         require(suite.runs >= 0, "$.runs", f"must be 0 or more, got {suite.runs}")
     if suite.retry is not None:

@@ -106,6 +106,7 @@ ROWS: dict[str, Row] = {
     "assertion_failed": fails(K.ASSERTION_FAILED),
     "judge_uncertain": fails(K.JUDGE_UNCERTAIN),
     "score_below_threshold": fails(K.SCORE_BELOW_THRESHOLD),
+    "model_miss": fails(K.MODEL_MISS),
     "a kind harness does not know": fails("written_by_another_tool"),
     # Errors that are still the agent's outcome.
     "protocol_error": errs(K.PROTOCOL_ERROR),
@@ -127,6 +128,7 @@ ROWS: dict[str, Row] = {
     "workspace_error": infra(K.WORKSPACE_ERROR, "workspace_error"),
     "internal_error": infra(K.INTERNAL_ERROR, "internal_error"),
     "fork_server_lost": infra(K.FORK_SERVER_LOST, "fork_server_lost", True),
+    "model_upstream_error": infra(K.MODEL_UPSTREAM_ERROR, "model upstream error", True),
     "spawn_error, transient errno": Row(
         [failure(K.SPAWN_ERROR, errno=errno.EAGAIN)],
         "error",

@@ -18,6 +18,10 @@ UNUSED_BEFORE_FIRST_SPAWN = (
     "zipfile",
     "csv",
     "xml.etree.ElementTree",
+    # the model proxy: only suites with `model_proxy:` start it
+    "harness.proxy",
+    "h11",
+    "httpx",
 )
 
 PLAIN_SUITE = """\

@@ -1,0 +1,173 @@
+"""The providers, reached with httpx: one client per run, the real key added here (the agent
+only ever has a placeholder), 429 / 5xx / transport failures retried with tenacity's
+exponential backoff and jitter (an upstream's `retry-after` is honoured up to the cap).
+
+httpx is imported only when a mode calls upstream (record, auto, live): replay never does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+import tenacity
+
+from harness.config.model_proxy import ModelRetry
+from harness.proxy.shapes import FORWARDED_REQUEST_HEADERS
+
+if TYPE_CHECKING:
+    import httpx
+
+# 529: Anthropic's "overloaded". 408 and 409 are what OpenAI's SDK also retries.
+TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+BODY_CHARS = 300
+
+
+class UpstreamUnavailable(Exception):
+    """The provider could not give an answer, even after the retries."""
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Upstream:
+    api: str
+    base_url: str  # in the SDK's convention: OpenAI's ends with /v1, Anthropic's does not
+    key: str | None
+
+    def url(self, path: str, query: str) -> str:
+        tail = path[3:] if self.api == "openai" and path.startswith("/v1/") else path
+        return self.base_url.rstrip("/") + tail + (f"?{query}" if query else "")
+
+    def auth(self) -> dict[str, str]:
+        if not self.key:
+            return {}
+        if self.api == "anthropic":
+            return {"x-api-key": self.key}
+        return {"authorization": f"Bearer {self.key}"}
+
+
+class UpstreamClient:
+    """Sends the agent's requests upstream. `open` yields a response whose body is not read
+    yet, so a stream can be passed on as it comes."""
+
+    def __init__(
+        self, upstreams: Mapping[str, Upstream], *, timeout_seconds: float, retry: ModelRetry
+    ) -> None:
+        self.upstreams = dict(upstreams)
+        self.timeout_seconds = timeout_seconds
+        self.retry = retry
+        self._client: httpx.AsyncClient | None = None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    @contextlib.asynccontextmanager
+    async def open(
+        self, api: str, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> AsyncIterator[httpx.Response]:
+        """The upstream's answer (any status but a transient one), its body still unread.
+
+        Raises:
+            UpstreamUnavailable: transient failures outlasted the retries, or no connection.
+        """
+        upstream = self.upstreams[api]
+        sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+        sent.update(upstream.auth())
+        response = await self._send_with_retries(method, upstream.url(path, query), sent, body, api)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def _send_with_retries(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, api: str
+    ) -> httpx.Response:
+        retry = self.retry
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(max(retry.attempts, 1)),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_Transient),
+            # anyio's sleep, so a cancelled attempt stops waiting at once.
+            sleep=anyio.sleep,
+            reraise=True,
+        )
+        tries = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    tries += 1
+                    return await self._send_once(method, url, headers, body)
+        except _Transient as exc:
+            after = f" after {tries} tries" if tries > 1 else ""
+            raise UpstreamUnavailable(f"{api} upstream unavailable{after}: {exc}") from None
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        retry = self.retry
+        initial, cap = retry.initial_backoff_ms / 1000, retry.max_backoff_ms / 1000
+        backoff = tenacity.wait_exponential(multiplier=initial, max=cap) + tenacity.wait_random(
+            0, initial
+        )
+        wait = backoff(state)
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            wait = max(wait, min(error.retry_after, cap))
+        return float(wait)
+
+    async def _send_once(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> httpx.Response:
+        # lazy: httpx loads only in the modes that call upstream
+        import httpx
+
+        client = self._client
+        if client is None:
+            timeout = httpx.Timeout(self.timeout_seconds, connect=min(self.timeout_seconds, 30))
+            client = self._client = httpx.AsyncClient(timeout=timeout, trust_env=True)
+        request = client.build_request(method, url, headers=headers, content=body or None)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code in TRANSIENT_STATUSES:
+            text = (await response.aread())[:BODY_CHARS].decode("utf-8", "replace")
+            await response.aclose()
+            raise _Transient(f"HTTP {response.status_code}: {text}", _retry_after(response.headers))
+        return response
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        with contextlib.suppress(ValueError):
+            return float(value) / 1000
+    value = headers.get("retry-after")
+    if value is not None:
+        with contextlib.suppress(ValueError):
+            return float(value)
+    return None
+
+
+async def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The answer's body as it arrives, decompressed.
+
+    Raises:
+        UpstreamUnavailable: the connection broke or timed out mid-answer.
+    """
+    # lazy: httpx loads only in the modes that call upstream
+    import httpx
+
+    try:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailable(f"the answer broke off: {type(exc).__name__}: {exc}") from exc
