@@ -14,6 +14,7 @@ from the ones listed after it here, which `make lint` checks):
   plan/       load the suite (every load-time check), select cases, cases x models x trials
   attempt/    one attempt: workspace, conversation on an AgentHost, grading, its result
   grading/    graders (built in, Assay's, plugins), their preparation, scoring
+  proxy/      the model proxy: the agent's LLM calls recorded and replayed (model_proxy:)
   cassette/   recorded interactions: format, matching, redaction, recording, gateways
   tools/      live tool backends: python, command, http, mcp
   storage/    run directories, atomic writes, history, fingerprints

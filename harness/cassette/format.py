@@ -143,6 +143,16 @@ def encode_header(header: CassetteHeader) -> bytes:
     return _escape_line_breakers(_encoder.encode(header)) + b"\n"
 
 
+def sorted_keys(value: Any) -> Any:
+    """`value` with every object's keys in sorted order, as a cassette line stores them (and so
+    as replay hands them back)."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value
+
+
 def _replace_surrogates(value: Any) -> Any:
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value)

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from harness.cassette.format import CassetteFile, CassetteHeader, Entry, Interaction, read_cassette
+from harness.cassette.format import (
+    CassetteFile,
+    CassetteHeader,
+    Entry,
+    Interaction,
+    read_cassette,
+    sorted_keys,
+)
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.matching import ReplayCassette
 from harness.cassette.model_entry import ModelEntry
@@ -226,7 +233,9 @@ class LiveGateway:
             tool=tool,
             args=redact.value(args),
             ok=live.ok,
-            result=redact.value(live.result),
+            # Keys in the order the cassette stores them: an agent that writes a result into
+            # its model prompt then sends the same text when recording as when replaying.
+            result=sorted_keys(redact.value(live.result)),
             error=None if live.error is None else redact.text(live.error),
         )
 

@@ -159,12 +159,20 @@ def init_command(
         str, typer.Option("--language", help="python | node: the agent's language.")
     ] = "python",
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            help="support: a rule-based agent | openai: an agent on the openai SDK whose "
+            "model calls are recorded and replayed too.",
+        ),
+    ] = "support",
 ) -> None:
     """Scaffold a working suite (agent, live tools, cases, cassettes, baseline, CI workflow)."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.init import execute_init
 
-    raise typer.Exit(execute_init(path, suite, language, force=force))
+    raise typer.Exit(execute_init(path, suite, language, force=force, template=template))
 
 
 @app.command("version")

@@ -2,7 +2,9 @@
 
 Writes `<path>/<suite>/` (suite.yaml, an agent in Python or Node, tools.py with live tools,
 cases, schema.json), then `baselines/<suite>.json` and `.github/workflows/harness.yml` beside
-`<path>`. The run is in auto mode: it records the cassettes the scaffold lacks and replays the
+`<path>`. `--template openai` writes an agent on the official `openai` SDK instead, whose model
+calls go through the model proxy, with cassettes holding its model and tool calls. The run is
+in auto mode: it records the cassettes the scaffold lacks and replays the
 rest, so a second `init` never rewrites a cassette. Existing files are kept unless `--force`.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from harness.errors import EXIT_OK, UsageError
 
 LANGUAGES = ("python", "node")
+TEMPLATES = ("support", "openai")
 CASES = ("shipped_order", "unknown_order", "general_question")
 # A Python agent is forked from a server that imported its modules once (docs/fork.md): add
 # the agent's framework (pydantic_ai, openai, ...) to preload.
@@ -37,11 +40,14 @@ class Scaffold:
     kept: list[Path] = field(default_factory=list)
 
 
-def execute_init(path: Path, suite: str, language: str, *, force: bool) -> int:
+def execute_init(
+    path: Path, suite: str, language: str, *, force: bool, template: str = "support"
+) -> int:
     """Scaffold, run once, report. Returns the run's exit code; bad input raises."""
     suite_dir, root = _check(path, suite, language)
+    _check_template(template, language)
     scaffold = Scaffold()
-    _write_suite(scaffold, suite_dir, suite, language, root, force=force)
+    _write_suite(scaffold, suite_dir, suite, language, root, force=force, template=template)
     for written in scaffold.written:
         print(f"  wrote {_shown(written)}")
     for kept in scaffold.kept:
@@ -62,8 +68,28 @@ def _check(path: Path, suite: str, language: str) -> tuple[Path, Path]:
     return suite_dir, path.absolute().parent
 
 
+def _check_template(template: str, language: str) -> None:
+    if template not in TEMPLATES:
+        raise UsageError(f"--template {template!r}: use one of {', '.join(TEMPLATES)}")
+    if template == "openai":
+        if language != "python":
+            raise UsageError("--template openai: the agent is Python; leave out --language")
+        # lazy: only this template needs to know
+        import importlib.util
+
+        if importlib.util.find_spec("openai") is None:
+            raise UsageError("--template openai: the agent needs the SDK: `pip install openai`")
+
+
 def _write_suite(
-    scaffold: Scaffold, suite_dir: Path, suite: str, language: str, root: Path, *, force: bool
+    scaffold: Scaffold,
+    suite_dir: Path,
+    suite: str,
+    language: str,
+    root: Path,
+    *,
+    force: bool,
+    template: str = "support",
 ) -> None:
     baseline = root / "baselines" / f"{suite}.json"
     values = {
@@ -73,6 +99,7 @@ def _write_suite(
         "__AGENT_REUSE__": _FORK_PYTHON if language == "python" else "",
         "__BASELINE_PATH__": _relative(baseline, root),
         "__SETUP_NODE__": _SETUP_NODE if language == "node" else "",
+        "__EXTRA_PACKAGES__": " openai" if template == "openai" else "",
     }
     agent = (
         ("agent.py", "agent/agent.py") if language == "python" else ("agent.js", "agent/agent.js")
@@ -84,8 +111,13 @@ def _write_suite(
         agent,
         *((f"cases/{name}.yaml", f"cases/{name}.yaml") for name in CASES),
     ]
-    for template, target in files:
-        _write(scaffold, suite_dir / target, _render(template, values), force=force)
+    if template == "openai":
+        files[0] = ("openai/suite.yaml", "suite.yaml")
+        files[3] = ("openai/agent.py", "agent/agent.py")
+        # Recorded model and tool calls: the first run replays them, offline and key-less.
+        files += [(f"openai/cassettes/{name}.jsonl", f"cassettes/{name}.jsonl") for name in CASES]
+    for name, target in files:
+        _write(scaffold, suite_dir / target, _render(name, values), force=force)
     workflow = root / ".github" / "workflows" / "harness.yml"
     _write(scaffold, workflow, _render("workflow.yml", values), force=force)
 

@@ -2,7 +2,7 @@
 only ever has a placeholder), 429 / 5xx / transport failures retried with tenacity's
 exponential backoff and jitter (an upstream's `retry-after` is honoured up to the cap).
 
-httpx is imported only when a mode calls upstream (record, auto, live): replay never does.
+httpx and tenacity are imported only when a mode calls upstream (record, auto, live).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
-import tenacity
 
 from harness.config.model_proxy import ModelRetry
 from harness.proxy.shapes import FORWARDED_REQUEST_HEADERS
 
 if TYPE_CHECKING:
     import httpx
+    import tenacity
 
 # 529: Anthropic's "overloaded". 408 and 409 are what OpenAI's SDK also retries.
 TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -91,6 +91,9 @@ class UpstreamClient:
     async def _send_with_retries(
         self, method: str, url: str, headers: dict[str, str], body: bytes, api: str
     ) -> httpx.Response:
+        # lazy: replay never retries anything upstream
+        import tenacity
+
         retry = self.retry
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(max(retry.attempts, 1)),
@@ -112,6 +115,9 @@ class UpstreamClient:
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
+        # lazy: replay never retries anything upstream
+        import tenacity
+
         retry = self.retry
         initial, cap = retry.initial_backoff_ms / 1000, retry.max_backoff_ms / 1000
         backoff = tenacity.wait_exponential(multiplier=initial, max=cap) + tenacity.wait_random(

@@ -76,3 +76,29 @@ def test_init_refuses_an_unknown_language(harness: Harness) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --language 'cobol': use one of python, node"
     assert not (harness.cwd / "evals").exists()
+
+
+def test_init_openai_template_replays_its_model_and_tool_calls_offline(harness: Harness) -> None:
+    # No key, and an upstream nothing listens on: only the shipped cassettes can answer.
+    harness.env.pop("OPENAI_API_KEY", None)
+    harness.env["HARNESS_UPSTREAM_OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
+    done = init(harness, "--template", "openai", "--suite", "llm")
+    assert done.returncode == 0, done.stdout + done.stderr
+    suite = harness.cwd / "evals" / "llm"
+    assert "from openai import OpenAI" in (suite / "agent" / "agent.py").read_text()
+    replay = harness.run(suite)
+    assert replay.exit_code == 0, replay.describe()
+    results = replay.results_by_case()
+    assert results["shipped_order"]["tool_calls_by_name"] == {"get_order": 1, "search_kb": 1}
+    assert results["shipped_order"]["tokens_out"] > 0 and results["shipped_order"]["cost_usd"] > 0
+    (final,) = replay.events_of("unknown_order", "final_output")
+    assert final["output"]["status"] == "not_found"
+    assert "could not find order ORD-9999" in final["output"]["reply"]
+    workflow = (harness.cwd / ".github" / "workflows" / "harness.yml").read_text()
+    assert "pip install harness openai" in workflow
+
+
+def test_init_openai_template_is_python_only(harness: Harness) -> None:
+    done = init(harness, "--template", "openai", "--language", "node")
+    assert done.returncode == 2
+    assert "--template openai" in done.stderr

@@ -2,6 +2,10 @@
 tests/support/providers is the full one): stdlib http.server in a thread, answers derived from
 the request (so recordings are stable), SSE split inside UTF-8 characters, usage everywhere.
 
+A chat completion that offers `tools` gets a rule-based tool-calling model: it calls get_order
+when the user names an order (ORD-nnnn), then search_kb with the question, then answers from
+the tool results (how `harness init --template openai`'s cassettes are recorded).
+
 Scripting: `upstream.fail_next(n, status=429)` answers the next n requests with that status
 (and `retry-after: 0`); a user message containing "BAD REQUEST" gets a provider 400. Every
 request is kept in `upstream.requests` (method, path, headers, body) to check what was sent.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +66,44 @@ def _frame(name: str, data: Any) -> str:
 
 def _reply(body: dict[str, Any]) -> str:
     return f"Écho «{_last_text(body)}» ✓"
+
+
+def tool_model(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The next assistant message of a support agent: get_order, search_kb, then an answer."""
+    question = next(str(m["content"]) for m in messages if m.get("role") == "user")
+    called = [
+        call["function"]["name"]
+        for m in messages
+        if m.get("role") == "assistant"
+        for call in m.get("tool_calls") or []
+    ]
+    results = [json.loads(m["content"]) for m in messages if m.get("role") == "tool"]
+    order = re.search(r"ORD-\d+", question)
+    if order and "get_order" not in called:
+        return _tool_call(len(messages), "get_order", {"order_id": order[0]})
+    if "search_kb" not in called:
+        query = re.sub(r"[^\w\s-]", "", question.split(" (order")[0]).lower()
+        return _tool_call(len(messages), "search_kb", {"query": query, "limit": 1})
+    reply = []
+    for result in results:
+        if isinstance(result, dict) and "error" in result and order:
+            reply.append(f"I could not find order {order[0]}; please check the number.")
+        elif isinstance(result, dict) and result.get("status") == "shipped":
+            reply.append(f"Your order {result['id']} has shipped with {result['carrier']}.")
+        elif isinstance(result, dict) and "status" in result:
+            reply.append(f"Your order {result['id']} is {result['status']}.")
+        elif isinstance(result, list) and result:
+            reply.append(f"See: {result[0]['title']}.")
+    return {"role": "assistant", "content": " ".join(reply) or "Thanks for your question."}
+
+
+def _tool_call(turn: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    call = {
+        "id": f"call_{turn}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(args)},
+    }
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,7 +175,14 @@ class _Handler(BaseHTTPRequestHandler):
         text, model = _reply(body), body.get("model", "gpt-test")
         usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
         if not body.get("stream"):
-            message = {"role": "assistant", "content": text}
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if body.get("tools"):
+                message = tool_model(body["messages"])
+                usage = {
+                    "prompt_tokens": len(json.dumps(body)) // 4,
+                    "completion_tokens": len(json.dumps(message)) // 4,
+                    "total_tokens": (len(json.dumps(body)) + len(json.dumps(message))) // 4,
+                }
             self._json(
                 200,
                 {
@@ -140,7 +190,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "object": "chat.completion",
                     "created": 1,
                     "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": message,
+                            "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                        }
+                    ],
                     "usage": usage,
                 },
             )
