@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_framework
 	$(BIN)/python -m tests.bench.bench_sweep
 	$(BIN)/python -m tests.bench.bench_serve
+	$(BIN)/python -m tests.bench.bench_proxy
 
 clean:
 	rm -rf $(VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info
