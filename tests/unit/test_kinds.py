@@ -125,7 +125,10 @@ def test_kinds_that_are_never_infrastructure(kind: FailureKind) -> None:
 
 def test_tainting_kinds_count_wherever_they_are_listed() -> None:
     tainting = {kind for kind, rule in RULES.items() if rule.taints}
-    assert tainting == {K.TOOL_TRANSIENT_ERROR, K.GRADER_ERROR}
+    assert tainting == {K.TOOL_TRANSIENT_ERROR, K.GRADER_ERROR, K.MODEL_UPSTREAM_ERROR}
+    # The agent was answered with an outage by its model: whatever it did next is not its own.
+    crashed_after = infra_failure([failure(K.AGENT_EXITED), failure(K.MODEL_UPSTREAM_ERROR)])
+    assert crashed_after == InfraFailure("model upstream error", True)
     late = infra_failure([failure(K.ASSERTION_FAILED), failure(K.GRADER_ERROR)])
     assert late == InfraFailure("grader error", False)
     first_taint = [failure(K.AGENT_ERROR), failure(K.TOOL_TRANSIENT_ERROR), failure(K.GRADER_ERROR)]
