@@ -1,25 +1,37 @@
 """The model proxy end to end: real agents on the official `openai` and `anthropic` SDKs record
-their model calls (through harness, against a local stand-in of the providers) beside their
-tool calls, then replay them with the stand-in gone; misses, budgets, upstream failures and
-secrets seen from outside (`python -m harness run`)."""
+their model calls (through harness, against tests/support/providers, the local stand-in of the
+providers) beside their tool calls, then replay them with the stand-in gone; misses, budgets,
+strict replay, upstream failures, kept agents and secrets, seen from outside
+(`python -m harness run`). The SDK matrix and the no-network proof are issue 14b's tests."""
 
 from __future__ import annotations
 
-import json
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.support.cli_runs import REPO, Harness, Run
+from tests.support.cli_runs import REPO, Harness, Run, started
 from tests.support.files import read_jsonl, write_suite
-from tests.support.model_upstream import Upstream, model_upstream
+from tests.support.providers import Providers, load_script, running_providers
 
 MODEL_AGENT = REPO / "tests" / "agents" / "model_agent.py"
 PLANTED_KEY = "sk-planted-" + "K" * 32
 TOOLS_PY = "def echo(text):\n    return {'length': len(text)}\n"
-
+SCRIPT = load_script(
+    {
+        "rules": [
+            {"match": "BAD REQUEST", "turns": [{"error": {"status": 400, "message": "bad"}}]},
+            {"match": "busy", "fail_first": {"times": 2, "status": 429}, "turns": [{"text": "ok"}]},
+            {"match": "down", "fail_first": {"times": 9, "status": 503}, "turns": [{"text": "x"}]},
+        ],
+        "default": {"text": "Écho «{prompt}» ✓"},
+    }
+)
 EVERY_CLIENT = [
     {"client": "openai_chat", "prompt": "bonjour"},
     {"client": "openai_chat_stream", "prompt": "streamed"},
@@ -34,166 +46,194 @@ EVERY_CLIENT = [
 ]
 
 
-def model_suite(root: Path, upstream: Upstream, calls: list[dict[str, Any]], **proxy: Any) -> Path:
+def model_suite(root: Path, cases: dict[str, list[dict[str, Any]]], **proxy: Any) -> Path:
     suite = write_suite(
-        root / "suite",
+        root,
         {
             "suite_name": "models",
             "agent_command": [sys.executable, str(MODEL_AGENT)],
             "tool_registry": ["echo"],
             "tools": {"echo": {"backend": "python", "function": "tools:echo"}},
-            "model_proxy": {
-                "upstreams": {"openai": upstream.openai_url, "anthropic": upstream.anthropic_url},
-                **proxy,
-            },
+            "model_proxy": proxy,
         },
-        [{"id": "c1", "input": {"calls": calls, "tool": "echo"}, "cassette": "cassettes/c1.jsonl"}],
+        [
+            {
+                "id": case,
+                "input": {"calls": calls, "tool": "echo"},
+                "cassette": f"cassettes/{case}.jsonl",
+            }
+            for case, calls in cases.items()
+        ],
     )
     (suite / "tools.py").write_text(TOOLS_PY)
     return suite
 
 
-def keyed(harness: Harness) -> Harness:
-    harness.env["OPENAI_API_KEY"] = PLANTED_KEY
-    harness.env["ANTHROPIC_API_KEY"] = PLANTED_KEY
+@pytest.fixture
+def providers() -> Iterator[Providers]:
+    with running_providers(SCRIPT) as running:
+        yield running
+
+
+def upstream(harness: Harness, providers: Providers) -> Harness:
+    """The invoker's side: the stand-in as upstream, and a real-looking key to forward."""
+    harness.env.update(providers.upstream_env())
+    harness.env["OPENAI_API_KEY"] = harness.env["ANTHROPIC_API_KEY"] = PLANTED_KEY
     return harness
 
 
-def final_output(run: Run) -> Any:
-    (event,) = run.events_of("c1", "final_output")
+def offline(harness: Harness) -> Harness:
+    """Replay's side: no key, and upstreams nothing listens on."""
+    harness.env["OPENAI_API_KEY"] = harness.env["ANTHROPIC_API_KEY"] = ""
+    harness.env["HARNESS_UPSTREAM_OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
+    harness.env["HARNESS_UPSTREAM_ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"
+    return harness
+
+
+def output_of(run: Run, case: str = "c1") -> Any:
+    (event,) = run.events_of(case, "final_output")
     return event["output"]
 
 
-def test_every_client_records_then_replays_without_the_upstream(
-    harness: Harness, tmp_path: Path
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Run]]:
+    """A suite of every client, recorded once (the tests below replay copies of it)."""
+    root = tmp_path_factory.mktemp("recorded")
+    with started(root) as harness, running_providers(SCRIPT) as running:
+        suite = model_suite(root / "suite", {"c1": EVERY_CLIENT})
+        run = upstream(harness, running).run(suite, "--mode", "record")
+        assert run.exit_code == 0, run.describe()
+        auth = {r.headers.get("authorization") for r in running.received if r.api == "openai"}
+        keys = {r.headers.get("x-api-key") for r in running.received if r.api == "anthropic"}
+        # The upstream got the invoker's key (added by harness), never the placeholder.
+        assert auth == {f"Bearer {PLANTED_KEY}"} and keys == {PLANTED_KEY}
+        yield suite, run
+
+
+def copy_of(recorded: tuple[Path, Run], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(recorded[0], tmp_path / "suite"))
+
+
+def test_every_client_replays_offline_as_recorded_and_no_key_reaches_disk(
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
 ) -> None:
-    keyed(harness)
-    with model_upstream() as upstream:
-        suite = model_suite(tmp_path, upstream, EVERY_CLIENT)
-        recorded = harness.run(suite, "--mode", "record")
-        assert recorded.exit_code == 0, recorded.describe()
-        seen = list(upstream.requests)
-    # The stand-in is gone: replay can only answer from the cassette.
-    replayed = harness.run(suite)
+    suite, record_run = recorded
+    replayed = offline(harness).run(copy_of(recorded, tmp_path))
     assert replayed.exit_code == 0, replayed.describe()
-    output = final_output(replayed)
-    assert output == final_output(recorded)
-    assert output["texts"][0] == "Écho «bonjour» ✓"
-    assert output["texts"][1] == "Écho «streamed» ✓"  # split inside UTF-8 upstream
-    assert output["texts"][5] == "gpt-test"
-    assert output["texts"][9] == str(len("count me"))
+    output = output_of(replayed)
+    assert output == output_of(record_run)
+    assert output["texts"][:2] == ["Écho «bonjour» ✓", "Écho «streamed» ✓"]
+    assert output["texts"][5] and output["texts"][9].isdigit()  # models, count_tokens
     assert len(output["tool_results"]) == len(EVERY_CLIENT)  # tool calls interleaved
-    # The agent had a placeholder, the upstream the invoker's key, the cassette neither.
     assert output["placeholder_keys"] == {"OPENAI_API_KEY": True, "ANTHROPIC_API_KEY": True}
-    assert {r.headers.get("authorization") for r in seen if r.path.startswith("/v1/c")} == {
-        f"Bearer {PLANTED_KEY}"
-    }
-    assert {r.headers.get("x-api-key") for r in seen if "messages" in r.path} == {PLANTED_KEY}
     lines = read_jsonl(suite / "cassettes" / "c1.jsonl")
     models = [line for line in lines if line.get("kind") == "model"]
-    assert len(models) == len(EVERY_CLIENT)
-    assert all(line["tool"] == "harness:model" and line["args"] == {} for line in models)
-    assert "set-cookie" not in json.dumps(models)
+    assert [m["path"] for m in models][:4] == ["/v1/chat/completions"] * 3 + ["/v1/responses"]
+    assert all(m["tool"] == "harness:model" and m["args"] == {} for m in models)
     assert "user" not in models[0]["request"]  # volatile fields are not stored
-    stream = models[1]["events"]
-    assert stream[-1]["data"] == "[DONE]"
-    # Usage read from the answers, streamed or not, without the agent's help.
-    result = replayed.results()[0]
-    assert result["tokens_out"] == result_tokens_out(recorded)
-    assert result["tokens_out"] > 0
+    assert models[1]["events"][-1]["data"] == "[DONE]"
+    assert all(set(m["headers"]) <= {"content-type", "x-request-id", "request-id"} for m in models)
+    # Usage from the answers, streamed or not, without the agent's help.
+    result, recorded_result = replayed.results()[0], record_run.results()[0]
+    assert result["tokens_out"] == recorded_result["tokens_out"] > 0
+    calls = replayed.events_of("c1", "model_call")
+    assert [c["source"] for c in calls] == ["replay"] * len(EVERY_CLIENT)
+    written = [p for p in (*suite.rglob("*"), *record_run.dir.rglob("*")) if p.is_file()]
+    assert [p for p in written if PLANTED_KEY.encode() in p.read_bytes()] == []
 
 
-def result_tokens_out(run: Run) -> int:
-    value = run.results()[0]["tokens_out"]
-    assert isinstance(value, int)
-    return value
-
-
-def test_a_planted_key_reaches_no_file_the_run_wrote(harness: Harness, tmp_path: Path) -> None:
-    keyed(harness)
-    with model_upstream() as upstream:
-        suite = model_suite(tmp_path, upstream, EVERY_CLIENT[:2] + EVERY_CLIENT[6:8])
-        run = harness.run(suite, "--mode", "record")
-    assert run.exit_code == 0, run.describe()
-    written = [path for path in (*suite.rglob("*"), *harness.out.rglob("*")) if path.is_file()]
-    assert written
-    leaked = [path for path in written if PLANTED_KEY.encode() in path.read_bytes()]
-    assert leaked == []
-
-
-def test_one_changed_word_is_a_model_miss_naming_the_path(harness: Harness, tmp_path: Path) -> None:
-    with model_upstream() as upstream:
-        suite = model_suite(tmp_path, upstream, [{"client": "openai_chat", "prompt": "hello"}])
-        assert harness.run(suite, "--mode", "record").exit_code == 0
-    case = suite / "cases" / "c1.yaml"
-    case.write_text(case.read_text().replace("hello", "goodbye"))
-    run = harness.run(suite)
-    assert run.exit_code == 1, run.describe()
-    (failure, *_) = run.results()[0]["failures"]
-    assert failure["type"] == "model_miss"
-    assert "$.messages[0].content" in failure["message"]
-    assert failure["details"]["paths"] == ["$.messages[0].content"]
-    assert "cassettes/c1.jsonl:" in failure["details"]["nearest"]
-
-
-def test_upstream_429_is_retried_and_a_400_is_recorded_and_replayed(
-    harness: Harness, tmp_path: Path
+def test_one_changed_word_is_a_model_miss_naming_the_path(
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
 ) -> None:
-    calls = [
-        {"client": "openai_chat", "prompt": "first"},
-        {"client": "anthropic", "prompt": "a BAD REQUEST"},
-    ]
-    with model_upstream() as upstream:
-        suite = model_suite(
-            tmp_path, upstream, calls, retry={"attempts": 3, "initial_backoff_ms": 1}
-        )
-        upstream.fail_next(2, status=429)
-        recorded = harness.run(suite, "--mode", "record")
-        assert recorded.exit_code == 0, recorded.describe()
-    replayed = harness.run(suite)
-    assert replayed.exit_code == 0, replayed.describe()
-    texts = final_output(replayed)["texts"]
-    assert texts[0] == "Écho «first» ✓"
-    assert texts[1].startswith("error 400")
-
-
-def test_an_upstream_down_past_the_retries_stores_nothing(harness: Harness, tmp_path: Path) -> None:
-    with model_upstream() as upstream:
-        suite = model_suite(
-            tmp_path,
-            upstream,
-            [{"client": "openai_chat", "prompt": "x"}],
-            retry={"attempts": 2, "initial_backoff_ms": 1},
-        )
-        upstream.fail_next(10, status=503)
-        run = harness.run(suite, "--mode", "record", "--max-retries", "0")
-    assert run.exit_code != 0
-    result = run.results()[0]
-    assert result["failures"][0]["type"] == "model_upstream_error"
-    assert result["outcome"] == "infra_error"
-    assert not (suite / "cassettes" / "c1.jsonl").exists()
+    suite = copy_of(recorded, tmp_path)
+    case = suite / "cases" / "c1.yaml"
+    case.write_text(case.read_text().replace("bonjour", "bonsoir"))
+    run = offline(harness).run(suite)
+    assert run.exit_code == 1, run.describe()
+    failure = run.results()[0]["failures"][0]
+    assert failure["type"] == "model_miss"
+    assert '$.messages[0].content: expected "bonjour", got "bonsoir"' in failure["message"]
+    assert failure["details"]["paths"] == ["$.messages[0].content"]
+    assert failure["details"]["nearest"].endswith("cassettes/c1.jsonl:2")
 
 
 @pytest.mark.parametrize("budget", ["max_tokens_out", "max_cost_usd"])
 def test_a_spent_budget_refuses_the_next_model_call(
-    harness: Harness, tmp_path: Path, budget: str
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path, budget: str
 ) -> None:
-    calls = [{"client": "openai_chat", "prompt": f"call {n}"} for n in range(3)]
-    with model_upstream() as upstream:
-        suite = model_suite(
-            tmp_path,
-            upstream,
-            calls,
-            pricing={"gpt-test": {"input_usd_per_mtok": 1000, "output_usd_per_mtok": 1000}},
-        )
-        assert harness.run(suite, "--mode", "record").exit_code == 0
-    limit = {"max_tokens_out": 10, "max_cost_usd": 0.03}[budget]
-    text = (suite / "suite.yaml").read_text() + f"budgets:\n  {budget}: {limit}\n"
-    (suite / "suite.yaml").write_text(text)
-    run = harness.run(suite)
+    suite = copy_of(recorded, tmp_path)
+    spent = recorded[1].results()[0]["tokens_out"]
+    price = "{output_usd_per_mtok: 1000000}"
+    prices = f"  pricing: {{gpt-test: {price}, claude: {price}}}\n"
+    limit = {"max_tokens_out": 1, "max_cost_usd": 1.5}[budget]
+    text = (
+        (suite / "suite.yaml").read_text().replace("model_proxy: {}\n", "model_proxy:\n" + prices)
+    )
+    (suite / "suite.yaml").write_text(text + f"budgets:\n  {budget}: {limit}\n")
+    run = offline(harness).run(suite)
     result = run.results()[0]
-    assert result["failures"][0]["type"] == "budget_exceeded"
+    assert result["failures"][0]["type"] == "budget_exceeded", run.describe()
     assert result["failures"][0]["details"]["field"] == budget
-    # Two calls spent it (7 tokens out, $0.018 each); the third was refused.
-    assert result["tokens_out"] == 14
-    assert result["cost_usd"] == pytest.approx(0.036)
+    assert 0 < result["tokens_out"] < spent  # the calls after the one that spent it were refused
+    assert len(run.events_of("c1", "model_call")) < len(EVERY_CLIENT)
+
+
+def test_strict_replay_fails_on_model_calls_never_made(
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
+) -> None:
+    suite = copy_of(recorded, tmp_path)
+    case = suite / "cases" / "c1.yaml"
+    document = yaml.safe_load(case.read_text())
+    document["input"]["calls"] = [c for c in EVERY_CLIENT if c["client"] != "openai_models"]
+    case.write_text(yaml.safe_dump(document))
+    run = offline(harness).run(suite, "--strict")
+    assert run.exit_code == 1, run.describe()
+    unused = [f["message"] for f in run.results()[0]["failures"] if f["type"] == "cassette_unused"]
+    assert any("model call GET /v1/models was never made" in message for message in unused)
+
+
+def test_upstream_429_is_retried_and_a_400_is_recorded_and_replayed(
+    harness: Harness, providers: Providers, tmp_path: Path
+) -> None:
+    calls = [
+        {"client": "openai_chat", "prompt": "busy now"},
+        {"client": "anthropic", "prompt": "a BAD REQUEST"},
+    ]
+    suite = model_suite(tmp_path, {"c1": calls}, retry={"attempts": 3, "initial_backoff_ms": 1})
+    recorded = upstream(harness, providers).run(suite, "--mode", "record")
+    assert recorded.exit_code == 0, recorded.describe()
+    assert [r.status for r in providers.received][:3] == [429, 429, 200]
+    replayed = offline(harness).run(suite)
+    assert replayed.exit_code == 0, replayed.describe()
+    texts = output_of(replayed)["texts"]
+    assert texts == output_of(recorded)["texts"]
+    assert texts[0] == "ok" and texts[1].startswith("error 400")
+
+
+def test_an_upstream_down_past_the_retries_stores_nothing(
+    harness: Harness, providers: Providers, tmp_path: Path
+) -> None:
+    calls = [{"client": "openai_chat", "prompt": "down again"}]
+    suite = model_suite(tmp_path, {"c1": calls}, retry={"attempts": 2, "initial_backoff_ms": 1})
+    run = upstream(harness, providers).run(suite, "--mode", "record", "--max-retries", "0")
+    assert run.exit_code != 0
+    result = run.results()[0]
+    assert result["failures"][0]["type"] == "model_upstream_error", run.describe()
+    assert "after 2 tries" in result["failures"][0]["message"]
+    assert result["outcome"] == "infra_error"
+    assert not (suite / "cassettes" / "c1.jsonl").exists()
+
+
+def test_a_kept_agent_is_routed_by_its_current_task(
+    harness: Harness, providers: Providers, tmp_path: Path
+) -> None:
+    cases = {f"c{n}": [{"client": "openai_chat", "prompt": f"task {n}"}] for n in range(3)}
+    suite = model_suite(tmp_path, cases)
+    recorded = upstream(harness, providers).run(suite, "--mode", "record", "--workers", "1")
+    assert recorded.exit_code == 0, recorded.describe()
+    for n in range(3):
+        (line,) = [e for e in read_jsonl(suite / "cassettes" / f"c{n}.jsonl") if "kind" in e]
+        assert line["request"]["messages"][0]["content"] == f"task {n}"
+    replayed = offline(harness).run(suite, "--workers", "1")
+    assert replayed.exit_code == 0, replayed.describe()
+    assert output_of(replayed, "c2")["texts"] == ["Écho «task 2» ✓"]

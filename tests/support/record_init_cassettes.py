@@ -1,5 +1,5 @@
 """Re-record the cassettes `harness init --template openai` ships (model and tool calls),
-against the rule-based tool-calling model of tests.support.model_upstream:
+against tests/support/providers scripted as a tool-calling model (SCRIPT below):
 
     .venv/bin/python -m tests.support.record_init_cassettes
 
@@ -18,19 +18,56 @@ import tempfile
 from pathlib import Path
 
 from tests.support.cli_runs import REPO
-from tests.support.model_upstream import model_upstream
+from tests.support.providers import load_script, running_providers
 
 TEMPLATES = REPO / "harness" / "templates" / "init" / "openai" / "cassettes"
 CASES = ("shipped_order", "unknown_order", "general_question")
 
 
+def _calls(*calls: tuple[str, dict[str, object]]) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": args} for name, args in calls]}
+
+
+# What the model does in each case: look the order up, find an article, answer.
+SCRIPT = load_script(
+    {
+        "rules": [
+            {
+                "match": "ORD-1001",
+                "turns": [
+                    _calls(("get_order", {"order_id": "ORD-1001"})),
+                    _calls(("search_kb", {"query": "track shipped order", "limit": 1})),
+                    {"text": "Your order ORD-1001 has shipped with DHL."},
+                ],
+            },
+            {
+                "match": "ORD-9999",
+                "turns": [
+                    _calls(("get_order", {"order_id": "ORD-9999"})),
+                    _calls(("search_kb", {"query": "refund", "limit": 1})),
+                    {"text": "I could not find order ORD-9999; please check the number."},
+                ],
+            },
+            {
+                "match": "delivery address",
+                "turns": [
+                    _calls(("search_kb", {"query": "change delivery address", "limit": 1})),
+                    {"text": "See: Changing your delivery address."},
+                ],
+            },
+        ]
+    }
+)
+
+
 def main() -> None:
     for name in CASES:  # empty: the init run records every call (auto mode)
         (TEMPLATES / f"{name}.jsonl.tmpl").write_text("")
-    with model_upstream() as upstream, tempfile.TemporaryDirectory() as tmp:
+    with running_providers(SCRIPT) as providers, tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
-            "HARNESS_UPSTREAM_OPENAI_BASE_URL": upstream.openai_url,
+            **providers.upstream_env(),
+            "OPENAI_API_KEY": "sk-stand-in",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         }
         done = subprocess.run(
