@@ -102,8 +102,12 @@ def one_call(call: dict[str, Any]) -> str:
         case "anthropic_async":
             return asyncio.run(anthropic_async(prompt))
         case "anthropic_count":
-            counted = _anthropic().Anthropic().messages.count_tokens(
-                model="claude-test", messages=[{"role": "user", "content": prompt}]
+            counted = (
+                _anthropic()
+                .Anthropic()
+                .messages.count_tokens(
+                    model="claude-test", messages=[{"role": "user", "content": prompt}]
+                )
             )
             return str(counted.input_tokens)
     raise ValueError(f"unknown client {client!r}")
