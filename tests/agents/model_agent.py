@@ -63,7 +63,7 @@ async def openai_chat_async(prompt: str) -> str:
 def openai_responses(prompt: str, stream: bool = False) -> str:
     client = _openai().OpenAI()
     if not stream:
-        return client.responses.create(model="gpt-test", input=prompt).output_text
+        return str(client.responses.create(model="gpt-test", input=prompt).output_text)
     events = client.responses.create(model="gpt-test", input=prompt, stream=True)
     return "".join(e.delta for e in events if e.type == "response.output_text.delta")
 
