@@ -96,6 +96,11 @@ class ModelCassette:
             differences = request_differences(recorded, self._keys[nearest], request)
             used = " (already used)" if self._used[nearest] else ""
             text.append(f"nearest recorded request: {recorded.where}{used}")
+            if not differences:
+                text.append(
+                    "  the same request, but every recording of it was already used: the agent "
+                    "makes this call more often than when it was recorded"
+                )
             text.extend(f"  {line}" for line in differences[:PATHS_SHOWN])
             if len(differences) > PATHS_SHOWN:
                 text.append(f"  ... and {len(differences) - PATHS_SHOWN} more differences")
