@@ -142,6 +142,18 @@ def test_every_client_replays_offline_as_recorded_and_no_key_reaches_disk(
     assert [p for p in written if PLANTED_KEY.encode() in p.read_bytes()] == []
 
 
+def test_the_sdks_parse_streams_split_at_random_offsets(
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
+) -> None:
+    suite = copy_of(recorded, tmp_path)
+    settings = suite / "suite.yaml"
+    chaos = "model_proxy: {stream_chunking: chaos, chaos_seed: 7, stream_timing: {scale: 0.5}}"
+    settings.write_text(settings.read_text().replace("model_proxy: {}", chaos))
+    replayed = offline(harness).run(suite)
+    assert replayed.exit_code == 0, replayed.describe()
+    assert output_of(replayed) == output_of(recorded[1])
+
+
 def test_one_changed_word_is_a_model_miss_naming_the_path(
     harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
 ) -> None:
