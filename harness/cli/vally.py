@@ -188,7 +188,7 @@ def compare_command(
     ] = None,
 ) -> None:
     """Judge run B against run A trial by trial (matched by stimulus and trial index); print
-    wins, losses and ties with an exact sign test; exit 1 when B is significantly worse."""
+    wins, losses and ties with an exact sign test; exit 1 when no pair could be judged."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.vally_results import run_compare
 

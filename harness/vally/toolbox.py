@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +99,7 @@ class Toolbox:
             server.name,
             server.argv,
             cwd=server.cwd,
-            env=server.env,
+            env={name: expand(value) for name, value in server.env.items()},
             start_timeout_ms=server.start_timeout_ms,
             log_path=None
             if self.log_dir is None
@@ -191,15 +192,21 @@ def _check_unique(spec: EvalSpec, stimulus: Stimulus, offered: Mapping[str, list
                 )
 
 
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(value: str) -> str:
+    """`${NAME}` in a server's env read from harness's environment (a secret stays out of the
+    spec, and out of the agent's environment: see server_credentials)."""
+    return _REFERENCE.sub(lambda found: os.environ.get(found[1], ""), value)
+
+
 def server_credentials(specs: Iterable[EvalSpec]) -> frozenset[str]:
     """Environment variables the MCP servers are given: the tools' secrets, never the agent's."""
     names: set[str] = set()
     for spec in specs:
         for stimulus in spec.stimuli:
             for server in stimulus.environment.mcp_servers:
-                names.update(
-                    value[2:-1]
-                    for value in server.env.values()
-                    if value.startswith("${") and value.endswith("}")
-                )
+                for value in server.env.values():
+                    names.update(_REFERENCE.findall(value))
     return frozenset(name for name in names if name in os.environ)

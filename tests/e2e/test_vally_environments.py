@@ -36,6 +36,8 @@ stimuli:
         config: {{substring: "+edited"}}
       - type: skill-invocation
         config: {{required: [code-review]}}
+      - type: file-contains
+        config: {{path: from-work-dir.txt, value: seeded}}
 """
 
 
@@ -63,15 +65,18 @@ def test_git_worktree_and_clone_with_skills_from_skill_dir(
     git(repo, "commit", "-qm", "two")
     spec = tmp_path / "repo.eval.yaml"
     spec.write_text(SPEC.format(repo=repo))
-    out = tmp_path / "results"
+    out, seed = tmp_path / "results", tmp_path / "seed"
+    seed.mkdir()
+    (seed / "from-work-dir.txt").write_text("seeded\n")
     run = vally(harness, "eval", "-e", str(spec), "--skill-dir", str(PROJECT / "skills"),
-                "--output-dir", str(out))  # fmt: skip
+                "--work-dir", str(seed), "--output-dir", str(out))  # fmt: skip
     assert run.exit_code == 0, run.describe()
     found = by_stimulus(latest(out))
     assert graders(found["repo/worktree"])["file-contains"] == (
         True, "'version one' found in README.md",
     )  # fmt: skip
     clone = graders(found["repo/clone"])
+    assert clone["file-contains"] == (True, "'seeded' found in from-work-dir.txt")
     assert clone["diff-contains"][0] is True
     assert clone["skill-invocation"][0] is True
     assert git(repo, "worktree", "list").count("\n") == 1  # the trial's worktree was pruned
