@@ -115,9 +115,14 @@ def case_history(state: ServeState, case_id: str, params: Mapping[str, str]) -> 
     entries = per_run(trials)[-runs:]
     if not entries:
         raise ApiError(404, "case_not_found", f"no run has a case {case_id!r}")
-    in_index = {ref.run_id for ref in refs}
+    by_id = {ref.run_id: ref for ref in refs}
     for entry in entries:
-        entry["in_index"] = entry["run_id"] in in_index
+        known_ref = by_id.get(entry["run_id"])
+        entry["in_index"] = known_ref is not None
+        if known_ref is not None and entry["mean_score"] is None:  # the database keeps no scores
+            cell = state.runs.of(known_ref).tally.feed().cells.get((case_id, entry["model"]))
+            if cell is not None and cell.scored:
+                entry["mean_score"] = cell.score / cell.scored
     return paged(
         entries,
         len(entries),

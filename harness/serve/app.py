@@ -97,6 +97,85 @@ def _api(handler: Callable[[Request], Any]) -> Callable[[Request], Response]:
     return endpoint
 
 
+class Pages:
+    """The handlers that are not plain JSON: the HTML shell, static assets and the live tail."""
+
+    def __init__(self, state: ServeState, assets: dict[str, Asset]) -> None:
+        self.state = state
+        self.assets = assets
+        self.shell = assets["index.html"]
+
+    def page(self, request: Request) -> Response:
+        run_id = request.path_params.get("run_id")
+        # An unknown run is a 404 for crawlers and link checkers; the page says so from the API.
+        status = 404 if run_id is not None and self.state.index.get(run_id) is None else 200
+        headers = {"cache-control": "no-cache"}
+        return Response(self.shell.body, status, media_type=self.shell.media_type, headers=headers)
+
+    def static(self, request: Request) -> Response:
+        asset = self.assets.get(request.path_params["name"])
+        if asset is None:
+            error = ApiError(404, "not_found", "no such file")
+            return Response(error.body(), 404, media_type="application/json")
+        headers = {"etag": asset.etag, "cache-control": "no-cache"}
+        if request.headers.get("if-none-match") == asset.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+    def tail(self, request: Request) -> Response:
+        """The tail answers 304 from its ETag alone, before reading a byte of results.jsonl."""
+        run_id, params = request.path_params["run_id"], request.query_params
+        try:
+            etag = routes.tail_etag(self.state, run_id, params)
+        except ApiError as error:
+            return Response(error.body(), error.status, media_type="application/json")
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"etag": etag, "cache-control": "no-cache"})
+        response = _api(lambda r: routes.tail(self.state, run_id, params))(request)
+        if response.status_code == 200:
+            response.headers["etag"] = etag
+        return response
+
+
+def _not_found(request: Request) -> Any:
+    raise ApiError(404, "not_found", f"no route {request.url.path}")
+
+
+def _api_index(request: Request) -> Any:
+    return {"harness": __version__, "routes": list(API_ROUTES), "methods": ["GET", "HEAD"]}
+
+
+def route_table(state: ServeState, pages: Pages) -> list[Route]:
+    def run(r: Request) -> str:
+        return str(r.path_params["run_id"])
+
+    one = "/api/runs/{run_id}"
+    return [
+        Route("/api", _api(_api_index)),
+        Route("/api/runs", _api(lambda r: routes.runs_list(state, r.query_params))),
+        Route(one, _api(lambda r: routes.run_detail(state, run(r)))),
+        Route(one + "/outcomes", _api(lambda r: routes.outcomes(state, run(r), r.query_params))),
+        Route(one + "/matrix", _api(lambda r: routes.matrix(state, run(r), r.query_params))),
+        Route(
+            one + "/attempts/{attempt:path}",
+            _api(lambda r: routes.attempt(state, run(r), r.path_params["attempt"])),
+        ),
+        Route(one + "/tail", pages.tail),
+        Route(
+            "/api/cases/{case:path}/history",
+            _api(lambda r: across.case_history(state, r.path_params["case"], r.query_params)),
+        ),
+        Route("/api/compare", _api(lambda r: across.compare_runs(state, r.query_params))),
+        Route("/api/{rest:path}", _api(_not_found)),
+        Route("/static/{name:path}", pages.static),
+        Route("/", pages.page),
+        Route("/runs/{run_id}", pages.page),
+        Route("/runs/{run_id}/attempts/{attempt:path}", pages.page),
+        Route("/compare", pages.page),
+        Route("/cases/{case:path}", pages.page),
+    ]
+
+
 def build_app(
     root: Path,
     *,
@@ -108,86 +187,9 @@ def build_app(
 ) -> Guard:
     """The whole server: the guard in front of the Starlette app."""
     state = ServeState(RunIndex(root), db_path)
-    assets = load_assets()
-    shell = assets["index.html"]
-
-    def page(request: Request) -> Response:
-        status = 200
-        run_id = request.path_params.get("run_id")
-        if run_id is not None and state.index.get(run_id) is None:
-            status = 404  # the page says so too, from the API's answer
-        return Response(
-            shell.body, status, media_type=shell.media_type, headers={"cache-control": "no-cache"}
-        )
-
-    def static(request: Request) -> Response:
-        asset = assets.get(request.path_params["name"])
-        if asset is None:
-            error = ApiError(404, "not_found", "no such file")
-            return Response(error.body(), 404, media_type="application/json")
-        headers = {"etag": asset.etag, "cache-control": "no-cache"}
-        if request.headers.get("if-none-match") == asset.etag:
-            return Response(status_code=304, headers=headers)
-        return Response(asset.body, media_type=asset.media_type, headers=headers)
-
-    def tail(request: Request) -> Response:
-        params = request.query_params
-        try:
-            etag = routes.tail_etag(state, request.path_params["run_id"], params)
-        except ApiError as error:
-            return Response(error.body(), error.status, media_type="application/json")
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers={"etag": etag, "cache-control": "no-cache"})
-        response = _api(lambda r: routes.tail(state, r.path_params["run_id"], r.query_params))(
-            request
-        )
-        if response.status_code == 200:
-            response.headers["etag"] = etag
-        return response
-
-    def not_found(request: Request) -> Any:
-        raise ApiError(404, "not_found", f"no route {request.url.path}")
-
-    def api_index(request: Request) -> Any:
-        return {"harness": __version__, "routes": list(API_ROUTES), "methods": ["GET", "HEAD"]}
-
-    run = "/api/runs/{run_id}"
-    table = [
-        Route("/api", _api(api_index)),
-        Route("/api/runs", _api(lambda r: routes.runs_list(state, r.query_params))),
-        Route(run, _api(lambda r: routes.run_detail(state, r.path_params["run_id"]))),
-        Route(
-            run + "/outcomes",
-            _api(lambda r: routes.outcomes(state, r.path_params["run_id"], r.query_params)),
-        ),
-        Route(
-            run + "/matrix",
-            _api(lambda r: routes.matrix(state, r.path_params["run_id"], r.query_params)),
-        ),
-        Route(
-            run + "/attempts/{attempt:path}",
-            _api(
-                lambda r: routes.attempt(state, r.path_params["run_id"], r.path_params["attempt"])
-            ),
-        ),
-        Route(run + "/tail", tail),
-        Route(
-            "/api/cases/{case:path}/history",
-            _api(lambda r: across.case_history(state, r.path_params["case"], r.query_params)),
-        ),
-        Route("/api/compare", _api(lambda r: across.compare_runs(state, r.query_params))),
-        Route("/api/{rest:path}", _api(not_found)),
-        Route("/static/{name:path}", static),
-        Route("/", page),
-        Route("/runs/{run_id}", page),
-        Route("/runs/{run_id}/attempts/{attempt:path}", page),
-        Route("/compare", page),
-        Route("/cases/{case:path}", page),
-    ]
-    app = Starlette(routes=table)
+    app = Starlette(routes=route_table(state, Pages(state, load_assets())))
     app.add_exception_handler(404, _not_found_handler)
-    hosts = allowed_hosts(host, port, extra_hosts)
-    return Guard(app, hosts=hosts, token=token)
+    return Guard(app, hosts=allowed_hosts(host, port, extra_hosts), token=token)
 
 
 async def _not_found_handler(request: Request, exc: Exception) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -25,6 +26,53 @@ TRACE_FILE = "run.jsonl"
 KEEP_RUNS = 32
 
 
+class Gate(msgspec.Struct):
+    """The gate's verdict as summary.json's `regression` holds it (its per-case rows skipped)."""
+
+    passed: bool | None = None
+    baseline: str | None = None
+    checks: list[dict[str, Any]] = []
+    paired_test: dict[str, Any] | None = None
+
+
+class _Tail(msgspec.Struct):
+    regression: Gate | None = None
+
+
+# summary.json's keys after `cases` (one row per attempt: megabytes in a big sweep) are the gate,
+# the policy and the sweep's per-cell table: read from the end, never the whole file.
+_GATE_KEY = re.compile(rb'"regression"\s*:')
+TAIL_START_BYTES = 256 * 1024
+TAIL_MAX_BYTES = 16 * 1024 * 1024
+
+
+def read_gate(path: Path, first_bytes: int = TAIL_START_BYTES) -> Gate | None:
+    """summary.json's gate, from the smallest tail of the file that starts at its top-level
+    `regression` key. `{` + that tail is a whole JSON object only when the key found is the
+    top-level one (a nested one leaves a brace unmatched), so a match that fails to decode is
+    a nested key and the search goes on leftwards."""
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            span = first_bytes
+            while True:
+                start = max(0, size - span)
+                handle.seek(start)
+                tail = handle.read(size - start)
+                for match in reversed(list(_GATE_KEY.finditer(tail))):
+                    try:
+                        return msgspec.json.decode(
+                            b"{" + tail[match.start() :], type=_Tail
+                        ).regression
+                    except msgspec.DecodeError:
+                        continue
+                if start == 0 or span >= TAIL_MAX_BYTES:
+                    return None
+                span *= 4
+    except OSError:
+        return None
+
+
 class Run:
     """One run directory as the server reads it."""
 
@@ -33,6 +81,7 @@ class Run:
         self.path = ref.path
         self.tally = RunTally(ref.path / RESULTS_FILE)
         self._document: tuple[int, dict[str, Any]] = (-1, {})
+        self._gate: tuple[int, Gate | None] = (-1, None)
         self._lock = threading.Lock()
 
     @property
@@ -58,6 +107,18 @@ class Run:
                     value = {}
                 self._document = (mtime, value if isinstance(value, dict) else {})
             return self._document[1]
+
+    def gate(self) -> Gate | None:
+        """The gate's verdict from summary.json, read again only when the file changes."""
+        path = self.path / SUMMARY_FILE
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+        with self._lock:
+            if self._gate[0] != mtime:
+                self._gate = (mtime, read_gate(path))
+            return self._gate[1]
 
     def models(self) -> list[str]:
         """The run's models in its plan's order, then any only its results name."""

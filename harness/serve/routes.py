@@ -17,7 +17,7 @@ from harness.serve.attempts import (
     stderr_tail,
     transcript,
 )
-from harness.serve.cards import SUMMARY_FILE, TRACE_FILE, Run
+from harness.serve.cards import TRACE_FILE, Run
 from harness.serve.filters import FilterError, Filters
 from harness.serve.lines import file_size, iter_rows
 from harness.serve.matrix import METRICS, SORTS, build_matrix, descriptor, matching_groups
@@ -26,27 +26,6 @@ from harness.serve.state import ApiError, ServeState, bad_parameter, int_param, 
 
 TAIL_MAX_ROWS = 500
 RUN_STATUSES = ("running", "passed", "failed", "error", "interrupted")
-
-
-class _Gate(msgspec.Struct):
-    passed: bool | None = None
-    baseline: str | None = None
-    checks: list[dict[str, Any]] = []
-    paired_test: dict[str, Any] | None = None
-
-
-class _Summary(msgspec.Struct):
-    """The parts of summary.json the run page shows (its per-case rows are skipped)."""
-
-    regression: _Gate | None = None
-    policy_snapshot: dict[str, Any] | None = None
-
-
-def summary_of(run: Run) -> _Summary:
-    try:
-        return msgspec.json.decode((run.path / SUMMARY_FILE).read_bytes(), type=_Summary)
-    except (OSError, msgspec.DecodeError):
-        return _Summary()
 
 
 def runs_list(state: ServeState, params: Mapping[str, str]) -> dict[str, Any]:
@@ -69,53 +48,60 @@ def runs_list(state: ServeState, params: Mapping[str, str]) -> dict[str, Any]:
     return paged(items, len(refs), page, suites=suites)
 
 
+def _facets(run: Run) -> dict[str, Any]:
+    """What the run page's filters offer: models, statuses, reasons, graders and tags."""
+    tally = run.tally.feed()
+    tags: dict[str, set[str]] = {}
+    for case_tags in (run.document().get("case_tags") or {}).values():
+        for key, value in case_tags.items():
+            tags.setdefault(key, set()).add(value)
+    return {
+        "models": run.models(),
+        "statuses": dict(tally.statuses),
+        "reasons": dict(tally.reasons.most_common()),
+        "graders": sorted(tally.graders),
+        "failing_graders": {k: v for k, v in tally.graders.most_common() if v},
+        "tags": {key: sorted(values) for key, values in sorted(tags.items())},
+    }
+
+
+def _by_model(run: Run) -> list[dict[str, Any]]:
+    """Pass rate, mean wall time and cost per model, in the plan's order of models."""
+    sums: dict[str | None, list[float]] = {}  # attempts, passed, counted, wall, cost, costed
+    for (_, model), cell in run.tally.feed().cells.items():
+        total = sums.setdefault(model, [0, 0, 0, 0, 0.0, 0])
+        for index, value in enumerate(
+            (cell.attempts, cell.c, cell.n, cell.wall_ms, cell.cost_usd, cell.costed)
+        ):
+            total[index] += value
+    order = {model: index for index, model in enumerate(run.models())}
+    return [
+        {
+            "model": model,
+            "attempts": int(t[0]),
+            "pass_rate": t[1] / t[2] if t[2] else None,
+            "mean_wall_ms": t[3] / t[0] if t[0] else None,
+            "cost_usd": t[4] if t[5] else None,
+        }
+        for model, t in sorted(sums.items(), key=lambda item: order.get(item[0] or "", 0))
+    ]
+
+
 def run_detail(state: ServeState, run_id: str) -> dict[str, Any]:
     run = state.run(run_id)
     card = state.card(run.ref)
-    tally = run.tally.feed()
     doc = run.document()
-    tags: dict[str, set[str]] = {}
-    for case_tags in (doc.get("case_tags") or {}).values():
-        for key, value in case_tags.items():
-            tags.setdefault(key, set()).add(value)
-    summary = summary_of(run) if not card["live"] else _Summary()
-    by_model: dict[str, dict[str, Any]] = {}
-    for (_, model), cell in tally.cells.items():
-        entry = by_model.setdefault(
-            model or "", {"attempts": 0, "c": 0, "n": 0, "wall_ms": 0, "cost_usd": 0.0, "costed": 0}
-        )
-        entry["attempts"] += cell.attempts
-        entry["c"] += cell.c
-        entry["n"] += cell.n
-        entry["wall_ms"] += cell.wall_ms
-        entry["cost_usd"] += cell.cost_usd
-        entry["costed"] += cell.costed
+    gate = run.gate() if not card["live"] else None
     previous = state.index.previous(run.ref)
     return {
         **card,
         "argv": doc.get("argv"),
         "versions": doc.get("versions"),
         "suite_path": doc.get("suite_path"),
-        "offset": tally.offset,
-        "facets": {
-            "models": run.models(),
-            "statuses": dict(tally.statuses),
-            "reasons": dict(tally.reasons.most_common()),
-            "graders": sorted(tally.graders),
-            "failing_graders": {k: v for k, v in tally.graders.most_common() if v},
-            "tags": {key: sorted(values) for key, values in sorted(tags.items())},
-        },
-        "by_model": [
-            {
-                "model": model or None,
-                "attempts": e["attempts"],
-                "pass_rate": e["c"] / e["n"] if e["n"] else None,
-                "mean_wall_ms": e["wall_ms"] / e["attempts"] if e["attempts"] else None,
-                "cost_usd": e["cost_usd"] if e["costed"] else None,
-            }
-            for model, e in by_model.items()
-        ],
-        "gate": msgspec.to_builtins(summary.regression) if summary.regression else None,
+        "offset": run.tally.feed().offset,
+        "facets": _facets(run),
+        "by_model": _by_model(run),
+        "gate": msgspec.to_builtins(gate) if gate else None,
         "previous_run": previous.run_id if previous else None,
         "metrics": [descriptor(name) for name in METRICS],
     }

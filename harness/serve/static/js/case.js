@@ -26,15 +26,16 @@ export async function renderCase(ctx) {
         h("label", { class: "muted" }, "runs ", h("select", { "aria-label": "runs", on: { change: (e) => ctx.navigate(withQuery(location.pathname, { ...params, runs: e.target.value })) } },
           [10, 30, 100, 200].map((n) => h("option", { value: n, selected: Number(params.runs) === n }, `last ${n}`)))))),
     h("div", { class: "stack" }, Object.entries(data.flakiness).map(([model, verdict]) => flakyBox(model, verdict))),
-    h("div", { class: "panel" }, h("h2", {}, `Pass / fail over the last ${entries.length} runs`), strips(entries, models, caseId),
+    h("div", { class: "panel" }, h("h2", {}, `Pass / fail over the last ${entries.length} runs`), strips(entries, models),
       h("div", { class: "legend-row" }, [["P", "passed"], ["F", "failed"], ["B", "over budget"], ["E", "error"], ["L", "lost (infrastructure)"]].map(([k, text]) => h("span", {}, h("span", { class: `sq ${k}` }), text)))),
     h("div", { class: "grid-2" },
       h("div", { class: "panel" }, h("h2", {}, "Pass rate per run"), boxes.rate),
       h("div", { class: "panel" }, h("h2", {}, "Latency per run (mean)"), boxes.latency)),
     h("div", { class: "section-gap" }),
-    h("div", { class: "grid-2" },
-      h("div", { class: "panel" }, h("h2", {}, "Latency distribution (every attempt)"), boxes.spread),
-      h("div", { class: "panel" }, h("h2", {}, hasScore ? "Score per run" : "Cost per run"), hasScore ? boxes.score : hasCost ? boxes.cost : h("p", { class: "chart-note" }, "No score or cost was recorded for this case."))),
+    h("div", { class: "grid-3" },
+      h("div", { class: "panel" }, h("h2", {}, "Latency distribution"), boxes.spread, h("p", { class: "chart-note" }, "every attempt in the window")),
+      h("div", { class: "panel" }, h("h2", {}, "Cost per run"), hasCost ? boxes.cost : h("p", { class: "chart-note" }, "No cost was reported for this case (agents report it with usage messages).")),
+      h("div", { class: "panel" }, h("h2", {}, "Score per run (mean)"), hasScore ? boxes.score : h("p", { class: "chart-note" }, "No score is recorded for these runs (the history database keeps none; run folders do)."))),
     h("div", { class: "section-gap" }),
     h("div", { class: "panel flush" }, runsTable(entries, caseId)));
 
@@ -48,9 +49,9 @@ export async function renderCase(ctx) {
   }));
   ctx.onLeave(seriesChart(boxes.rate, labels, series("pass_rate"), { yFormat: (v) => fmt.pct(v), yRange: [0, 1.02] }));
   ctx.onLeave(seriesChart(boxes.latency, labels, series("mean_wall_ms"), { yFormat: fmt.ms }));
-  if (hasScore) ctx.onLeave(seriesChart(boxes.score, labels, series("mean_score"), { yFormat: (v) => fmt.num(v, 2) }));
-  else if (hasCost) ctx.onLeave(seriesChart(boxes.cost, labels, series("cost_usd"), { yFormat: fmt.usd }));
-  ctx.onLeave(histogram(boxes.spread, entries.flatMap((e) => e.wall_ms), { format: fmt.ms }));
+  if (hasScore) ctx.onLeave(seriesChart(boxes.score, labels, series("mean_score"), { yFormat: (v) => fmt.num(v, 2), yRange: [0, 1.02], height: 180 }));
+  if (hasCost) ctx.onLeave(seriesChart(boxes.cost, labels, series("cost_usd"), { yFormat: fmt.usd, height: 180 }));
+  ctx.onLeave(histogram(boxes.spread, entries.flatMap((e) => e.wall_ms), { format: fmt.ms, buckets: 10, height: 180 }));
 }
 
 function flakyBox(model, verdict) {
@@ -62,13 +63,13 @@ function flakyBox(model, verdict) {
   return h("div", { class: `callout ${verdict.pass_rate === 1 ? "good" : ""}` }, h("span", { class: "big" }, `Not flaky${who}`), h("span", {}, `passed ${rate}; ${why}.${extra}`));
 }
 
-function strips(entries, models, caseId) {
-  return models.map((model) => h("div", {},
-    models.length > 1 ? h("h3", { class: "mono" }, model || "(no model)") : null,
-    h("div", { class: "strip" }, entries.filter((e) => (e.model ?? "") === model).map((entry) => h("div", { class: "run", title: `${entry.run_id} · ${fmt.stamp(entry.started_at)} · ${entry.c}/${entry.n}` },
+function strips(entries, models) {
+  return h("div", { class: "strips" }, models.map((model) => h("div", { class: "strip-row" },
+    h("span", { class: "strip-label mono" }, model || "(no model)"),
+    h("div", { class: "strip" }, entries.filter((e) => (e.model ?? "") === model).map((entry) => h("div", { class: "run", title: `${entry.run_id} · ${fmt.stamp(entry.started_at)} · ${entry.c}/${entry.n} passed` },
       entry.trials.map((letter, i) => (entry.in_index
         ? h("a", { class: `sq ${letter}`, href: path("runs", entry.run_id, "attempts", entry.attempts[i]), "aria-label": `${entry.run_id} trial ${i + 1}: ${letter}` })
-        : h("span", { class: `sq ${letter}` }))))))));
+        : h("span", { class: `sq ${letter}` })))))))));
 }
 
 function runsTable(entries, caseId) {

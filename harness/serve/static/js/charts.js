@@ -10,12 +10,14 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-function axes(yFormat, xValues) {
+const COUNTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
+function axes(yFormat, xValues, integer = false) {
   const ink = cssVar("--muted");
   const grid = { stroke: cssVar("--line-2"), width: 1 };
   return [
-    { stroke: ink, grid, ticks: { show: false }, values: xValues },
-    { stroke: ink, grid, ticks: { show: false }, size: 56, values: (u, ticks) => ticks.map(yFormat) },
+    { stroke: ink, grid, ticks: { show: false }, values: xValues, space: 80, incrs: COUNTS },
+    { stroke: ink, grid, ticks: { show: false }, size: 60, values: (u, ticks) => ticks.map(yFormat), ...(integer ? { incrs: COUNTS } : {}) },
   ];
 }
 
@@ -69,7 +71,7 @@ export function shortTime(text) {
 }
 
 // One bar per label, one series per metric value.
-export function barChart(target, labels, series, { yFormat = String, height = 220 } = {}) {
+export function barChart(target, labels, series, { yFormat = String, height = 220, integer = false } = {}) {
   if (!window.uPlot || !labels.length) return () => {};
   const x = labels.map((_, i) => i);
   const bars = window.uPlot.paths.bars({ size: [0.6 / series.length, 80], gap: 2 });
@@ -80,7 +82,7 @@ export function barChart(target, labels, series, { yFormat = String, height = 22
     legend: { show: series.length > 1 },
     cursor: { points: { show: false } },
     scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-    axes: axes(yFormat, (u, ticks) => ticks.map((t) => (Number.isInteger(t) && labels[t] !== undefined ? short(labels[t]) : ""))),
+    axes: axes(yFormat, (u, ticks) => ticks.map((t) => (Number.isInteger(t) && labels[t] !== undefined ? short(labels[t]) : "")), integer),
     series: [
       { value: (u, v) => (v === null ? "–" : labels[v]) },
       ...series.map((item, i) => ({
@@ -96,7 +98,7 @@ export function barChart(target, labels, series, { yFormat = String, height = 22
 }
 
 // A histogram of `values` in `buckets` equal bins, drawn with barChart.
-export function histogram(target, values, { buckets = 12, format = String } = {}) {
+export function histogram(target, values, { buckets = 12, format = String, height = 220 } = {}) {
   if (!values.length) return () => {};
   const low = Math.min(...values);
   const high = Math.max(...values);
@@ -104,7 +106,7 @@ export function histogram(target, values, { buckets = 12, format = String } = {}
   const counts = new Array(buckets).fill(0);
   for (const value of values) counts[Math.min(buckets - 1, Math.floor((value - low) / width))] += 1;
   const labels = counts.map((_, i) => format(low + i * width));
-  return barChart(target, labels, [{ label: "attempts", values: counts }], { yFormat: (v) => String(Math.round(v)) });
+  return barChart(target, labels, [{ label: "attempts", values: counts }], { yFormat: (v) => String(Math.round(v)), integer: true, height });
 }
 
 // A sparkline of values in [0, 1] (nulls skipped), as SVG.

@@ -18,7 +18,7 @@ export async function renderCompare(ctx) {
   document.title = `Compare ${data.base.run_id} → ${data.head.run_id} · harness`;
   const chooser = (name, current) => h("select", { "aria-label": name, on: { change: (e) => ctx.navigate(withQuery("/compare", { base: data.base.run_id, head: data.head.run_id, [name]: e.target.value })) } },
     runs.items.map((run) => h("option", { value: run.run_id, selected: run.run_id === current }, `${run.run_id} · ${fmt.pct(run.pass_rate)}`)));
-  const open = query.get("open");
+  const open = { case: query.get("open"), model: query.get("open_model") || "" };
   clear(ctx.app,
     h("div", { class: "page-head" },
       h("div", { class: "titles" },
@@ -74,12 +74,11 @@ function unitsTable(ctx, data, open) {
   if (!data.items.length) return h("p", { class: "empty" }, "Nothing in this category.");
   const rows = [];
   for (const unit of data.items) {
-    const key = `${unit.case_id}\u0000${unit.model ?? ""}`;
     const detail = h("tr", { class: "detail" }, h("td", { colspan: 9 }, h("div", { class: "muted" }, "Loading…")));
-    detail.hidden = key !== open;
+    detail.hidden = open.case !== unit.case_id || open.model !== (unit.model ?? "");
     const toggle = h("button", { on: { click: () => {
       detail.hidden = !detail.hidden;
-      ctx.setQuery({ open: detail.hidden ? null : key });
+      ctx.setQuery(detail.hidden ? { open: null, open_model: null } : { open: unit.case_id, open_model: unit.model });
       if (!detail.hidden) loadDiffs(data, unit, detail.firstChild);
     } } }, "diff");
     if (!detail.hidden) loadDiffs(data, unit, detail.firstChild);

@@ -5,19 +5,21 @@
 import { get, poll } from "./api.js";
 import { h, clear, path, withQuery, fmt, pill, tile } from "./dom.js";
 import { barChart, rangeRows } from "./charts.js";
-import { FILTERS, filterBar, tableView } from "./matrix.js";
+import { FILTERS, filterBar, tableView, viewRequest } from "./matrix.js";
 
 export async function renderRun(ctx) {
   const runId = ctx.params.runId;
+  const firstView = viewRequest(runId, new URLSearchParams(location.search)); // beside the run's own
+  firstView.catch(() => {}); // a missing run is reported by the run's own request
   const run = await get(path("api", "runs", runId));
   document.title = `${run.suite} ${run.run_id} · harness`;
 
   const tiles = h("div", { class: "tiles" });
   const liveFeed = h("div", { class: "live-feed" });
-  const table = h("div", {});
+  const tableBox = h("div", {});
   const caseChart = h("div", {});
   const modelChart = h("div", { class: "chart" });
-  const state = { run, ctx, table, caseChart };
+  const state = { run, ctx, table: tableBox, caseChart };
 
   clear(ctx.app,
     header(run),
@@ -30,11 +32,11 @@ export async function renderRun(ctx) {
       h("div", { class: "panel" }, h("h2", {}, "Cost and latency by model"), modelChart),
       h("div", { class: "panel" }, h("h2", {}, "Latency per case (this page)"), caseChart)),
     h("div", { class: "section-gap" }),
-    h("div", { class: "panel flush" }, filterBar(run, ctx, () => loadTable(state)), table));
+    h("div", { class: "panel flush" }, filterBar(run, ctx, () => loadTable(state)), tableBox));
 
   drawTiles(tiles, run);
   ctx.onLeave(modelCostChart(modelChart, run.by_model));
-  await loadTable(state);
+  await loadTable(state, firstView);
   if (run.live) follow(state, tiles, liveFeed);
 }
 
@@ -103,16 +105,22 @@ function modelCostChart(target, byModel) {
   return () => { stopLatency(); stopCost(); };
 }
 
-async function loadTable(state) {
+async function loadTable(state, pending = null) {
   const { run, ctx, table, caseChart } = state;
   const query = new URLSearchParams(location.search);
-  const rows = await tableView(run, ctx, query, table);
-  const ranges = (rows || [])
-    .flatMap((row) => row.cells.filter(Boolean).map((cell, i) => [row.cells.length > 1 ? `${row.case_id} · ${run.facets.models[i] || ""}` : row.case_id, cell]))
-    .filter(([, cell]) => cell.wall_range_ms)
+  let matrix = await tableView(run, ctx, query, table, pending);
+  if (matrix === null) {
+    // The attempts view: the chart still shows the cells the filters keep.
+    const params = { per_page: 100, metric: "mean_wall_ms", sort: "slowest" };
+    for (const name of FILTERS) params[name] = query.get(name);
+    matrix = await get(withQuery(path("api", "runs", run.run_id, "matrix"), params));
+  }
+  const ranges = matrix.items
+    .flatMap((row) => row.cells.map((cell, i) => [matrix.models.length > 1 ? `${row.case_id} · ${matrix.models[i]}` : row.case_id, cell]))
+    .filter(([, cell]) => cell && cell.wall_range_ms)
     .slice(0, 14)
     .map(([label, cell]) => [label, cell.wall_range_ms[0], cell.mean_wall_ms, cell.wall_range_ms[1]]);
-  clear(caseChart, ranges.length ? rangeRows(ranges, { format: fmt.ms }) : h("p", { class: "chart-note" }, "Latency ranges appear in the matrix view."),
+  clear(caseChart, ranges.length ? rangeRows(ranges, { format: fmt.ms }) : h("p", { class: "chart-note" }, "No attempt to show."),
     ranges.length ? h("p", { class: "chart-note" }, "min to max wall time of each cell's attempts; the dot is the mean") : null);
 }
 
@@ -142,4 +150,3 @@ function follow(state, tiles, feed) {
   state.ctx.onLeave(() => { stop(); clearTimeout(pending); });
 }
 
-export { FILTERS };
