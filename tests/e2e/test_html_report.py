@@ -5,14 +5,11 @@ result stays text. A screenshot is saved under the test's tmp dir."""
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.support.browser import chromium_path
 from tests.support.cli_runs import Harness, command
 from tests.support.gate_suites import make_suite
 
@@ -23,19 +20,10 @@ PLANTED = (
 )
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
-
-
 def browse(page: Path, profile: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            chromium_path(), "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--no-first-run", f"--user-data-dir={profile}",
             "--window-size=1400,1000", *flags, page.as_uri(),
         ],
