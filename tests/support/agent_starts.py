@@ -3,7 +3,7 @@ attempt: spawned (`agent_reuse` as the suite says) and forked from a fork server
 (HARNESS_AGENT_REUSE=fork, the default for suites that do not set agent_reuse).
 
 `make test` runs the fork variants of the modules below (representative: replay through the
-CLI, failure kinds, a shell agent that falls back to spawning, hostile agents, isolation, kills);
+CLI, failure kinds, a shell agent that falls back to spawning, hostile agents, isolation);
 the fork variants of every other module are marked slow (`pytest -m slow` runs them).
 """
 
@@ -17,7 +17,6 @@ FORK_IN_MAKE_TEST = frozenset(
         "test_cli_replay.py",
         "test_failures_suite.py",
         "test_shell_agent.py",
-        "test_sweep.py",
         "test_hostile_agents.py",
         "test_isolation.py",
     }
