@@ -9,7 +9,8 @@ It reads one task_start; its input says what to do first:
     {"leave_open": path}    write "kept" to a file it never closes (flushed at exit)
     {"at_exit": "text"}     register an atexit handler that writes text to stderr
     {"exit": n or "text"}   sys.exit(n) (or sys.exit("text")) before answering
-then sends final_output with what it saw: pid, ppid, sid, pgid, argv, cwd, sys.path[0],
+then sends final_output with what it saw: pid, ppid (and whether it is a fork server, and its
+own parent), sid, pgid, argv, cwd, sys.path[0],
 __name__, a random number and the HARNESS_* / FORK_TEST_* environment.
 """
 
@@ -32,6 +33,14 @@ def parent_is_fork_server() -> bool:
             return b"fork_bootstrap.py" in handle.read()
     except OSError:
         return False
+
+
+def grandparent() -> int | None:
+    try:
+        with open(f"/proc/{os.getppid()}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def act(task_input: dict[str, object]) -> dict[str, object]:
@@ -79,6 +88,8 @@ def main() -> None:
     seen.update(
         pid=os.getpid(),
         ppid=os.getppid(),
+        parent_is_server=parent_is_fork_server(),
+        grandparent=grandparent(),
         sid=os.getsid(0),
         pgid=os.getpgid(0),
         argv=sys.argv,

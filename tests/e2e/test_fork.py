@@ -258,3 +258,24 @@ def test_the_server_runs_on_the_agent_s_own_python_3_9(tmp_path: Path) -> None:
     assert _notes(report) == []
     outputs = _outputs(report)
     assert outputs["c0"]["ppid"] == outputs["c1"]["ppid"] != os.getpid()
+
+
+@pytest.mark.slow  # a Ray cluster of its own: ~10-30 s
+def test_ray_workers_run_one_server_each(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
+    import logging
+
+    cases = [{"id": f"c{i}", "input": {}} for i in range(12)]
+    suite = _suite(tmp_path / "s", cases)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    try:
+        report = _run(suite, tmp_path / "out", engine="ray", workers=2)
+    finally:
+        ray.shutdown()
+    assert {result.status for result in report.results} == {"pass"}
+    seen = list(_outputs(report).values())
+    assert len(seen) == 12 and all(output["parent_is_server"] for output in seen)
+    servers_of: dict[int, set[int]] = {}
+    for output in seen:
+        servers_of.setdefault(output["grandparent"], set()).add(output["ppid"])
+    assert all(len(servers) == 1 for servers in servers_of.values()), servers_of
