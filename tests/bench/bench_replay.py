@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -117,12 +118,22 @@ def side_by_side(suite: Path, cases: int, loops: int) -> float:
     return time.perf_counter() - started
 
 
-def timed(argv: list[str], cwd: Path) -> tuple[float, int, int]:
+def cpu_now() -> float:
+    """CPU seconds of this process and every child it has reaped."""
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(argv: list[str], cwd: Path) -> tuple[float, int, int, float]:
     """Wall seconds, peak RSS in KiB (the process or its largest descendant), exit code."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    seconds, cpu = time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status), cpu
 
 
 # Runs the harness CLI and writes the CPU seconds of the harness process itself (all its
@@ -209,29 +220,39 @@ def main() -> None:
         one = make_suite(root / "one", 1)
         runs, bares, rss, ceilings, ratios, crowded = [], [], [], [], [], []
         forks, fork_ratios, shares = [], [], []
+        # CPU seconds of each whole run (every process), which a loaded machine does not skew
+        # the way it skews wall time: the bare loop's, a spawning and a forking harness run's.
+        cpu: dict[str, list[float]] = {"bare": [], "never": [], "fork": []}
         cores = os.cpu_count() or 1
         workers = 2 * cores  # harness's default pool
 
-        def harness_run(*args: str) -> float:
-            seconds, peak, code = timed(
-                [*harness, "run", str(suite), "--output-dir", str(root / "out"), *args], root
-            )
+        def harness_run(mode: str) -> float:
+            out = str(root / "out")
+            argv = [*harness, "run", str(suite), "--output-dir", out, "--agent-reuse", mode]
+            seconds, peak, code, used = timed(argv, root)
             if code != 0:
                 sys.exit(f"harness run failed with exit {code}")
             rss.append(peak)
+            cpu[mode].append(used)
+            return seconds
+
+        def bare_run() -> float:
+            before = cpu_now()
+            seconds = bare_loop(suite, CASES)
+            cpu["bare"].append(cpu_now() - before)
             return seconds
 
         for repeat in range(REPEATS):
             # The host drifts by 10-20% within minutes, so each harness run is paired with the
             # bare loop measured right beside it, and the order alternates between repeats.
             if repeat % 2 == 0:
-                bares.append(bare_loop(suite, CASES))
-                runs.append(harness_run())
+                bares.append(bare_run())
+                runs.append(harness_run("never"))
             else:
-                runs.append(harness_run())
-                bares.append(bare_loop(suite, CASES))
+                runs.append(harness_run("never"))
+                bares.append(bare_run())
             ratios.append(bares[-1] / runs[-1])
-            forks.append(harness_run("--agent-reuse", "fork"))
+            forks.append(harness_run("fork"))
             fork_ratios.append(runs[-1] / forks[-1])
             ceilings.append(side_by_side(suite, CASES, cores))
             shares.append(ceilings[-1] / runs[-1])
@@ -243,6 +264,13 @@ def main() -> None:
             timed([*harness, "run", str(one), "--output-dir", str(root / "out1")], root)[0]
             for _ in range(5)
         ]
+        # The CPU of a 1-case run of each mode: start-up and finish, taken out of the per-case
+        # CPU below.
+        fixed_cpu = {}
+        for mode in ("never", "fork"):
+            argv = [*harness, "run", str(one), "--output-dir", str(root / "out1")]
+            argv += ["--agent-reuse", mode]
+            fixed_cpu[mode] = statistics.median(timed(argv, root)[3] for _ in range(REPEATS))
         cpu_spawn = per_attempt_cpu_ms(suite, one, root, "--agent-reuse", "never")
         cpu_fork = per_attempt_cpu_ms(suite, one, root, "--agent-reuse", "fork")
         profiles = {}
@@ -283,6 +311,17 @@ def main() -> None:
     print(
         f"harness CPU per attempt    : {cpu_spawn:.2f} ms spawning, {cpu_fork:.2f} ms forking "
         "(target <= 1.5 ms; the harness process alone, start-up taken out)"
+    )
+    per_case = {
+        name: (statistics.median(values) - fixed_cpu.get(name, 0.0)) / CASES * 1000
+        for name, values in cpu.items()
+    }
+    print(
+        f"CPU a case, all processes  : bare loop {per_case['bare']:.1f} ms, harness spawning "
+        f"{per_case['never']:.1f} ms, forking {per_case['fork']:.1f} ms; when CPU-bound (an idle "
+        f"machine) harness reaches {per_case['bare'] / per_case['never']:.0%} of the ceiling and "
+        f"fork runs {per_case['never'] / per_case['fork']:.1f}x a spawn per case (start-up "
+        "taken out: a 1-case run's CPU)"
     )
     for mode, summary in profiles.items():
         print(f"  profile, {mode:<16}: {summary}")
