@@ -37,6 +37,8 @@ BOOTSTRAP = Path(__file__).with_name("fork_bootstrap.py")
 # Importing a framework can take seconds on a loaded machine; a server that says nothing for this
 # long is taken as broken, and the run spawns instead.
 HELLO_TIMEOUT_SECONDS = 120.0
+# A fork takes milliseconds; a server that takes this long to answer one is stuck.
+REPLY_TIMEOUT_SECONDS = 60.0
 MAX_MESSAGE_BYTES = 1 << 20
 TAIL_BYTES = 4096
 _PYTHON = re.compile(r"(python|pypy)[0-9.]*[a-z]?(\.exe)?")
@@ -290,8 +292,15 @@ class ForkServer:
             # The server holds its own copies now (or never will): ours would keep the
             # child's stdin open and its stdout from ever ending.
             pipes.close_child_ends()
-        await replied.wait()
-        return reply[0]
+        with anyio.move_on_after(REPLY_TIMEOUT_SECONDS):
+            await replied.wait()
+            return reply[0]
+        # A server that forks nothing for this long is stuck: ended, its children with it (its
+        # reader then fails every request still waiting).
+        self.process.kill()
+        raise ForkServerLostError(
+            f"the fork server did not start the agent in {REPLY_TIMEOUT_SECONDS:.0f} s{self.tail()}"
+        )
 
     async def close(self) -> None:
         """Hang up (the server exits on its own), then end its group whatever it does."""

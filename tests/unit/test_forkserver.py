@@ -5,12 +5,14 @@ harness hangs up."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
 import anyio
 import pytest
 
+from harness.agent import forkserver
 from harness.agent.forkserver import (
     ForkServer,
     ForkTarget,
@@ -18,6 +20,7 @@ from harness.agent.forkserver import (
     fork_target,
     open_forked,
 )
+from harness.errors import ForkServerLostError
 
 PY = sys.executable
 
@@ -106,3 +109,25 @@ async def test_a_preload_that_fails_is_named(tmp_path: Path) -> None:
         tasks.cancel_scope.cancel()
     assert raised.value.module == "no_such_module"
     assert "No module named 'no_such_module'" in raised.value.message
+
+
+async def test_a_stuck_server_is_ended_and_the_attempt_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "agent.py").write_text(AGENT)
+    target = fork_target([PY, str(tmp_path / "agent.py"), "0"])
+    assert isinstance(target, ForkTarget)
+    monkeypatch.setattr(forkserver, "REPLY_TIMEOUT_SECONDS", 0.5)
+    async with anyio.create_task_group() as tasks:
+        server = await ForkServer.start(target, cwd=tmp_path, env=None, preload=[], tasks=tasks)
+        os.kill(server.process.pid, signal.SIGSTOP)  # stuck: it reads no request
+        with pytest.raises(ForkServerLostError, match="did not start the agent in"):
+            async with open_forked(server, cwd=None, env=None, grace_seconds=1):
+                pass
+        assert await server.process.wait() == -signal.SIGKILL
+        with pytest.raises(ForkServerLostError, match="the fork server exited"):
+            async with open_forked(server, cwd=None, env=None, grace_seconds=1):
+                pass
+        assert server.dead
+        await server.close()
+        tasks.cancel_scope.cancel()
