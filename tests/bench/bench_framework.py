@@ -2,7 +2,8 @@
 
 A generated suite of BENCH_FRAMEWORK_CASES (200) cases whose agent is a pydantic-ai `Agent` on a
 scripted `FunctionModel` that makes 3 tool calls per case, spoken over the protocol. It runs:
-- `harness run --agent-reuse fork` (preload: the modules the agent imports): a fresh child per case;
+- `harness run --agent-reuse fork` (preload: what the agent imports in a case): a fresh child
+  per case;
 - `harness run --agent-reuse per_worker`: the same agent through the SDK's `serve`;
 - `harness run --agent-reuse never`: a fresh interpreter per case, paying the import each time;
 - RunLedger 0.2.3's `runledger run`, on the same suite files.
@@ -221,7 +222,12 @@ def main() -> None:
         # fork preloads the framework; the slow suite stays as RunLedger reads it (it refuses
         # keys it does not know), and `never` has no use for preload.
         text = (full / "suite.yaml").read_text()
-        preload = "[pydantic_ai, pydantic_ai.messages, pydantic_ai.models.function]"
+        # What `python -X importtime agent.py` shows the agent importing in a case (docs/fork.md):
+        # the framework, the submodules it names, and what pydantic-ai imports lazily in a run.
+        preload = (
+            "[pydantic_ai, pydantic_ai.messages, pydantic_ai.models.function, genai_prices.data, "
+            "anyio._backends._asyncio]"
+        )
         (full / "suite.yaml").write_text(text + f"preload: {preload}\n")
         harness = [str(BIN / "harness"), "run"]
         out = ["--output-dir", str(root / "out"), "-q", "--db", ""]
