@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -79,7 +80,18 @@ def test_a_cancelled_attempt_leaves_no_process(monkeypatch: pytest.MonkeyPatch) 
 
     anyio.run(start)
     [pid] = pids
-    assert _group_members(pid) == []
+    # SIGKILL was sent to the whole group; a member the scheduler has not run since (a loaded
+    # machine) is still listed for a moment, so the check gives the kernel a second.
+    assert _gone_soon(pid)
+
+
+def _gone_soon(pgid: int, seconds: float = 1.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while _group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _group_members(pgid: int) -> list[int]:
