@@ -3,7 +3,8 @@ cassette beside its tool calls and replayed from it (docs/model-cassettes.md).
 
 ```
 settings.py   a run's resolved `model_proxy:` (upstreams, keys, matching, timing, prices)
-server.py     the endpoint: h11 on an anyio listener, 127.0.0.1:0, a path token per process
+server.py     the endpoint on 127.0.0.1:0: routes by each process's key, sessions per attempt
+wire.py       HTTP/1.1 on a connection (h11): read a request, write an answer or a stream
 session.py    one attempt's calls: replay, record, auto, live; usage, budgets, failures
 exchange.py   one request and answer: forward upstream (streams passed on event by event)
               or replay a recorded entry

@@ -5,11 +5,9 @@ event, redacted, while recording it) or replay a recorded entry.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -19,6 +17,9 @@ from harness.cassette.redact import Redactor
 from harness.proxy.shapes import JSON, kept_headers
 from harness.proxy.sse import SseParser, encode_event, replay_chunks
 from harness.proxy.upstream import UpstreamClient, body_chunks
+
+if TYPE_CHECKING:
+    import random
 
 EVENT_STREAM = "text/event-stream"
 _UNPARSED: Any = object()
@@ -36,8 +37,7 @@ class ResponseWriter(Protocol):
     async def end_stream(self) -> None: ...
 
 
-@dataclass
-class ModelCall:
+class ModelCall(msgspec.Struct):
     """An agent's request, routed: its API and the provider's path (`/v1/messages`)."""
 
     api: str
@@ -46,7 +46,7 @@ class ModelCall:
     query: str
     headers: dict[str, str]  # names lower-cased
     body: bytes
-    _parsed: Any = field(default=_UNPARSED, repr=False)
+    parsed: Any = _UNPARSED  # the JSON body, once json_body() has read it
 
     def json_body(self) -> Any:
         """The JSON object sent (None for a GET).
@@ -54,10 +54,10 @@ class ModelCall:
         Raises:
             ValueError: the body is missing, not JSON, or not an object.
         """
-        if self._parsed is not _UNPARSED:
-            return self._parsed
+        if self.parsed is not _UNPARSED:
+            return self.parsed
         if self.method == "GET":
-            self._parsed = None
+            self.parsed = None
             return None
         if not self.body.strip():
             raise ValueError(f"{self.method} {self.path}: the request has no JSON body")
@@ -68,7 +68,7 @@ class ModelCall:
             raise ValueError(message) from None
         if not isinstance(parsed, dict):
             raise ValueError(f"{self.method} {self.path}: the body must be a JSON object")
-        self._parsed = parsed
+        self.parsed = parsed
         return parsed
 
     @property
@@ -81,8 +81,7 @@ class ModelCall:
         return model if isinstance(model, str) else None
 
 
-@dataclass
-class Exchange:
+class Exchange(msgspec.Struct):
     """A call on its way upstream; `started`: the agent has the status line already."""
 
     call: ModelCall

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from harness.cassette.format import RECORD_HINT
 from harness.cassette.gateway import RecordedModel
@@ -23,8 +24,7 @@ PATHS_SHOWN = 5
 _RATIO_BYTES = 4000
 
 
-@dataclass(frozen=True)
-class ModelRequest:
+class ModelRequest(msgspec.Struct, frozen=True):
     """An agent's request as matching sees it."""
 
     api: str
@@ -35,8 +35,7 @@ class ModelRequest:
     digest: str
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(msgspec.Struct, frozen=True):
     recorded: RecordedModel
     out_of_order: bool
 

@@ -13,10 +13,9 @@ provider's shape (logged on the attempt when there is one).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -30,11 +29,10 @@ from harness.config.schema import Budgets
 from harness.proxy.exchange import ModelCall
 from harness.proxy.session import ModelSession
 from harness.proxy.settings import PLACEHOLDER_KEY, ProxySettings
-from harness.proxy.shapes import JSON, ROUTES, error_body
+from harness.proxy.shapes import ROUTES, error_body
 from harness.proxy.upstream import UpstreamClient
+from harness.proxy.wire import MAX_BODY_BYTES, H11Writer, SocketWriter, read_request
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
-_RECEIVE_BYTES = 65536
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
 
@@ -43,7 +41,8 @@ class Route:
 
     def __init__(self, proxy: ModelProxy) -> None:
         self.proxy = proxy
-        self.token = f"{PLACEHOLDER_KEY}-{secrets.token_urlsafe(18)}"
+        token = base64.urlsafe_b64encode(os.urandom(18)).decode()  # what secrets.token_urlsafe does
+        self.token = f"{PLACEHOLDER_KEY}-{token}"
         proxy.routes[self.token] = None
 
     def env(self) -> dict[str, str]:
@@ -116,10 +115,8 @@ class ModelProxy:
 
     async def serve(self, stream: SocketStream) -> None:
         """One connection: requests in turn (keep-alive) until the client closes it."""
-        with contextlib.suppress(OSError):
-            raw: socket.socket = stream.extra(SocketAttribute.raw_socket)
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = h11.Connection(h11.SERVER)
+        socket_writer = SocketWriter(stream)
         async with stream:
             with contextlib.suppress(
                 anyio.BrokenResourceError,
@@ -128,16 +125,18 @@ class ModelProxy:
                 ConnectionError,
                 h11.ProtocolError,
             ):
-                while await self._one_request(connection, stream):
+                while await self._one_request(connection, stream, socket_writer):
                     connection.start_next_cycle()
 
-    async def _one_request(self, connection: h11.Connection, stream: SocketStream) -> bool:
+    async def _one_request(
+        self, connection: h11.Connection, stream: SocketStream, socket_writer: SocketWriter
+    ) -> bool:
         """Read a request, answer it; False when the connection should close."""
-        read = await _read_request(connection, stream)
+        read = await read_request(connection, stream)
         if read is None:
             return False
         request, body = read
-        writer = H11Writer(connection, stream)
+        writer = H11Writer(connection, socket_writer)
         if body is None:
             message = f"the request body is larger than {MAX_BODY_BYTES} bytes"
             await writer.json(413, {}, error_body("openai", 413, message))
@@ -175,78 +174,6 @@ def _token(headers: Mapping[str, str]) -> str:
     if bearer[:7].lower() == "bearer ":
         return bearer[7:].strip()
     return headers.get("x-api-key", "").strip()
-
-
-async def _read_request(
-    connection: h11.Connection, stream: SocketStream
-) -> tuple[h11.Request, bytes | None] | None:
-    """The next request and its body (None when too large); None when the client is gone."""
-    request: h11.Request | None = None
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        event = connection.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                data = await stream.receive(_RECEIVE_BYTES)
-            except anyio.EndOfStream:
-                data = b""
-            connection.receive_data(data)
-            continue
-        if isinstance(event, h11.Request):
-            request = event
-        elif isinstance(event, h11.Data):
-            size += len(event.data)
-            if size > MAX_BODY_BYTES:
-                assert request is not None
-                return request, None
-            parts.append(bytes(event.data))
-        elif isinstance(event, h11.EndOfMessage):
-            assert request is not None
-            return request, b"".join(parts)
-        elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-            return None
-
-
-class H11Writer:
-    """An answer on an h11 connection: a JSON body in one write, a stream one write a piece
-    (chunked transfer encoding, never compressed)."""
-
-    def __init__(self, connection: h11.Connection, stream: SocketStream) -> None:
-        self.connection = connection
-        self.stream = stream
-        self.started = False
-
-    async def json(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        fields = _fields({"content-type": JSON, **headers, "content-length": str(len(body))})
-        self.started = True
-        data = self.connection.send(h11.Response(status_code=status, headers=fields))
-        data = (data or b"") + (self.connection.send(h11.Data(data=body)) or b"")
-        data += self.connection.send(h11.EndOfMessage()) or b""
-        await self.stream.send(data)
-
-    async def start_stream(self, status: int, headers: Mapping[str, str]) -> None:
-        fields = _fields({**headers, "cache-control": "no-cache"})
-        self.started = True
-        await self.stream.send(
-            self.connection.send(h11.Response(status_code=status, headers=fields)) or b""
-        )
-
-    async def chunk(self, data: bytes) -> None:
-        if data:
-            await self.stream.send(self.connection.send(h11.Data(data=data)) or b"")
-
-    async def end_stream(self) -> None:
-        await self.stream.send(self.connection.send(h11.EndOfMessage()) or b"")
-
-
-def _fields(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    dropped = ("content-length", "transfer-encoding", "content-encoding", "connection")
-    return [
-        (name.encode("latin-1"), value.encode("latin-1", "replace"))
-        for name, value in headers.items()
-        if name == "content-length" or name not in dropped
-    ]
 
 
 @contextlib.asynccontextmanager

@@ -10,9 +10,8 @@ watches `watching()`, stops with the session's `fatal` error.
 from __future__ import annotations
 
 import contextlib
-import random
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -35,6 +34,9 @@ from harness.proxy.shapes import error_body
 from harness.proxy.upstream import UpstreamClient, UpstreamUnavailable
 from harness.proxy.usage import Usage, usage_of_body, usage_of_events
 from harness.results import Failure
+
+if TYPE_CHECKING:
+    import random
 
 # What the session tells the attempt's trace: (event type, fields).
 OnEvent = Callable[[str, dict[str, Any]], None]
@@ -194,6 +196,8 @@ class ModelSession:
         seed = self.settings.chaos_seed
         if seed is None:
             return None
+        import random  # lazy: only `stream_chunking: chaos` draws anything
+
         return random.Random(f"{seed}:{self.attempt_id}:{self.calls}")
 
     def _count(

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.redact import Redactor
@@ -29,8 +30,7 @@ from harness.proxy.usage import PriceList
 PLACEHOLDER_KEY = "harness-model-proxy-placeholder"
 
 
-@dataclass(frozen=True)
-class ProxySettings:
+class ProxySettings(msgspec.Struct, frozen=True):
     mode: RecordMode
     strict: bool
     apis: tuple[str, ...]
@@ -41,7 +41,7 @@ class ProxySettings:
     retry: ModelRetry
     timing_scale: float | None = None  # None: fast
     chaos_seed: int | None = None  # None: one write per event
-    key_env: Mapping[str, str] = field(default_factory=lambda: dict(KEY_ENV))
+    key_env: Mapping[str, str] = msgspec.field(default_factory=lambda: dict(KEY_ENV))
 
     @property
     def calls_upstream(self) -> bool:

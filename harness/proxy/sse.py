@@ -9,12 +9,15 @@ and one `data:` line per line of data, then an empty line: what OpenAI and Anthr
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from harness.cassette.model_entry import SseEvent
+
+if TYPE_CHECKING:
+    import random
 
 
 class SseParser:

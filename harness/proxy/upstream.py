@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
+import msgspec
 
 from harness.config.model_proxy import ModelRetry
 from harness.proxy.shapes import FORWARDED_REQUEST_HEADERS
@@ -36,8 +36,7 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class Upstream:
+class Upstream(msgspec.Struct, frozen=True):
     api: str
     base_url: str  # in the SDK's convention: OpenAI's ends with /v1, Anthropic's does not
     key: str | None

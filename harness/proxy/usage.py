@@ -10,7 +10,6 @@ running totals (the last one wins). Input tokens include cache reads and writes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,8 +20,7 @@ from harness.config.model_proxy import ModelPrice
 _ANTHROPIC_INPUTS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(msgspec.Struct, frozen=True):
     tokens_in: int | None = None
     tokens_out: int | None = None
     model: str | None = None  # as the answer names it
