@@ -34,6 +34,7 @@ class _Transient(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.tries = 1
 
 
 class Upstream(msgspec.Struct, frozen=True):
@@ -90,43 +91,70 @@ class UpstreamClient:
     async def _send_with_retries(
         self, method: str, url: str, headers: dict[str, str], body: bytes, api: str
     ) -> httpx.Response:
+        try:
+            try:
+                return await self._send_once(method, url, headers, body)
+            except _Transient as first:
+                if self.retry.attempts <= 1:
+                    raise
+                # Retrying is set up only when needed: tenacity's machinery costs a call
+                # that goes through at once a tenth of a millisecond.
+                await anyio.sleep(self._first_wait(first))
+            return await self._retry(method, url, headers, body)
+        except _Transient as exc:
+            after = f" after {exc.tries} tries" if exc.tries > 1 else ""
+            raise UpstreamUnavailable(f"{api} upstream unavailable{after}: {exc}") from None
+
+    async def _retry(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> httpx.Response:
+        """Tries 2..attempts: tenacity's exponential backoff with jitter between them."""
         # lazy: replay never retries anything upstream
         import tenacity
 
-        retry = self.retry
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(max(retry.attempts, 1)),
+            stop=tenacity.stop_after_attempt(self.retry.attempts - 1),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Transient),
             # anyio's sleep, so a cancelled attempt stops waiting at once.
             sleep=anyio.sleep,
             reraise=True,
         )
-        tries = 0
+        tries = 1
         try:
             async for attempt in retrying:
                 with attempt:
                     tries += 1
                     return await self._send_once(method, url, headers, body)
         except _Transient as exc:
-            after = f" after {tries} tries" if tries > 1 else ""
-            raise UpstreamUnavailable(f"{api} upstream unavailable{after}: {exc}") from None
+            exc.tries = tries
+            raise
         raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def _first_wait(self, error: _Transient) -> float:
+        import random  # lazy: only a failing upstream needs jitter
+
+        initial = self.retry.initial_backoff_ms / 1000
+        return self._capped(initial + random.uniform(0, initial), error)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         # lazy: replay never retries anything upstream
         import tenacity
 
-        retry = self.retry
-        initial, cap = retry.initial_backoff_ms / 1000, retry.max_backoff_ms / 1000
-        backoff = tenacity.wait_exponential(multiplier=initial, max=cap) + tenacity.wait_random(
+        initial = self.retry.initial_backoff_ms / 1000
+        # The first wait was ours (_first_wait): tenacity's continue the doubling from there.
+        backoff = tenacity.wait_exponential(multiplier=initial * 2) + tenacity.wait_random(
             0, initial
         )
-        wait = backoff(state)
         error = state.outcome.exception() if state.outcome is not None else None
+        return self._capped(float(backoff(state)), error)
+
+    def _capped(self, wait: float, error: BaseException | None) -> float:
+        """`wait`, or the upstream's retry-after when longer; never past max_backoff_ms."""
+        cap = self.retry.max_backoff_ms / 1000
         if isinstance(error, _Transient) and error.retry_after is not None:
-            wait = max(wait, min(error.retry_after, cap))
-        return float(wait)
+            wait = max(wait, error.retry_after)
+        return min(wait, cap)
 
     async def _send_once(
         self, method: str, url: str, headers: dict[str, str], body: bytes
