@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/harness run suites/demo --mode replay
+	$(BIN)/harness run suites/llm-demo --mode replay
 
 lint: install
 	$(BIN)/ruff check harness tests

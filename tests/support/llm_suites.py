@@ -1,6 +1,7 @@
 """Suites of real LLM agents (tests/agents/llm) for the model-cassette tests: one suite per agent,
 one case per way of calling its SDK (sync or async, streamed or not, ...), the two tools they
-use, and the stand-in script that makes every agent call both tools before it answers.
+use, and the stand-in script that makes every agent call both tools before it answers
+(tests/e2e/test_model_cassettes*.py run them).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Task input: `{"prompt": str, "tools": [{"name", "description", "parameters"}], "
 asks for a stream (sync: the chunks accumulated by hand; async: the SDK's
 `chat.completions.stream` helper). It serves one task after another (protocol 2), so a suite
 with `agent_reuse: per_worker` pays the SDK's import once. Final output:
-`{"answer": str, "tools_used": [name, ...], "model_turns": int}`.
+`{"answer": str, "tools_used": [name, ...], "model_turns": int}`; a request the API refuses
+with a 400 ends the sync variants with `{"answer": null, "refused": {"status", "body"}, ...}`.
 """
 
 from __future__ import annotations
@@ -117,7 +118,12 @@ def solve(agent: Agent, stream: bool) -> dict[str, Any]:
     messages, used = first_messages(agent), list[str]()
     with openai.OpenAI() as client:
         for turn in range(1, MAX_TURNS + 1):
-            message = ask(client, agent, messages, stream)
+            try:
+                message = ask(client, agent, messages, stream)
+            except openai.BadRequestError as exc:
+                # The request was refused: say so in the answer, as a chat UI would.
+                refused = {"status": exc.status_code, "body": exc.body}
+                return {"answer": None, "refused": refused, "tools_used": used, "model_turns": turn}
             messages.append(message)
             if "tool_calls" not in message:
                 return {"answer": message["content"], "tools_used": used, "model_turns": turn}
