@@ -8,28 +8,43 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint fmt typecheck bench faults clean
+.PHONY: install lock deps-ends demo test lint fmt typecheck bench faults clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version constraints.txt names: the tests never meet a release they were
+# not run with. `make lock` rewrites the file (commit it); `make deps-ends` tests the runtime
+# dependencies at both ends of pyproject.toml's ranges instead (CI runs both).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY_BOOT) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
+
+# The newest releases pyproject.toml allows, resolved in a fresh venv and frozen.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV) && $(PY_BOOT) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	{ echo "# Written by \`make lock\` (the newest releases pyproject.toml allows); make install uses it."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(LOCK_VENV)
+
+deps-ends: install
+	$(BIN)/python .ci/dependency_ends.py lowest newest
 
 demo: install
 	$(BIN)/harness run suites/demo --mode replay
 	$(BIN)/harness run suites/llm-demo --mode replay
 
 lint: install
-	$(BIN)/ruff check harness tests
-	$(BIN)/ruff format --check harness tests
+	$(BIN)/ruff check harness tests .ci
+	$(BIN)/ruff format --check harness tests .ci
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 fmt: install
-	$(BIN)/ruff format harness tests
-	$(BIN)/ruff check --fix harness tests
+	$(BIN)/ruff format harness tests .ci
+	$(BIN)/ruff check --fix harness tests .ci
 
 test: install lint
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
@@ -52,5 +67,5 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_proxy
 
 clean:
-	rm -rf $(VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-lowest .venv-newest $(LOCK_VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

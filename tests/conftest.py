@@ -19,3 +19,11 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     and the same on every machine."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """harness runs on asyncio (anyio.run's default). anyio's own fixture runs async tests on
+    every backend it knows before 4.12 (trio, which is not installed), and on every installed
+    one after."""
+    return "asyncio"

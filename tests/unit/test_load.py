@@ -438,22 +438,9 @@ def test_case_folder_problems() -> None:
         (b"just text", "1: expected a mapping with the keys id, input, got str"),
         (b"id: t1\ninput: caf\xe9\n", "2: not valid UTF-8 (byte 17); save the file as UTF-8"),
         (
-            b"id: t1\ninput: [1, 2\n",
-            "3: YAML syntax error: while parsing a flow sequence, did not find expected ',' or ']'",
-        ),
-        (
-            b"id: t1\ninput: 'open\n",
-            "3: YAML syntax error: while scanning a quoted scalar, found unexpected end of stream",
-        ),
-        (
             "id: t1\ndescription: éé\ninput: a\x01b\n".encode(),
             "3: YAML cannot hold the character U+0001: control characters are not allowed;"
             " remove it",
-        ),
-        (
-            b"id: t1\n---\nid: t2\n",
-            "2: YAML syntax error: expected a single document in the stream,"
-            " but found another document",
         ),
         (
             b"id: t1\ninput: !!binary aGk=\n",
@@ -469,6 +456,19 @@ def test_case_folder_problems() -> None:
 )
 def test_unusable_case_files(content: bytes, message: str) -> None:
     assert load_errors(make_suite(cases={"t1.yaml": content})) == [f"s/cases/t1.yaml:{message}"]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [(b"id: t1\ninput: [1, 2\n", 3), (b"id: t1\ninput: 'open\n", 3), (b"id: t1\n---\nid: t2\n", 2)],
+)
+def test_yaml_syntax_errors(content: bytes, line: int) -> None:
+    # What is wrong is the YAML parser's own wording, which changes between PyYAML releases
+    # and between libyaml and the pure-Python parser: only our frame of it is asserted.
+    [error] = load_errors(make_suite(cases={"t1.yaml": content}))
+    assert error.startswith(f"s/cases/t1.yaml:{line}: YAML syntax error: ")
+    assert len(error) > len(f"s/cases/t1.yaml:{line}: YAML syntax error: ")
+    assert "\n" not in error
 
 
 def test_binary_garbage_is_a_config_error() -> None:
