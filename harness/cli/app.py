@@ -10,10 +10,8 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import gate_flags
-from harness.cli import grade as grade_cli
+from harness.cli import flags
 from harness.cli.commands import RootGroup
-from harness.errors import UsageError
 
 # The other subcommands are imported and built when looked up (harness.cli.commands.LATER).
 app = typer.Typer(
@@ -24,128 +22,78 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     cls=RootGroup,
+    # -h everywhere: click hands a group's help option names down to every subcommand.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+        from harness._version import __version__
+
+        print(f"harness {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the harness version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
     """Test tool-using AI agents the way CI tests code."""
 
 
 @app.command("run")
 def run_command(
-    suite: Annotated[Path, typer.Argument(help="Suite directory (or its suite.yaml).")],
-    mode: Annotated[
-        str | None,
-        typer.Option("--mode", help="replay | record | auto | live (overrides the suite)."),
-    ] = None,
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Run only cases matching this id or glob (repeatable)."),
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tag", help="key=v1,v2: cases whose tag is one of the values (repeatable: AND)."
-        ),
-    ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option("--model", help="a,b: run every case on each model (overrides the suite)."),
-    ] = None,
-    runs: Annotated[
-        int | None,
-        typer.Option("--runs", help="Trials per case and model (default 1); 0 only validates."),
-    ] = None,
-    max_retries: Annotated[
-        int | None,
-        typer.Option("--max-retries", help="Retries of infrastructure failures (default 2)."),
-    ] = None,
-    fail_fast: Annotated[
-        bool, typer.Option("--fail-fast", help="Stop at the first attempt that does not pass.")
-    ] = False,
-    shutdown_timeout: Annotated[
-        float,
-        typer.Option(
-            "--shutdown-timeout",
-            help="Seconds running agents get to stop after Ctrl+C or --fail-fast (default 5).",
-        ),
-    ] = 5.0,
-    list_plan: Annotated[
-        bool, typer.Option("--list", help="Print the planned attempt ids and exit.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option("--verbose", "-v", help="Stream agents' stderr and logs, by attempt id."),
-    ] = False,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-j", help="Attempts at once (default 2 x cores).")
-    ] = None,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option("--output-dir", help="Where run directories go (default harness_out)."),
-    ] = None,
-    agent_reuse: Annotated[
-        str | None,
-        typer.Option(
-            "--agent-reuse",
-            help="never | per_worker: keep an agent that says multi_task for the next case | "
-            "fork: fork each agent from a server that imported `preload` once "
-            "(default: the suite's agent_reuse, else per_worker).",
-        ),
-    ] = None,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="local (default) | ray: shards of attempts as Ray tasks (harness[ray]).",
-        ),
-    ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address", help="Ray cluster to join with --engine ray (default: start one)."
-        ),
-    ] = None,
-    strict: Annotated[
-        bool | None,
-        typer.Option(
-            "--strict/--no-strict", help="Replay-strict: unused or out-of-order entries fail."
-        ),
-    ] = None,
-    baseline: gate_flags.BaselineFlag = None,
-    export_baseline: gate_flags.ExportBaselineFlag = None,
-    db: gate_flags.DbFlag = gate_flags.DEFAULT_DB,
-    incremental: gate_flags.IncrementalFlag = False,
-    no_cache: gate_flags.NoCacheFlag = False,
-    rerun_failures: gate_flags.RerunFlag = 0,
-    quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
-    skip_grade: grade_cli.SkipGradeFlag = False,
-    threshold: grade_cli.ThresholdFlag = None,
-    workspace: grade_cli.WorkspaceFlag = None,
-    judge_model: grade_cli.JudgeModelFlag = None,
-    judge_samples: grade_cli.JudgeSamplesFlag = None,
-    grader_plugin: grade_cli.GraderPluginFlag = None,
-    allow_ineffective_assertions: grade_cli.AllowIneffectiveFlag = False,
-    clean_env: Annotated[
-        bool,
-        typer.Option(
-            "--clean-env",
-            help="Agents get only PATH, HOME, locale, TMPDIR and TZ, not the whole "
-            "environment (a suite's agent_env_allow list wins).",
-        ),
-    ] = False,
+    suite: flags.SuiteArg,
+    mode: flags.Mode = None,
+    case: flags.Case = None,
+    tag: flags.Tag = None,
+    model: flags.Model = None,
+    runs: flags.Runs = None,
+    max_retries: flags.MaxRetries = None,
+    fail_fast: flags.FailFast = False,
+    shutdown_timeout: flags.ShutdownTimeout = 5.0,
+    list_plan: flags.ListPlan = False,
+    quiet: flags.Quiet = False,
+    verbose: flags.Verbose = False,
+    workers: flags.Workers = None,
+    output_dir: flags.OutputDir = None,
+    agent_reuse: flags.AgentReuse = None,
+    engine: flags.Engine = "local",
+    ray_address: flags.RayAddress = None,
+    strict: flags.Strict = None,
+    baseline: flags.Baseline = None,
+    export_baseline: flags.ExportBaseline = None,
+    db: flags.Db = flags.DEFAULT_DB,
+    incremental: flags.Incremental = False,
+    no_cache: flags.NoCache = False,
+    rerun_failures: flags.RerunFailures = 0,
+    quarantine_flaky: flags.QuarantineFlaky = False,
+    skip_grade: flags.SkipGrade = False,
+    threshold: flags.Threshold = None,
+    workspace: flags.Workspace = None,
+    judge_model: flags.JudgeModel = None,
+    judge_samples: flags.JudgeSamples = None,
+    grader_plugin: flags.GraderPlugin = None,
+    allow_ineffective_assertions: flags.AllowIneffective = False,
+    clean_env: flags.CleanEnv = False,
 ) -> None:
-    """Run a suite and exit 0 (all passed), 1 (a case failed or regressed), 2 (bad input), 3,
-    or 130."""
+    """Run a suite: exit 0 all passed, 1 a case failed or regressed, 2 bad input (nothing
+    ran), 3 infrastructure, 130 interrupted."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
-    from harness.cli.run import execute_run, options_from_flags
+    from harness.cli.run import execute_run, options_from_flags, verbosity_of
 
-    if quiet and verbose:
-        raise UsageError("--quiet and --verbose contradict each other; choose one")
     options = options_from_flags(locals())
-    verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
+    verbosity = verbosity_of(quiet=quiet, verbose=verbose)
     raise typer.Exit(execute_run(options, verbosity=verbosity, list_only=list_plan))
 
 

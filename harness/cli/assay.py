@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from harness.cli.commands import WideHelpGroup
+
 app = typer.Typer(
     name="assay",
     help="Run Assay V1 configs (eval.yaml) over trace files, with Assay's outputs and exit codes.",
@@ -21,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=WideHelpGroup,
 )
 
 Config = Annotated[Path, typer.Option("--config", help="The eval.yaml.")]

@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
+from harness.cli.commands import WideHelpGroup
+
 app = typer.Typer(
     help="Manage baseline files (RunLedger's format: a promoted summary.json).",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=WideHelpGroup,
 )
 
 

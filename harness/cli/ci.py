@@ -6,12 +6,9 @@ infrastructure; plus 130 when interrupted. The last line names Assay's reason co
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from harness.cli import gate_flags
+from harness.cli import flags
 
 # Exit code -> Assay's reason code (reason_code_version 1); where Assay has no code for what
 # happened (a full disk, Ctrl+C), one in its style.
@@ -22,45 +19,62 @@ ASSAY_REASONS = {
     "infrastructure_error": "E_INFRASTRUCTURE",
     "interrupted": "E_INTERRUPTED",
 }
+ASSAY_RERUNS = 2  # Assay's ci re-runs a failed test twice (`--rerun-failures`)
 
 
 def ci_command(
     ctx: typer.Context,
-    suite: Annotated[Path, typer.Argument(help="Suite directory (or its suite.yaml).")],
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
-    sarif: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
-    markdown: Annotated[
-        Path | None,
-        typer.Option("--markdown", "--pr-comment", help="Write the PR comment here."),
-    ] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="Overrides the suite's mode.")] = None,
-    case: Annotated[list[str] | None, typer.Option("--case", help="Only these cases.")] = None,
-    model: Annotated[list[str] | None, typer.Option("--model", help="a,b: models.")] = None,
-    runs: Annotated[int | None, typer.Option("--runs", help="Trials per case and model.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", "-j")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir")] = None,
-    baseline: gate_flags.BaselineFlag = None,
-    export_baseline: gate_flags.ExportBaselineFlag = None,
-    db: gate_flags.DbFlag = gate_flags.DEFAULT_DB,
-    incremental: gate_flags.IncrementalFlag = False,
-    no_cache: gate_flags.NoCacheFlag = False,
-    rerun_failures: Annotated[
-        int, typer.Option("--rerun-failures", help="Re-run failed attempts (default 2, Assay's).")
-    ] = 2,
-    quarantine_flaky: gate_flags.QuarantineFlakyFlag = False,
+    suite: flags.SuiteArg,
+    junit: flags.Junit = None,
+    sarif: flags.Sarif = None,
+    markdown: flags.Markdown = None,
+    html: flags.Html = None,
+    mode: flags.Mode = None,
+    case: flags.Case = None,
+    tag: flags.Tag = None,
+    model: flags.Model = None,
+    runs: flags.Runs = None,
+    max_retries: flags.MaxRetries = None,
+    fail_fast: flags.FailFast = False,
+    shutdown_timeout: flags.ShutdownTimeout = 5.0,
+    quiet: flags.Quiet = False,
+    verbose: flags.Verbose = False,
+    workers: flags.Workers = None,
+    output_dir: flags.OutputDir = None,
+    agent_reuse: flags.AgentReuse = None,
+    engine: flags.Engine = "local",
+    ray_address: flags.RayAddress = None,
+    strict: flags.Strict = None,
+    baseline: flags.Baseline = None,
+    export_baseline: flags.ExportBaseline = None,
+    db: flags.Db = flags.DEFAULT_DB,
+    incremental: flags.Incremental = False,
+    no_cache: flags.NoCache = False,
+    rerun_failures: flags.RerunFailures = ASSAY_RERUNS,
+    quarantine_flaky: flags.QuarantineFlaky = False,
+    skip_grade: flags.SkipGrade = False,
+    threshold: flags.Threshold = None,
+    workspace: flags.Workspace = None,
+    judge_model: flags.JudgeModel = None,
+    judge_samples: flags.JudgeSamples = None,
+    grader_plugin: flags.GraderPlugin = None,
+    allow_ineffective_assertions: flags.AllowIneffective = False,
+    clean_env: flags.CleanEnv = False,
 ) -> None:
-    """Run, gate, write reports; exit 0 / 1 / 2 / 3 as Assay does (130 on Ctrl+C)."""
+    """Run, gate and write the reports asked for: exit 0 / 1 / 2 / 3 as Assay does (130 on
+    Ctrl+C), the reason code last. Takes every flag of `run` but --list; re-runs a failed
+    attempt twice by default, as Assay's ci does."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import sys
 
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.api import reason_of_exit
     from harness.cli.commands import CLOSING_LINE
-    from harness.cli.run import execute_run, options_from_flags
+    from harness.cli.run import execute_run, options_from_flags, verbosity_of
 
     chosen = {"junit": junit, "sarif": sarif, "markdown": markdown, "html": html}
     reports = {kind: path for kind, path in chosen.items() if path is not None}
+    verbosity = verbosity_of(quiet=quiet, verbose=verbose)
     options = options_from_flags(locals(), reports=reports)
 
     def closing_line(code: int) -> None:
@@ -71,4 +85,4 @@ def ci_command(
         print(f"harness ci: exit {code} {ASSAY_REASONS[reason] or 'OK'}", file=sys.stderr)
 
     ctx.meta[CLOSING_LINE] = closing_line
-    raise typer.Exit(execute_run(options))
+    raise typer.Exit(execute_run(options, verbosity=verbosity))

@@ -53,7 +53,25 @@ ORDER = (
 )
 
 
-class RootGroup(TyperGroup):
+class WideHelpGroup(TyperGroup):
+    """A group whose help lists each command's whole first sentence, wrapped, where click
+    cuts it at the terminal's width with `...`."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=_NO_LIMIT)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_NO_LIMIT = 10_000
+
+
+class RootGroup(WideHelpGroup):
     """The `harness` group (typer's `cls=`): its `commands` build LATER ones on first lookup.
 
     Click and typer reach subcommands only through `commands` (lookup, listing, the "did you

@@ -7,18 +7,23 @@ from typing import Annotated
 
 import typer
 
+from harness.cli import flags
+
 
 def diff_command(
-    baseline: Annotated[Path, typer.Option("--baseline", help="The baseline file.")],
     run: Annotated[Path, typer.Option("--run", help="A run directory (or its summary.json).")],
+    baseline: flags.Baseline = None,
 ) -> None:
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
     regression), 1 (regression), 2 (unreadable input or a different suite)."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli.gate_flags import print_gate
+    from harness.errors import UsageError
     from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
     from harness.gate.evaluate import Policy, evaluate
 
+    if baseline is None:
+        raise UsageError("harness diff needs --baseline FILE: the baseline to compare with")
     summary, _ = read_summary(run)
     loaded = load_baseline(baseline)
     check_same_suite(loaded, str(summary.get("suite", {}).get("name")))

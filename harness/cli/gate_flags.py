@@ -1,49 +1,17 @@
-"""The gate's flags, shared by `harness run` and `harness ci`, and the gate's console lines.
+"""The gate's options from `harness run`'s and `harness ci`'s flags (harness.cli.flags), and the
+gate's console lines.
 
-Imported when the CLI starts: typer and pathlib only, the rest inside functions.
+Imported when the CLI starts: pathlib only, the rest inside functions.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.api import GateOptions
-
-DEFAULT_DB = ".harness/history.db"  # harness.storage.history.DEFAULT_DB, without the import
-
-BaselineFlag = Annotated[
-    Path | None,
-    typer.Option("--baseline", help="Gate against this baseline (a promoted summary.json)."),
-]
-ExportBaselineFlag = Annotated[
-    Path | None,
-    typer.Option("--export-baseline", help="Write this run's summary as a baseline file."),
-]
-DbFlag = Annotated[
-    str,
-    typer.Option("--db", help="History database (default .harness/history.db; :memory:)."),
-]
-IncrementalFlag = Annotated[
-    bool,
-    typer.Option("--incremental", help="Skip attempts unchanged since they passed (history)."),
-]
-NoCacheFlag = Annotated[
-    bool,
-    typer.Option("--refresh-cache", "--no-cache", help="Ignore the history for --incremental."),
-]
-RerunFlag = Annotated[
-    int,
-    typer.Option("--rerun-failures", help="Re-run failed attempts up to N times (flaky if saved)."),
-]
-QuarantineFlakyFlag = Annotated[
-    bool,
-    typer.Option("--quarantine-flaky", help="Cases flaky in the history report but never gate."),
-]
 
 
 def gate_options(

@@ -1,4 +1,4 @@
-"""`harness grade RUN_DIR`, and the grading flags `harness run` shares with it.
+"""`harness grade RUN_DIR`, and the grading options of `harness run`'s flags.
 
 Only typer is imported at module level: `harness --help` stays fast.
 """
@@ -11,44 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from harness.cli import flags
+
 if TYPE_CHECKING:
     from harness.grading.engine import GradeOptions
-
-SkipGradeFlag = Annotated[
-    bool,
-    typer.Option(
-        "--skip-grade", help="Run and store attempts without grading; `harness grade` later."
-    ),
-]
-ThresholdFlag = Annotated[
-    float | None,
-    typer.Option(
-        "--threshold",
-        help="Pass a case when its weighted grader score reaches this (0..1); wins over the "
-        "suite's and cases' threshold.",
-    ),
-]
-WorkspaceFlag = Annotated[
-    Path | None,
-    typer.Option("--workspace", help="Keep each attempt's workspace under DIR/<run_id>/."),
-]
-JudgeModelFlag = Annotated[
-    str | None, typer.Option("--judge-model", help="Model passed to every judge grader.")
-]
-JudgeSamplesFlag = Annotated[
-    int | None,
-    typer.Option("--judge-samples", help="Judge samples per grader; the majority decides."),
-]
-GraderPluginFlag = Annotated[
-    list[str] | None,
-    typer.Option("--grader-plugin", help="Module registering grader types (repeatable)."),
-]
-AllowIneffectiveFlag = Annotated[
-    bool,
-    typer.Option(
-        "--allow-ineffective-assertions", help="Run assertions that can never fail (refused)."
-    ),
-]
 
 
 def grade_options(
@@ -72,11 +38,11 @@ def grade_command(
         Path | None,
         typer.Option("--suite", help="The suite to grade with (default: the run's suite)."),
     ] = None,
-    threshold: ThresholdFlag = None,
-    judge_model: JudgeModelFlag = None,
-    judge_samples: JudgeSamplesFlag = None,
-    grader_plugin: GraderPluginFlag = None,
-    allow_ineffective_assertions: AllowIneffectiveFlag = False,
+    threshold: flags.Threshold = None,
+    judge_model: flags.JudgeModel = None,
+    judge_samples: flags.JudgeSamples = None,
+    grader_plugin: flags.GraderPlugin = None,
+    allow_ineffective_assertions: flags.AllowIneffective = False,
 ) -> None:
     """Grade a stored run again with the current config (works after `run --skip-grade`).
 

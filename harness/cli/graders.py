@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from harness.cli.grade import GraderPluginFlag
+from harness.cli import flags
 
 if TYPE_CHECKING:
     from harness.grading.registry import GraderType
@@ -35,8 +35,8 @@ def graders_command(
     grader_type: Annotated[
         str | None, typer.Argument(help="Show only this grader type.", metavar="TYPE")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalogue.")] = False,
-    grader_plugin: GraderPluginFlag = None,
+    as_json: flags.Json = False,
+    grader_plugin: flags.GraderPlugin = None,
 ) -> None:
     """List every grader type with its fields and semantics."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)

@@ -3,23 +3,24 @@ terminal sparkline table, with cases that flip often flagged."""
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 from typing import Annotated, Any
 
 import typer
 
-from harness.cli.gate_flags import DEFAULT_DB
+from harness.cli import flags
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 NOT_RUN = "·"
 
 
 def history_command(
-    case: Annotated[str | None, typer.Option("--case", help="Only this case id.")] = None,
+    case: flags.Case = None,
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="Only this suite name.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many recent runs (default 20).")] = 20,
-    db: Annotated[str, typer.Option("--db", help="History database.")] = DEFAULT_DB,
+    db: flags.Db = flags.DEFAULT_DB,
 ) -> None:
     """Show trends over the latest runs. Exit 0, or 2 when the database cannot be read."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
@@ -38,7 +39,7 @@ def history_command(
         if not suites:
             print("no runs recorded")
         for name in suites:
-            _print_suite(history, name, case, model, limit)
+            _print_suite(history, name, tuple(case or ()), model, limit)
 
 
 def _suites(history: Any) -> list[str]:
@@ -63,10 +64,16 @@ def scaled(values: list[float | None]) -> list[float | None]:
     return [None if v is None else (v - low) / span for v in values]
 
 
-def _print_suite(history: Any, suite: str, case: str | None, model: str | None, limit: int) -> None:
+def _print_suite(
+    history: Any, suite: str, cases: tuple[str, ...], model: str | None, limit: int
+) -> None:
     runs = history.runs(suite, limit=limit)
     run_ids = [run["run_id"] for run in runs]
-    results = history.results_of(run_ids, case=case, model=model)
+    results = [
+        row
+        for row in history.results_of(run_ids, model=model)
+        if not cases or any(fnmatch.fnmatchcase(row["case_id"], glob) for glob in cases)
+    ]
     flaky = history.flaky_cases(suite)
     rates = [run["passed"] / run["attempts"] if run["attempts"] else None for run in runs]
     print(f"suite {suite}: {len(runs)} run(s), oldest first")

@@ -96,6 +96,16 @@ class ProgressEvents(RunEvents):
             reason = result.infra_reason or (result.failures[0].type if result.failures else "")
             self._print(f"retrying {attempt.attempt_id} after try {try_number}: {reason}")
 
+    def attempt_rerunning(
+        self, attempt: AttemptPlan, result: AttemptResult, rerun: int, reruns: int
+    ) -> None:
+        if self.verbosity != QUIET:
+            reason = result.failures[0].type if result.failures else result.status
+            self._print(
+                f"re-running {attempt.attempt_id} ({rerun} of {reruns}, --rerun-failures "
+                f"{reruns}): it failed with {reason}"
+            )
+
     def attempt_finished(self, result: AttemptResult) -> None:
         outcome = result.outcome or (PASSED if result.passed else FAILED)
         with self._lock:

@@ -7,18 +7,16 @@ from typing import Annotated
 
 import typer
 
+from harness.cli import flags
+
 
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (harness_out/<suite>/<id>).")],
-    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
-    sarif: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 here.")] = None,
-    markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Write the PR-comment Markdown here.")
-    ] = None,
-    open_page: Annotated[
-        bool, typer.Option("--open", help="Open the HTML report in a browser.")
-    ] = False,
+    html: flags.Html = None,
+    junit: flags.Junit = None,
+    sarif: flags.Sarif = None,
+    markdown: flags.Markdown = None,
+    open_page: flags.OpenBrowser = None,
 ) -> None:
     """Rebuild reports. With no --html/--junit/--sarif/--markdown, writes all four into
     RUN_DIR (report.html, junit.xml, sarif.json, report.md)."""

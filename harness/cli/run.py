@@ -12,18 +12,19 @@ import anyio
 from harness.api import RunOptions, prepare_run, run_suite
 from harness.cli.console import print_report
 from harness.cli.gate_flags import print_gate
-from harness.cli.progress import NORMAL, ProgressEvents
-from harness.errors import EXIT_OK
+from harness.cli.progress import NORMAL, QUIET, VERBOSE, ProgressEvents
+from harness.errors import EXIT_OK, UsageError
 
 
 def options_from_flags(
     flags: Mapping[str, Any], *, reports: Mapping[str, Path] | None = None
 ) -> RunOptions:
     """RunOptions from a command's parameters, by flag name (`harness run` and `harness ci`
-    share the names; a flag a command lacks takes RunOptions' default)."""
+    declare them with harness.cli.flags; a flag a command lacks takes RunOptions' default)."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.cli import gate_flags
     from harness.cli import grade as grade_cli
+    from harness.cli.flags import DEFAULT_DB
 
     def flag(name: str, default: Any = None) -> Any:
         return flags.get(name, default)
@@ -49,7 +50,7 @@ def options_from_flags(
         gate=gate_flags.gate_options(
             baseline=flag("baseline"),
             export_baseline=flag("export_baseline"),
-            db=flag("db", gate_flags.DEFAULT_DB),
+            db=flag("db", DEFAULT_DB),
             incremental=flag("incremental", False),
             no_cache=flag("no_cache", False),
             rerun_failures=flag("rerun_failures", 0),
@@ -66,6 +67,12 @@ def options_from_flags(
         grader_plugins=tuple(flag("grader_plugin") or ()),
         allow_ineffective=flag("allow_ineffective_assertions", False),
     )
+
+
+def verbosity_of(*, quiet: bool, verbose: bool) -> str:
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose contradict each other; choose one")
+    return QUIET if quiet else VERBOSE if verbose else NORMAL
 
 
 def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool = False) -> int:

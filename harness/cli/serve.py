@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.gate_flags import DEFAULT_DB
+from harness.cli import flags
 
 DEFAULT_OUTPUT_DIR = Path("harness_out")  # harness.execute.options's, without its imports
 INSTALL_HINT = "harness serve needs the serve extra: pip install 'harness[serve]'"
@@ -30,12 +30,7 @@ def serve_command(
         str,
         typer.Option("--host", help="Address to bind (default 127.0.0.1; others need --token)."),
     ] = "127.0.0.1",
-    open_browser: Annotated[
-        bool | None,
-        typer.Option(
-            "--open/--no-open", help="Open a browser (default: on a terminal, outside CI)."
-        ),
-    ] = None,
+    open_browser: flags.OpenBrowser = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -48,9 +43,7 @@ def serve_command(
             "--allow-host", help="Another Host header name to accept (a proxy's; repeatable)."
         ),
     ] = None,
-    db: Annotated[
-        str, typer.Option("--db", help="History database, opened read-only.")
-    ] = DEFAULT_DB,
+    db: flags.Db = flags.DEFAULT_DB,
 ) -> None:
     """Serve a dashboard and a read-only Results API. Exit 130 on Ctrl+C, 2 on bad options."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)

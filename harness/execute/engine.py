@@ -139,7 +139,12 @@ class LocalEngine:
                 on_output=self._output_hook(attempt, tools),
             )
 
-        rerun = with_reruns(run_one, self.options.gate.rerun_failures, self.fingerprint)
+        rerun = with_reruns(
+            run_one,
+            self.options.gate.rerun_failures,
+            self.fingerprint,
+            on_rerun=self.folder.events.attempt_rerunning,
+        )
         async with contextlib.AsyncExitStack() as hosts:
             if self.reuse == "per_worker":
                 await hosts.enter_async_context(self.slots)

@@ -33,6 +33,11 @@ class RunEvents:
     ) -> None:
         pass
 
+    def attempt_rerunning(
+        self, attempt: AttemptPlan, result: AttemptResult, rerun: int, reruns: int
+    ) -> None:
+        """`result` failed; re-run number `rerun` of at most `reruns` (--rerun-failures)."""
+
     #: When True the runner streams each agent's stderr and log messages to agent_output.
     wants_agent_output = False
 

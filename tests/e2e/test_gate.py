@@ -209,10 +209,11 @@ def test_flaky_case_is_quarantined_from_the_history(harness: Harness, tmp_path: 
 def test_rerun_failures_marks_a_recovered_attempt_flaky(harness: Harness, tmp_path: Path) -> None:
     agent = tmp_path / "once.py"
     agent.write_text(
-        "import json, os, sys\n"
+        "import json, os, sys, time\n"
         "task = json.loads(sys.stdin.readline())\n"
         "flag = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tried')\n"
         "output = {'answer': 1} if os.path.exists(flag) else {}\n"
+        "if not os.path.exists(flag): time.sleep(0.5)\n"
         "open(flag, 'w').close()\n"
         "print(json.dumps({'type': 'final_output', 'output': output}), flush=True)\n"
     )
@@ -226,13 +227,17 @@ def test_rerun_failures_marks_a_recovered_attempt_flaky(harness: Harness, tmp_pa
     (suite / "suite.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     (suite / "cases" / "only.yaml").write_text("id: only\ninput: {}\n", encoding="utf-8")
 
-    run = harness.run(suite, "--rerun-failures", "2")
+    # ci re-runs a failure twice by default, as Assay's ci does, and says so.
+    run = command(harness, "ci", str(suite), "--output-dir", str(harness.out))
 
     assert run.exit_code == 0, run.describe()
+    assert "re-running only (1 of 2, --rerun-failures 2): it failed with" in run.stderr
     (result,) = run.results()
     assert result["status"] == "pass"
     assert result["flaky"] is True
     assert result["reruns"] == 1
+    # The first try's time, the one being measured; not the quick re-run's.
+    assert result["wall_ms"] >= 500
     (unit,) = run.summary()["regression"]["cases"]
     assert unit["verdict"] == "flaky"
 
