@@ -14,6 +14,7 @@ import msgspec
 
 from harness.assay import expected as legacy
 from harness.config.schema import GraderSpec
+from harness.config.suggest import did_you_mean
 from harness.config.yaml_source import Document, Problems, display_path, read_yaml
 from harness.errors import ConfigError
 from harness.grading import output
@@ -215,7 +216,9 @@ class _Loader:
             elif key in SETTINGS_KEYS:
                 kept[key] = item
             elif self.deny:
-                self.error(f"unknown settings key; valid keys: {', '.join(SETTINGS_KEYS)}", path)
+                hint = did_you_mean(key, SETTINGS_KEYS)
+                valid = ", ".join(SETTINGS_KEYS)
+                self.error(f"unknown settings key; {hint}valid keys: {valid}", path)
             else:
                 self.warnings.append(f"Ignored unknown config fields: settings.{key}")
         if kept.get("on_error", "block") not in ON_ERROR:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.config.suggest import did_you_mean
 from harness.config.yaml_source import Document
 
 LEGACY_KEYS = ("$ref", "must_contain", "sequence", "schema")
@@ -95,7 +96,9 @@ class Rewriter:
         kind = value["type"]
         if kind not in (*EXPECTED_TYPES, "sequence"):
             valid = ", ".join(EXPECTED_TYPES)
-            self.errors.append((f"{path}.type", f"unknown type {kind!r}; valid types: {valid}"))
+            hint = did_you_mean(kind, EXPECTED_TYPES)
+            message = f"unknown type {kind!r}; {hint}valid types: {valid}"
+            self.errors.append((f"{path}.type", message))
             return None
         if kind == "sequence":  # the historical tag of sequence_valid
             return {**value, "type": "sequence_valid"}
@@ -147,8 +150,9 @@ class Rewriter:
             kind = item.get("type") if isinstance(item, dict) else None
             if isinstance(kind, str) and kind not in ASSERTION_TYPES:
                 valid = ", ".join(ASSERTION_TYPES)
+                hint = did_you_mean(kind, ASSERTION_TYPES)
                 where = f"{path}[{i}].type"
-                self.errors.append((where, f"unknown type {kind!r}; valid types: {valid}"))
+                self.errors.append((where, f"unknown type {kind!r}; {hint}valid types: {valid}"))
                 continue
             kept.append(item)
         return kept if len(kept) == len(value) else None

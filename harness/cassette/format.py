@@ -24,7 +24,8 @@ from harness.protocol.codec import json_type_name
 
 FORMAT_VERSION = 1
 HEADER_TYPE = "cassette_header"
-RECORD_HINT = "record it with `harness run SUITE --mode record`"
+# Said where the suite folder is not known; the loader names it (harness.plan.build).
+RECORD_HINT = "record it by running the suite with --mode record"
 
 _BOM = b"\xef\xbb\xbf"
 # RunLedger's loader splits with str.splitlines(), which also breaks on these three; escaping

@@ -24,6 +24,7 @@ from harness.errors import EXIT_INTERRUPTED, HarnessError
 # is a command group. Importing all nine and building every one's options took `harness run`
 # ~25 ms before its first agent started, one core idle.
 LATER: dict[str, tuple[str, str]] = {
+    "validate": ("harness.cli.validate", "validate_command"),
     "diff": ("harness.cli.diff", "diff_command"),
     "ci": ("harness.cli.ci", "ci_command"),
     "history": ("harness.cli.history", "history_command"),
@@ -38,6 +39,7 @@ LATER: dict[str, tuple[str, str]] = {
 # The order `harness --help` lists commands in (typer's: commands as registered, then groups).
 ORDER = (
     "run",
+    "validate",
     "diff",
     "ci",
     "history",

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from harness.api import RunOptions, prepare_run, run_suite
+from harness.api import Prepared, RunOptions, run_suite, validate_run
 from harness.cli.console import print_report
 from harness.cli.gate_flags import print_gate
 from harness.cli.progress import NORMAL, QUIET, VERBOSE, ProgressEvents
@@ -95,16 +95,20 @@ def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool
 
 def _plan_only(options: RunOptions, events: ProgressEvents, *, list_only: bool) -> int:
     """`--list` prints the plan, one attempt id per line; `--runs 0` only validates."""
-    prepared = prepare_run(options, events)
-    plan = prepared.plan
+    prepared = validate_run(options, events)
     if list_only:
-        for attempt in plan.attempts:
+        for attempt in prepared.plan.attempts:
             print(attempt.attempt_id)
+    verb = "planned" if list_only else "validated, nothing run (--runs 0)"
+    print(f"{prepared.suite.name}: {plan_shape(prepared)}; {verb}", file=sys.stderr)
+    return EXIT_OK
+
+
+def plan_shape(prepared: Prepared) -> str:
+    """`3 case(s) x 2 model(s) (a, b) x 5 trial(s) = 30 attempt(s)`."""
+    plan = prepared.plan
     models = [model for model in plan.models if model is not None]
     shape = f"{len(prepared.suite.cases)} case(s)"
     if models:
         shape += f" x {len(models)} model(s) ({', '.join(models)})"
-    shape += f" x {plan.runs} trial(s) = {len(plan)} attempt(s)"
-    verb = "planned" if list_only else "validated, nothing run (--runs 0)"
-    print(f"{prepared.suite.name}: {shape}; {verb}", file=sys.stderr)
-    return EXIT_OK
+    return shape + f" x {plan.runs} trial(s) = {len(plan)} attempt(s)"

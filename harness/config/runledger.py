@@ -204,6 +204,7 @@ class _Resolver:
             id=case.id,
             input=case.input,
             cassette_path=self.contained(document, "$.cassette", case.cassette),
+            cassette_line=None if case.cassette is None else document.line_of("$.cassette"),
             file=document.path,
             line=document.line_of("$"),
             description=case.description,

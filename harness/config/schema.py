@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from harness.config.model_proxy import ModelProxySpec
+from harness.config.suggest import did_you_mean
 
 
 class RecordMode(enum.StrEnum):
@@ -29,8 +30,9 @@ def parse_mode(value: str) -> RecordMode:
     try:
         return RecordMode(value)
     except ValueError:
-        valid = ", ".join(mode.value for mode in RecordMode)
-        raise ValueError(f"unknown mode {value!r}; valid modes: {valid}") from None
+        valid = [mode.value for mode in RecordMode]
+        hint = did_you_mean(value, valid)
+        raise ValueError(f"unknown mode {value!r}; {hint}valid modes: {', '.join(valid)}") from None
 
 
 class _Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -347,6 +349,7 @@ class Case(msgspec.Struct, frozen=True):
     models: tuple[str, ...] = ()  # the case's own, else the suite's
     threshold: float | None = None  # the case's, else the suite's
     workspace: WorkspaceSpec | None = None  # merged over the suite's; sources absolute
+    cassette_line: int | None = None  # where `cassette:` is written, for errors about it
 
 
 class Suite(msgspec.Struct, frozen=True):

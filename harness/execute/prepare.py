@@ -106,6 +106,14 @@ def _model_proxy(suite: Suite, tooling: Tooling, strict: bool, engine: str) -> P
     )
 
 
+def validate_run(options: RunOptions, events: RunEvents | None = None) -> Prepared:
+    """prepare_run, and the baseline the run would be gated on: every check a run makes before
+    it starts, with nothing written (`harness validate`, `--runs 0`, `--list`)."""
+    prepared = prepare_run(options, events)
+    _baseline(options.gate, prepared.suite)
+    return prepared
+
+
 def _check_engine(engine: str, suite: Suite) -> None:
     if engine not in ENGINES:
         raise UsageError(f"--engine: unknown engine {engine!r}; use local or ray")

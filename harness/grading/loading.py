@@ -9,10 +9,15 @@ from typing import TypeVar
 
 import msgspec
 
-from harness.config.schema import CaseFile, Suite, SuiteFile, WorkspaceSpec
+from harness.config.schema import CaseFile, GraderSpec, Suite, SuiteFile, WorkspaceSpec
 from harness.config.workspace import merge, resolve_files
 from harness.config.yaml_source import Document, Problems
-from harness.grading.catalogue import file_kinds, specs_forbid_unknown_fields, type_names
+from harness.grading.catalogue import (
+    file_kinds,
+    grader_of,
+    specs_forbid_unknown_fields,
+    type_names,
+)
 from harness.grading.prepare import check_threshold, flatten_config, prepare_specs
 
 F = TypeVar("F", SuiteFile, CaseFile)
@@ -68,8 +73,34 @@ def attach_case_settings(
         threshold = case_file.threshold if case_file.threshold is not None else suite_file.threshold
         own = _resolved(case_file, document, suite.dir, problems)
         workspace = merge(suite_workspace, own)
+        if workspace is None:
+            # The case's assertions are the suite's, then its own (harness.config.runledger).
+            suite_count = len(suite_file.assertions or ())
+            places = [(suite_document, i, True) for i in range(suite_count)]
+            places += [(document, i, False) for i in range(len(case.assertions) - suite_count)]
+            _check_no_workspace_graders(case.id, case.assertions, places, problems)
         resolved.append(msgspec.structs.replace(case, threshold=threshold, workspace=workspace))
     return msgspec.structs.replace(suite, cases=tuple(resolved))
+
+
+def _check_no_workspace_graders(
+    case_id: str,
+    specs: Sequence[GraderSpec],
+    places: Sequence[tuple[Document, int, bool]],
+    problems: Problems,
+) -> None:
+    """A case without a workspace runs its agent in the invoker's cwd: a grader of the
+    workspace would find nothing to grade there, and the agent writes where it should not."""
+    for spec, (document, index, from_suite) in zip(specs, places, strict=True):
+        grader = grader_of(spec)
+        if grader.family != "workspace":
+            continue
+        whose = f"case {case_id!r}" + (" (it takes the suite's assertions)" if from_suite else "")
+        message = (
+            f"{grader.name} grades the attempt's workspace, but {whose} has no `workspace:`; "
+            "give the case or the suite one (e.g. `workspace: {files: [fixtures]}`)"
+        )
+        problems.add(document.error(message, f"$.assertions[{index}]"))
 
 
 def _resolved(

@@ -20,7 +20,8 @@ import msgspec
 
 from harness.attempt.spec import AttemptPlan
 from harness.config.schema import Case, RecordMode, Suite
-from harness.errors import ConfigError, UsageError
+from harness.config.yaml_source import display_path
+from harness.errors import ConfigError, ConfigErrors, UsageError
 from harness.plan.checks import model_name_problem
 
 MODEL_PLACEHOLDER = "{model}"
@@ -61,6 +62,10 @@ def build_plan(suite: Suite, *, models: Sequence[str] = (), runs: int | None = N
     variants = {
         (case.id, model): with_model(case, model) for case in suite.cases for model in all_models
     }
+    if suite.mode is RecordMode.replay:
+        check_recorded(
+            suite, [variants[case.id, model] for case in suite.cases for model in per_case[case.id]]
+        )
     attempts = [
         _attempt(variants[case.id, model], model, trial if sweep else None)
         for trial in range(1, runs + 1)
@@ -174,6 +179,36 @@ def _check_cassettes(case: Case, models: tuple[str | None, ...]) -> None:
             line=case.line,
             field="cassette",
         )
+
+
+def check_recorded(suite: Suite, variants: Sequence[Case]) -> None:
+    """Replay answers every tool call from the case's cassette: one that is missing would fail
+    its case at the first call, after agents started. Found here, every one at once (also by
+    `--runs 0` and `harness validate`)."""
+    errors = []
+    hint = (
+        f"record it with `harness run {display_path(suite.dir)} --mode record` "
+        "(or --mode auto: replay what is recorded, record what is missing)"
+    )
+    seen: set[tuple[str, Path]] = set()
+    for case in variants:
+        path = case.cassette_path
+        if path is None or (case.id, path) in seen or path.is_file():
+            continue
+        seen.add((case.id, path))
+        what = "is a folder, not a cassette file" if path.is_dir() else "not found"
+        errors.append(
+            ConfigError(
+                display_path(case.file),
+                f"{display_path(path)} {what}; {hint}",
+                line=case.cassette_line,
+                field="cassette",
+            )
+        )
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def _names(models: Sequence[str | None]) -> str:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
+from harness.config.suggest import did_you_mean
 from harness.config.yaml_source import (
     Document,
     Problems,
@@ -91,8 +92,10 @@ def _prune(
             elif key == info.tag_field:
                 kept[key] = item
             else:
-                valid = ", ".join(_keys(info))
-                unknown.append(document.error(f"unknown key; valid keys: {valid}", f"{path}.{key}"))
+                valid = _keys(info)
+                hint = did_you_mean(key, valid)
+                message = f"unknown key; {hint}valid keys: {', '.join(valid)}"
+                unknown.append(document.error(message, f"{path}.{key}"))
         return kept
     if isinstance(info, mi.ListType) and isinstance(value, list):
         item_type = info.item_type
@@ -148,7 +151,8 @@ def _explain(document: Document, value: Any, text: str) -> ConfigError:
         text = f"expected {_kinds(expected[1])}, got {got}{actual}"
         return document.error(text + (_types_hint(path) or _HINTS.get(path, "")), path)
     if message.startswith("Invalid value") and (hint := _types_hint(path)):
-        return document.error(f"unknown type{actual}{hint}", path)
+        suggestion = did_you_mean(_value_at(value, path), grading.type_names())
+        return document.error(f"unknown type{actual}; {suggestion}{hint.removeprefix('; ')}", path)
     return document.error(message[:1].lower() + message[1:], path)
 
 

@@ -18,6 +18,7 @@ from harness.config.schema import (
     SuiteFile,
     ToolRetry,
 )
+from harness.config.suggest import did_you_mean
 from harness.config.yaml_source import Document, Problems
 
 _FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -103,5 +104,6 @@ def bad_backend(value: Any, path: str) -> tuple[str, str] | None:
         if backend is None:
             return f"missing required key; valid backends: {valid}", where
         if backend not in TOOL_BACKENDS:
-            return f"unknown backend {backend!r}; valid backends: {valid}", where
+            hint = did_you_mean(backend, TOOL_BACKENDS)
+            return f"unknown backend {backend!r}; {hint}valid backends: {valid}", where
     return None

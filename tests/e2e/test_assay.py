@@ -186,8 +186,8 @@ def test_config_and_trace_problems_exit_2_with_a_minimal_run_json(assay: Assay) 
     done = assay("run", "--config", "bad.yaml", "--trace-file", "traces/golden.v1.jsonl")
     assert done.returncode == 2
     assert (
-        "bad.yaml:6: tests[0].expected.type: unknown type 'json_matcher'; valid types:"
-        in done.stderr
+        "bad.yaml:6: tests[0].expected.type: unknown type 'json_matcher'; did you mean "
+        "'json_match'? valid types:" in done.stderr
     )
     run = assay.json("run.json")
     assert run["reason_code"] == "E_CFG_PARSE" and "results" not in run

@@ -82,7 +82,9 @@ def test_raw_line_separators_inside_strings_load(tmp_path: Path) -> None:
 
 
 def test_missing_file_says_how_to_record(tmp_path: Path) -> None:
-    with pytest.raises(CassetteError, match=r"not found; record it with `harness run SUITE"):
+    with pytest.raises(
+        CassetteError, match=r"not found; record it by running the suite with --mode record"
+    ):
         load_cassette(tmp_path / "nope.jsonl")
 
 

@@ -283,9 +283,11 @@ def test_unknown_keys_are_all_reported_with_the_valid_keys() -> None:
     suite = SUITE + "budgets: {max_tool_call: 1}\nverbose: true\n"
     case = CASE + "budget: {}\n"
     assert load_errors(make_suite(suite, {"t1.yaml": case})) == [
-        f"s/suite.yaml:6: budgets.max_tool_call: unknown key; valid keys: {keys(Budgets)}",
+        f"s/suite.yaml:6: budgets.max_tool_call: unknown key; did you mean 'max_tool_calls'? "
+        f"valid keys: {keys(Budgets)}",
         f"s/suite.yaml:7: verbose: unknown key; valid keys: {keys(SuiteFile)}",
-        f"s/cases/t1.yaml:3: budget: unknown key; valid keys: {keys(CaseFile)}",
+        f"s/cases/t1.yaml:3: budget: unknown key; did you mean 'budgets'? "
+        f"valid keys: {keys(CaseFile)}",
     ]
 
 
@@ -323,7 +325,8 @@ def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
     )
     missing = "id: t2\ninput: 1\nassertions:\n  - tools: [search_docs]\n"
     assert load_errors(make_suite(cases={"t1.yaml": unknown, "t2.yaml": missing})) == [
-        f's/cases/t1.yaml:6: assertions[1].type: unknown type "mustcall"; {VALID_TYPES}',
+        f's/cases/t1.yaml:6: assertions[1].type: unknown type "mustcall"; did you mean '
+        f"'must_call'? {VALID_TYPES}",
         f"s/cases/t2.yaml:4: assertions[0].type: missing required key; {VALID_TYPES}",
     ]
 
@@ -331,7 +334,8 @@ def test_unknown_or_missing_assertion_type_lists_the_valid_types() -> None:
 def test_unknown_key_inside_an_assertion() -> None:
     case = CASE + "assertions: [{type: must_call, tool: [x]}]\n"
     assert load_errors(make_suite(cases={"t1.yaml": case})) == [
-        "s/cases/t1.yaml:3: assertions[0].tool: unknown key; valid keys: type, tools, weight, name",
+        "s/cases/t1.yaml:3: assertions[0].tool: unknown key; did you mean 'tools'? valid keys:"
+        " type, tools, weight, name",
         "s/cases/t1.yaml:3: assertions[0].tools: missing required key",
     ]
 
@@ -377,7 +381,7 @@ def test_bad_mode_in_the_suite_and_on_the_command_line() -> None:
     root = make_suite(SUITE.replace("mode: replay", "mode: replya"))
     valid = "valid modes: replay, record, auto, live"
     assert load_errors(root, mode="fast") == [
-        f"s/suite.yaml:3: mode: unknown mode 'replya'; {valid}",
+        f"s/suite.yaml:3: mode: unknown mode 'replya'; did you mean 'replay'? {valid}",
         f"mode: unknown mode 'fast'; {valid} (from --mode)",
     ]
     with pytest.raises(ConfigError) as caught:

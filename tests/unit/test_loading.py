@@ -61,6 +61,9 @@ def test_grader_mistakes_are_one_line_each_at_their_line() -> None:
         " ('..' is not allowed)",
         "s/cases/t1.yaml:7: assertions[3].timeout: expected a duration such as 30s, 2m or 500ms,"
         " got 'soon'",
+        "s/cases/t1.yaml:7: assertions[3]: run-command grades the attempt's workspace, but case"
+        " 't1' has no `workspace:`; give the case or the suite one (e.g. `workspace: {files:"
+        " [fixtures]}`)",
         "s/cases/t1.yaml:8: assertions[4].schema_file: schema file s/missing.json not found"
         " (relative to the config)",
         "s/cases/t1.yaml:9: assertions[5].min: min (3) is greater than max (1)",
@@ -73,8 +76,8 @@ def test_grader_mistakes_are_one_line_each_at_their_line() -> None:
 def test_unknown_keys_inside_a_grader_name_the_valid_ones() -> None:
     root = graded_case("assertions: [{type: trace_tool_call_count, tool: pay, maximum: 2}]\n")
     assert load_errors(root) == [
-        "s/cases/t1.yaml:3: assertions[0].maximum: unknown key; valid keys: type, min, max,"
-        " weight, name, tool, tool_name",
+        "s/cases/t1.yaml:3: assertions[0].maximum: unknown key; did you mean 'max'? valid keys:"
+        " type, min, max, weight, name, tool, tool_name",
         "s/cases/t1.yaml:3: assertions[0]: give `min`, `max` or both",
     ]
 
@@ -163,6 +166,7 @@ def test_threshold_and_workspace_mistakes() -> None:
 def test_vally_nested_config_is_read_flat() -> None:
     root = graded_case(
         """\
+        workspace: {files: []}
         assertions:
           - type: run-command
             name: unit tests
@@ -187,8 +191,8 @@ def test_vally_nested_config_is_read_flat() -> None:
 
 def test_vally_nested_config_errors_keep_their_lines() -> None:
     text = "assertions:\n  - type: run-command\n    config:\n      command: make\n"
-    root = graded_case(text + "      sub_path: /etc\n")
+    root = graded_case("workspace: {files: []}\n" + text + "      sub_path: /etc\n")
     assert load_errors(root) == [
-        "s/cases/t1.yaml:7: assertions[0].sub_path: '/etc' must be a relative path inside the"
+        "s/cases/t1.yaml:8: assertions[0].sub_path: '/etc' must be a relative path inside the"
         " workspace"
     ]
