@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli import flags
 from harness.cli.commands import WideHelpGroup
 
 app = typer.Typer(
@@ -19,7 +20,7 @@ app = typer.Typer(
 
 @app.command("promote")
 def promote_command(
-    source: Annotated[Path, typer.Option("--from", help="A run directory (or its summary.json).")],
+    source: Annotated[Path, typer.Option("--from", help=flags.RUN_DIR_HELP)],
     target: Annotated[Path, typer.Option("--to", help="The baseline file to write.")],
     allow_failing: Annotated[
         bool,
@@ -30,8 +31,9 @@ def promote_command(
     --allow-failing) or cannot be read."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.gate.baseline import promote
+    from harness.storage.latest import resolve_run_dir
 
-    path, summary = promote(source, target, allow_failing=allow_failing)
+    path, summary = promote(resolve_run_dir(source), target, allow_failing=allow_failing)
     cases = len(summary.get("cases", []))
     suite = summary.get("suite", {}).get("name")
     print(f"baseline of suite {suite!r} ({cases} case rows) written to {path}")

@@ -69,7 +69,7 @@ def _print_failures(failed: list[AttemptResult]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Failures ({len(failed)} cases)", show_lines=True, expand=False)
+    table = Table(title=f"Failures ({_count(failed)})", show_lines=True, expand=False)
     table.add_column("Case", overflow="fold")
     table.add_column("Status")
     table.add_column("Reason")
@@ -87,6 +87,15 @@ def _print_failures(failed: list[AttemptResult]) -> None:
     # Off a terminal (CI logs) rich would assume 80 columns and fold every message.
     width = None if sys.stdout.isatty() else CI_LOG_WIDTH
     Console(soft_wrap=False, highlight=False, width=width).print(table)
+
+
+def _count(failed: list[AttemptResult]) -> str:
+    """`2 cases`, or `3 attempts of 2 cases` when trials or models repeat a case."""
+    cases = len({result.case_id for result in failed})
+    noun = "case" if cases == 1 else "cases"
+    if len(failed) == cases:
+        return f"{cases} {noun}"
+    return f"{len(failed)} attempts of {cases} {noun}"
 
 
 def _detail(message: str, expected: Any, observed: Any) -> str:

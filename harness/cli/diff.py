@@ -11,7 +11,7 @@ from harness.cli import flags
 
 
 def diff_command(
-    run: Annotated[Path, typer.Option("--run", help="A run directory (or its summary.json).")],
+    run: Annotated[Path, typer.Option("--run", help=flags.RUN_DIR_HELP)],
     baseline: flags.Baseline = None,
 ) -> None:
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
@@ -21,10 +21,11 @@ def diff_command(
     from harness.errors import UsageError
     from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
     from harness.gate.evaluate import Policy, evaluate
+    from harness.storage.latest import resolve_run_dir
 
     if baseline is None:
         raise UsageError("harness diff needs --baseline FILE: the baseline to compare with")
-    summary, _ = read_summary(run)
+    summary, _ = read_summary(resolve_run_dir(run))
     loaded = load_baseline(baseline)
     check_same_suite(loaded, str(summary.get("suite", {}).get("name")))
     # The thresholds the run was gated with (RunLedger's policy_snapshot), not today's.

@@ -208,3 +208,10 @@ Markdown = Annotated[
     ),
 ]
 Html = Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")]
+
+# Stored runs -------------------------------------------------------------------------------------
+RUN_DIR_HELP = (
+    "A run directory (harness_out/<suite>/<run_id>) or its summary.json; `latest` is the newest "
+    "run under harness_out, `DIR/latest` the newest under DIR."
+)
+RunDirArg = Annotated[Path, typer.Argument(metavar="RUN_DIR", help=RUN_DIR_HELP)]

@@ -41,7 +41,8 @@ def gate_options(
 
 
 def print_gate(summary: dict[str, Any]) -> None:
-    """The gate's verdict on the console: failed checks and every case that is not a plain pass."""
+    """The gate's verdict on the console: failed checks and every case that is not a plain pass,
+    each with what it was in the baseline and what it is now."""
     gate = summary.get("regression")
     if not isinstance(gate, dict):
         return
@@ -51,7 +52,10 @@ def print_gate(summary: dict[str, Any]) -> None:
     if not baseline and not noted and not failed_checks and not gate.get("checks"):
         return
     out = sys.stdout
-    title = f"Regression gate against {baseline}" if baseline else "Regression gate"
+    if baseline:
+        title = f"Regression gate against {baseline}"
+    else:
+        title = "Gate (no baseline: every case must pass; --baseline FILE compares with one)"
     print(f"{title}: {'passed' if gate.get('passed') else 'FAILED'}", file=out)
     for check in gate.get("checks", []):
         mark = "ok  " if check.get("passed") else "FAIL"
@@ -60,12 +64,22 @@ def print_gate(summary: dict[str, Any]) -> None:
         print(f"  {mark} {check['name']}: {value} (limit {limit}){extra}", file=out)
     order = {True: 0, False: 1}
     for unit in sorted(noted, key=lambda u: (order[bool(u.get("gating"))], u["case_id"])):
-        model = f" [{unit['model']}]" if unit.get("model") else ""
-        base = unit.get("baseline") or "-"
-        why = f": {unit['detail']}" if unit.get("detail") else ""
-        mark = "FAIL" if unit.get("gating") else "note"
-        line = f"  {mark} {unit['case_id']}{model}: {unit['verdict']} ({base} -> {unit['current']})"
-        print(line + why, file=out)
+        print(_unit_line(unit, has_baseline=bool(baseline)), file=out)
+
+
+def _unit_line(unit: dict[str, Any], *, has_baseline: bool) -> str:
+    """`FAIL bravo: regressed (baseline: pass, now: fail): assertion_failed`."""
+    model = f" [{unit['model']}]" if unit.get("model") else ""
+    now = f"now: {unit['current']}"
+    if unit.get("baseline"):
+        states = f"baseline: {unit['baseline']}, {now}"
+    elif has_baseline:
+        states = f"{now}; not in the baseline, promote a new one to gate it"
+    else:
+        states = f"{now}; no baseline"
+    why = f": {unit['detail']}" if unit.get("detail") else ""
+    mark = "FAIL" if unit.get("gating") else "note"
+    return f"  {mark} {unit['case_id']}{model}: {unit['verdict']} ({states}){why}"
 
 
 def _num(value: Any) -> str:

@@ -33,7 +33,7 @@ def grade_options(
 
 
 def grade_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (harness_out/<suite>/<id>).")],
+    run_dir: flags.RunDirArg,
     suite: Annotated[
         Path | None,
         typer.Option("--suite", help="The suite to grade with (default: the run's suite)."),
@@ -55,6 +55,9 @@ def grade_command(
 
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.execute.regrade import regrade_run
+    from harness.storage.latest import resolve_run_dir
+
+    run_dir = resolve_run_dir(run_dir)
 
     options = grade_options(
         threshold=threshold, judge_model=judge_model, judge_samples=judge_samples

@@ -1,5 +1,5 @@
 """`harness history`: pass-rate and metric trends per case (and model) over past runs, as a
-terminal sparkline table, with cases that flip often flagged."""
+terminal sparkline table or as JSON, with cases that flip often flagged."""
 
 from __future__ import annotations
 
@@ -21,30 +21,119 @@ def history_command(
     suite: Annotated[str | None, typer.Option("--suite", help="Only this suite name.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many recent runs (default 20).")] = 20,
     db: flags.Db = flags.DEFAULT_DB,
+    as_json: flags.Json = False,
 ) -> None:
     """Show trends over the latest runs. Exit 0, or 2 when the database cannot be read."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+    import json
     from pathlib import Path
 
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.errors import UsageError
-    from harness.storage.history import MEMORY, History
+    from harness.storage.history import MEMORY, History, resolve_db
 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    if db != MEMORY and not Path(db).exists():
-        raise UsageError(f"{db}: no history yet; runs write it (see --db)")
-    with History.open(db) as history:
-        suites = [suite] if suite else _suites(history)
-        if not suites:
-            print("no runs recorded")
-        for name in suites:
-            _print_suite(history, name, tuple(case or ()), model, limit)
+    path = resolve_db(db, Path.cwd())
+    if path != MEMORY and not Path(path).exists():
+        raise UsageError(f"{path}: no history yet; runs write it (see --db)")
+    with History.open(path) as history:
+        names = [suite] if suite else history.suites()
+        blocks = [_suite_trend(history, name, tuple(case or ()), model, limit) for name in names]
+    # A filter that matches nothing in a suite leaves that suite out, not an empty block.
+    filtered = bool(case or model)
+    shown = [block for block in blocks if block["cases"] or not filtered]
+    if as_json:
+        print(json.dumps({"db": path, "suites": shown}, indent=2))
+    elif not shown:
+        print("no runs match" if blocks else "no runs recorded")
+    for block in shown if not as_json else ():
+        _print_suite(block)
 
 
-def _suites(history: Any) -> list[str]:
-    rows = history.db.execute("SELECT DISTINCT suite FROM runs ORDER BY suite").fetchall()
-    return [row[0] for row in rows]
+def _suite_trend(
+    history: Any, suite: str, cases: tuple[str, ...], model: str | None, limit: int
+) -> dict[str, Any]:
+    """One suite's runs (oldest first) and, per case and model, a value per run."""
+    runs = history.runs(suite, limit=limit)
+    run_ids = [run["run_id"] for run in runs]
+    flaky = history.flaky_cases(suite)
+    units: dict[tuple[str, str | None], dict[str, list[dict[str, Any]]]] = {}
+    for row in history.results_of(run_ids, model=model):
+        if cases and not any(fnmatch.fnmatchcase(row["case_id"], glob) for glob in cases):
+            continue
+        per_run = units.setdefault((row["case_id"], row["model"]), {})
+        per_run.setdefault(row["run_id"], []).append(row)
+    rows = [
+        _unit_trend(case_id, model_name, [by_run.get(run_id) for run_id in run_ids], flaky)
+        for (case_id, model_name), by_run in sorted(
+            units.items(), key=lambda i: (i[0][0], i[0][1] or "")
+        )
+    ]
+    return {
+        "suite": suite,
+        "runs": [
+            {
+                "run_id": run["run_id"],
+                "started_at": run["started_at"],
+                "git_sha": run["git_sha"],
+                "attempts": run["attempts"],
+                "passed": run["passed"],
+                "pass_rate": _ratio(run["passed"], run["attempts"]),
+            }
+            for run in runs
+        ],
+        "cases": rows,
+    }
+
+
+def _unit_trend(
+    case_id: str,
+    model: str | None,
+    per_run: list[list[dict[str, Any]] | None],
+    flaky: dict[str, str],
+) -> dict[str, Any]:
+    passes = [None if rows is None else _pass_share(rows) for rows in per_run]
+    present = [p for p in passes if p is not None]
+    return {
+        "case_id": case_id,
+        "model": model,
+        "runs": len(present),
+        "pass_rate": sum(present) / len(present) if present else None,
+        "pass_trend": passes,
+        "flips": sum(1 for a, b in itertools.pairwise(present) if (a == 1) != (b == 1)),
+        "flaky": flaky.get(case_id),
+        "wall_ms_trend": [None if rows is None else _mean(rows, "wall_ms") for rows in per_run],
+        "tool_calls_trend": [
+            None if rows is None else _mean(rows, "tool_calls") for rows in per_run
+        ],
+    }
+
+
+def _print_suite(block: dict[str, Any]) -> None:
+    runs = block["runs"]
+    rates = [run["pass_rate"] for run in runs]
+    print(f"suite {block['suite']}: {len(runs)} run(s), oldest first")
+    first, last = runs[0]["run_id"], runs[-1]["run_id"]
+    print(
+        f"  pass rate  {spark(rates)}  {_pct(rates[0])} -> {_pct(rates[-1])}  ({first} .. {last})"
+    )
+    if not block["cases"]:
+        print("  no results match")
+        return
+    header = f"  {'case':<28} {'model':<14} {'runs':>4} {'pass':>6}  {'trend':<{len(runs)}}  flips"
+    print(header + "  wall ms trend        tool calls")
+    for unit in block["cases"]:
+        walls, calls = unit["wall_ms_trend"], unit["tool_calls_trend"]
+        mark = "  FLAKY: " + unit["flaky"] if unit["flaky"] else ""
+        mark += "  (flips often)" if unit["flips"] >= 2 and not mark else ""
+        latest_calls = next((c for c in reversed(calls) if c is not None), None)
+        print(
+            f"  {unit['case_id']:<28} {unit['model'] or '-':<14} {unit['runs']:>4} "
+            f"{_pct(unit['pass_rate']):>6}  {spark(unit['pass_trend'])}  {unit['flips']:>5}  "
+            f"{spark(scaled(walls)):<{len(runs)}} {_num(walls[-1]):>6}  {_num(latest_calls):>5}"
+            f"{mark}"
+        )
 
 
 def spark(values: list[float | None]) -> str:
@@ -64,51 +153,8 @@ def scaled(values: list[float | None]) -> list[float | None]:
     return [None if v is None else (v - low) / span for v in values]
 
 
-def _print_suite(
-    history: Any, suite: str, cases: tuple[str, ...], model: str | None, limit: int
-) -> None:
-    runs = history.runs(suite, limit=limit)
-    run_ids = [run["run_id"] for run in runs]
-    results = [
-        row
-        for row in history.results_of(run_ids, model=model)
-        if not cases or any(fnmatch.fnmatchcase(row["case_id"], glob) for glob in cases)
-    ]
-    flaky = history.flaky_cases(suite)
-    rates = [run["passed"] / run["attempts"] if run["attempts"] else None for run in runs]
-    print(f"suite {suite}: {len(runs)} run(s), oldest first")
-    first, last = runs[0]["run_id"], runs[-1]["run_id"]
-    print(
-        f"  pass rate  {spark(rates)}  {_pct(rates[0])} -> {_pct(rates[-1])}  ({first} .. {last})"
-    )
-    units: dict[tuple[str, str | None], dict[str, list[dict[str, Any]]]] = {}
-    for row in results:
-        units.setdefault((row["case_id"], row["model"]), {}).setdefault(row["run_id"], []).append(
-            row
-        )
-    if not units:
-        print("  no results match")
-        return
-    header = f"  {'case':<28} {'model':<14} {'runs':>4} {'pass':>6}  {'trend':<{len(runs)}}  flips"
-    print(header + "  wall ms trend        tool calls")
-    for (case_id, model_name), by_run in sorted(
-        units.items(), key=lambda i: (i[0][0], i[0][1] or "")
-    ):
-        per_run = [by_run.get(run_id) for run_id in run_ids]
-        passes = [None if rows is None else _pass_share(rows) for rows in per_run]
-        present = [p for p in passes if p is not None]
-        flips = sum(1 for a, b in itertools.pairwise(present) if (a == 1) != (b == 1))
-        walls = [None if rows is None else _mean(rows, "wall_ms") for rows in per_run]
-        calls = [None if rows is None else _mean(rows, "tool_calls") for rows in per_run]
-        rate = sum(present) / len(present) if present else None
-        mark = "  FLAKY: " + flaky[case_id] if case_id in flaky else ""
-        mark += "  (flips often)" if flips >= 2 and not mark else ""
-        latest_calls = next((c for c in reversed(calls) if c is not None), None)
-        print(
-            f"  {case_id:<28} {model_name or '-':<14} {len(present):>4} {_pct(rate):>6}  "
-            f"{spark(passes)}  {flips:>5}  {spark(scaled(walls)):<{len(runs)}} "
-            f"{_num(walls[-1]):>6}  {_num(latest_calls):>5}{mark}"
-        )
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _pass_share(rows: list[dict[str, Any]]) -> float:
@@ -117,7 +163,7 @@ def _pass_share(rows: list[dict[str, Any]]) -> float:
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     values = [row[key] for row in rows if row[key] is not None and row.get("reused_from") is None]
-    return sum(values) / len(values) if values else None
+    return round(sum(values) / len(values), 3) if values else None
 
 
 def _pct(value: float | None) -> str:

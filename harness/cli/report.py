@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
 from harness.cli import flags
 
 
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (harness_out/<suite>/<id>).")],
+    run_dir: flags.RunDirArg,
     html: flags.Html = None,
     junit: flags.Junit = None,
     sarif: flags.Sarif = None,
@@ -23,6 +18,9 @@ def report_command(
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     from harness.errors import UsageError
     from harness.reports.rebuild import REPORT_FILES, load_run, write_reports
+    from harness.storage.latest import resolve_run_dir
+
+    run_dir = resolve_run_dir(run_dir)
 
     chosen = {"html": html, "junit": junit, "sarif": sarif, "markdown": markdown}
     targets = {kind: path for kind, path in chosen.items() if path is not None}

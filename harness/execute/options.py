@@ -9,8 +9,9 @@ from pathlib import Path
 from harness.execute.pool import DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
 from harness.grading.engine import GradeOptions
 from harness.storage.history import DEFAULT_DB
+from harness.storage.latest import DEFAULT_OUTPUT_DIR
 
-DEFAULT_OUTPUT_DIR = Path("harness_out")
+__all__ = ["DEFAULT_OUTPUT_DIR", "GateOptions", "RunOptions", "default_workers"]
 
 
 def default_workers() -> int:

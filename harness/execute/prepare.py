@@ -27,7 +27,7 @@ from harness.plan.load import load_suite
 from harness.plan.select import select_cases
 from harness.results import AttemptResult
 from harness.storage.fingerprint import git_sha
-from harness.storage.history import History
+from harness.storage.history import History, resolve_db
 
 if TYPE_CHECKING:
     from harness.proxy.settings import ProxySettings
@@ -156,7 +156,7 @@ def prepare_gate(
     attempts to reuse (--incremental) and the flaky cases (--quarantine-flaky)."""
     sha = git_sha(suite.dir)
     baseline = _baseline(options, suite)
-    history = History.open(options.db) if options.db else None
+    history = History.open(resolve_db(options.db, suite.dir)) if options.db else None
     fingerprints = Fingerprints(suite, attempts)
     flaky: dict[str, str] = {}
     reused: dict[str, AttemptResult] = {}

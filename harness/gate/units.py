@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # Verdicts. Gating ones fail the run unless the case is quarantined.
 PASS = "pass"
+NEW = "new"  # passes, and the baseline has no such case: reported, so it is not gated unseen
 FIXED = "fixed"  # failed in the baseline, passes now
 FLAKY = "flaky"  # passed only on a re-run
 UNEXPECTED_PASS = "unexpected_pass"  # marked as an expected failure, passes now
@@ -118,7 +119,7 @@ def _outcome(
             return UNEXPECTED_PASS, None
         if base and not passes(base, threshold):
             return FIXED, None
-        return PASS, None
+        return (NEW if has_baseline and not base else PASS), None
     if (
         threshold is not None
         and (not base or passes(base, threshold))

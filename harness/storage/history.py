@@ -21,6 +21,27 @@ MEMORY = ":memory:"
 # How long a run waits for another run's write to finish before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
 
+
+def project_root(start: Path) -> Path:
+    """The repository `start` is in (the nearest folder at or above it holding `.git`: a
+    checkout, a worktree or a submodule), else the cwd. Not a `.harness` folder found above:
+    a stray one in /tmp or $HOME would gather every project's runs into one history."""
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd()
+
+
+def resolve_db(db: str, start: Path) -> str:
+    """Where the history database `db` is: the default (DEFAULT_DB) at the project root of
+    `start` (a suite's folder, or the cwd), so runs from any folder of a project share one
+    history; any other path as given (relative to the cwd); `:memory:` as it is."""
+    if db != DEFAULT_DB:
+        return db
+    return str(project_root(start) / DEFAULT_DB)
+
+
 # Each entry upgrades the schema from its index to index + 1. Append only: never edit a
 # migration that has shipped, or databases already past it will differ from new ones.
 MIGRATIONS: tuple[str, ...] = (
@@ -222,6 +243,11 @@ class History:
             for row in self.db.execute(query, (suite, *chunk)):
                 found[row["fingerprint"]] = dict(row)  # later runs overwrite earlier ones
         return found
+
+    def suites(self) -> list[str]:
+        """Every suite with a run, by name."""
+        rows = self.db.execute("SELECT DISTINCT suite FROM runs ORDER BY suite").fetchall()
+        return [row[0] for row in rows]
 
     def runs(self, suite: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The latest `limit` runs, oldest first."""

@@ -42,7 +42,7 @@ def test_regression_fails_the_gate_and_is_named_in_every_report(
 
     assert ci.exit_code == 1, ci.describe()
     assert ci.stderr.strip().splitlines()[-1] == "harness ci: exit 1 E_TEST_FAILED"
-    assert "FAIL bravo: regressed (pass -> fail)" in ci.stdout
+    assert "FAIL bravo: regressed (baseline: pass, now: fail)" in ci.stdout
     summary = ci.summary()
     assert summary["regression"]["passed"] is False
     verdicts = {unit["case_id"]: unit["verdict"] for unit in summary["regression"]["cases"]}
@@ -123,7 +123,7 @@ def test_expected_failure_does_not_fail_the_gate(harness: Harness, tmp_path: Pat
     (suite / "suite.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     unmarked = harness.run(suite, "--baseline", "b.json")
     assert unmarked.exit_code == 1, unmarked.describe()
-    assert "FAIL charlie: still_failing (fail -> fail)" in unmarked.stdout
+    assert "FAIL charlie: still_failing (baseline: fail, now: fail)" in unmarked.stdout
 
 
 def test_diff_prints_case_changes_and_refuses_another_suite(
@@ -301,3 +301,51 @@ def test_a_run_with_ungraded_attempts_is_not_gated(harness: Harness, tmp_path: P
     assert "regression" not in run.summary()
     assert run.run_json()["reason_code"] == "cases_failed"
     assert "regressed" not in run.stdout
+
+
+def test_the_console_says_what_the_gate_compared(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite", failing=("charlie",))
+    plain = harness.run(suite, "--runs", "2")
+    assert plain.exit_code == 1, plain.describe()
+    assert (
+        "Gate (no baseline: every case must pass; --baseline FILE compares with one): FAILED"
+        in plain.stdout
+    )
+    assert "FAIL charlie: failed (now: 0/2; no baseline): assertion_failed" in plain.stdout
+    assert "Failures (2 attempts of 1 case)" in plain.stdout
+
+    # A case the baseline does not know is noted when it passes, not passed over in silence.
+    passing = make_suite(tmp_path / "passing")
+    assert harness.run(passing, "--export-baseline", "base.json").exit_code == 0
+    bravo = (passing / "cases" / "bravo.yaml").read_text(encoding="utf-8")
+    (passing / "cases" / "delta.yaml").write_text(bravo.replace("id: bravo", "id: delta"))
+    gated = harness.run(passing, "--baseline", "base.json")
+    assert gated.exit_code == 0, gated.describe()
+    assert (
+        "note delta: new (now: pass; not in the baseline, promote a new one to gate it)"
+        in gated.stdout
+    )
+    verdicts = {unit["case_id"]: unit["verdict"] for unit in gated.summary()["regression"]["cases"]}
+    assert verdicts["delta"] == "new"
+
+
+def test_latest_names_the_newest_run_everywhere(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite")
+    harness.cwd = tmp_path / "project"
+    harness.cwd.mkdir()
+    first = harness.run(suite, output_dir=False)
+    second = harness.run(suite, output_dir=False)
+    assert first.exit_code == second.exit_code == 0
+    assert second.dir.parent.parent == harness.cwd / "harness_out"
+
+    promoted = command(harness, "baseline", "promote", "--from", "latest", "--to", "base.json")
+    assert promoted.exit_code == 0, promoted.describe()
+    assert read_json(harness.cwd / "base.json")["run"]["run_id"] == second.dir.name
+    diffed = command(harness, "diff", "--baseline", "base.json", "--run", "harness_out/latest")
+    assert diffed.exit_code == 0, diffed.describe()
+    reported = command(harness, "report", "latest", "--html", "page.html")
+    assert reported.exit_code == 0, reported.describe()
+    assert second.dir.name in (harness.cwd / "page.html").read_text(encoding="utf-8")
+    graded = command(harness, "grade", "harness_out/gated/latest")
+    assert graded.exit_code == 0, graded.describe()
+    assert (second.dir / "grades").is_dir() and not (first.dir / "grades").exists()

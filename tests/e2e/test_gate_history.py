@@ -3,6 +3,7 @@ attempts and re-runs a changed one, `--db :memory:` keeps nothing."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -84,3 +85,51 @@ def test_memory_db_keeps_no_history(harness: Harness, tmp_path: Path) -> None:
     default = harness.run(suite)
     assert default.exit_code == 0, default.describe()
     assert (tmp_path / ".harness" / "history.db").is_file()
+
+
+def test_the_history_is_the_projects_whatever_the_cwd(harness: Harness, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    one = make_suite(project / "evals" / "one", name="one")
+    two = make_suite(project / "evals" / "two", name="two")
+    bravo = (two / "cases" / "bravo.yaml").read_text(encoding="utf-8")
+    delta = bravo.replace("id: bravo", "id: delta")
+    assert delta != bravo
+    (two / "cases" / "delta.yaml").write_text(delta, encoding="utf-8")
+    for cwd, suite in ((project, one), (project / "evals", two), (tmp_path, one)):
+        harness.cwd = cwd
+        assert harness.run(suite).exit_code == 0
+    db = project / ".harness" / "history.db"
+    assert db.is_file()
+    assert not (project / "evals" / ".harness").exists()
+    assert not (tmp_path / ".harness").exists()
+
+    harness.cwd = project / "evals" / "one"
+    every = command(harness, "history", "--json")
+    assert every.exit_code == 0, every.describe()
+    shown = json.loads(every.stdout)
+    assert shown["db"] == str(db)
+    assert {block["suite"]: len(block["runs"]) for block in shown["suites"]} == {"one": 2, "two": 1}
+    (two_block,) = [block for block in shown["suites"] if block["suite"] == "two"]
+    (run,) = two_block["runs"]
+    assert (run["attempts"], run["passed"], run["pass_rate"]) == (4, 4, 1.0)
+    assert [unit["case_id"] for unit in two_block["cases"]] == [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+    ]
+    delta = two_block["cases"][3]
+    assert (delta["runs"], delta["pass_rate"], delta["pass_trend"], delta["flips"]) == (
+        1,
+        1.0,
+        [1.0],
+        0,
+    )
+
+    # A case filter shows the suites that have the case, not an empty block for the others.
+    only = command(harness, "history", "--case", "delta")
+    assert only.exit_code == 0, only.describe()
+    assert only.stdout.splitlines()[0] == "suite two: 1 run(s), oldest first"
+    assert "suite one" not in only.stdout
+    assert command(harness, "history", "--case", "nothing*").stdout == "no runs match\n"
