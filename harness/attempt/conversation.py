@@ -199,7 +199,8 @@ class Conversation:
                 case TaskErrorMessage():
                     trace.task_error(message.message, message.data)
                     raise TaskError(
-                        f"agent reported task_error: {message.message}", data=message.data
+                        f"agent reported task_error: {message.message}{_where(message.data)}",
+                        data=message.data,
                     )
                 case UsageReport() if self.model is None:
                     counters.add_usage(message.tokens_in, message.tokens_out, message.cost_usd)
@@ -295,3 +296,18 @@ async def cancel_when_exited(process: Process, scope: anyio.CancelScope) -> None
     """Ends the conversation once the agent has exited and its last lines were read."""
     await exited_and_read(process)
     scope.cancel()
+
+
+MAX_WHERE_CHARS = 200
+
+
+def _where(data: Any) -> str:
+    """` (at agent.py:12 in triage)`: the frame a task_error's `data.where` names (the Python
+    SDK sends it, any agent may), so the console line says where the agent failed."""
+    where = data.get("where") if isinstance(data, dict) else None
+    if not isinstance(where, str) or not where.strip():
+        return ""
+    where = " ".join(where.split())  # one line, whatever the agent sent
+    if len(where) > MAX_WHERE_CHARS:
+        where = where[: MAX_WHERE_CHARS - 3] + "..."
+    return f" (at {where})"

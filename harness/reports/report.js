@@ -171,7 +171,15 @@
       case "tool_call": add(box, el("span", " " + event.name + " (" + event.call_id + ")"), el("pre", pretty(event.args))); break;
       case "tool_result": add(box, el("span", event.ok ? " ok" : " error: " + event.error), el("pre", pretty(event.result))); break;
       case "final_output": add(box, el("pre", pretty(event.output))); break;
-      case "log": case "task_error": add(box, el("pre", event.message)); break;
+      case "log": add(box, el("pre", event.message)); break;
+      case "task_error": {
+        // The agent's traceback (the Python SDK sends it as data.traceback), whole.
+        add(box, el("pre", event.message));
+        const data = event.data;
+        if (data && typeof data.traceback === "string") add(box, el("div", "traceback"), el("pre", data.traceback));
+        else if (data !== null && data !== undefined) add(box, el("pre", pretty(data)));
+        break;
+      }
       default: {
         const rest = Object.assign({}, event);
         delete rest.type; delete rest.case_id; delete rest.timestamp;

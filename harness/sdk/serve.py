@@ -11,13 +11,16 @@ task_start, in one process, for as long as the runner sends tasks (protocol 2, `
 
 `handle` sees one task and returns its output; it is the same function whether the runner keeps
 the process or not. A raised exception is sent as task_error (the runner then starts a new
-process). Stdlib only, so importing it adds nothing to the agent's start-up.
+process), its traceback whole in `data.traceback` and on stderr, its last frame in `data.where`.
+Stdlib only, so importing it adds nothing to the agent's start-up.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -100,6 +103,41 @@ class _Lines:
                 return message
 
 
+def task_error(exc: BaseException) -> dict[str, Any]:
+    """The task_error for `exc`: its traceback in `data` (whole, and the agent's last frame as
+    `where`) and on stderr, where it lands in the attempt's stderr.log. The SDK's own frames
+    around the agent's function are left out: they are the same in every agent."""
+    tb = exc.__traceback__
+    while tb is not None and _in_sdk(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    data: dict[str, Any] = {"exception": type(exc).__name__, "traceback": text}
+    frames = traceback.extract_tb(tb)
+    theirs = [frame for frame in frames if not _in_sdk(frame.filename)]
+    if frames:
+        last = (theirs or frames)[-1]
+        data["where"] = f"{_shown(last.filename)}:{last.lineno} in {last.name}"
+    return {"type": "task_error", "message": f"{type(exc).__name__}: {exc}", "data": data}
+
+
+_SDK_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _in_sdk(filename: str) -> bool:
+    return os.path.dirname(os.path.abspath(filename)) == _SDK_DIR
+
+
+def _shown(filename: str) -> str:
+    """A frame's file relative to the cwd when it is under it (as the agent's author reads it)."""
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive
+        return filename
+    return filename if relative.startswith(os.pardir) else relative
+
+
 def serve(
     handle: Callable[[Task], Any],
     *,
@@ -131,7 +169,7 @@ def serve(
         try:
             output = handle(task)
         except Exception as exc:
-            io.send({"type": "task_error", "message": f"{type(exc).__name__}: {exc}"})
+            io.send(task_error(exc))
             return served
         io.send({"type": "final_output", "output": output})
         served += 1

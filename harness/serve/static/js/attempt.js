@@ -116,7 +116,7 @@ function renderEvent(event, reply, data, at) {
       return card("final output", "final", null, null, h("div", { class: "event-body" }, jsonView(event.output)), at(event));
     case "task_error":
     case "attempt_error":
-      return card(event.type.replace("_", " "), "bad", event.failure_type || null, null, h("div", { class: "event-body" }, textBlock(String(event.message ?? "")), event.data ? jsonView(event.data) : null), at(event));
+      return card(event.type.replace("_", " "), "bad", event.failure_type || null, null, h("div", { class: "event-body" }, textBlock(String(event.message ?? "")), typeof event.data?.traceback === "string" ? textBlock(event.data.traceback) : null, event.data ? jsonView(event.data) : null), at(event));
     case "assertion_failure":
       return card("assertions failed", "bad", null, null, h("div", { class: "event-body" }, (event.failures || []).map((f) => h("div", {}, h("b", { class: "mono" }, f.type || ""), " ", String(f.message ?? "")))), at(event));
     case "case_end":
