@@ -15,6 +15,12 @@ import msgspec
 
 from harness.config.schema import GraderSpec
 from harness.grading.context import GradingContext
+from harness.grading.evidence import (
+    describe_json_differences,
+    elide_middle,
+    text_difference,
+    window,
+)
 from harness.grading.preparation import Preparation, compile_regex
 from harness.grading.schemas import schema_asserts_nothing, schema_errors
 from harness.grading.verdict import Verdict, shorten, verdict
@@ -122,15 +128,15 @@ def grade_regex(spec: RegexMatch | RegexNotMatch, context: GradingContext) -> Ve
     if not want and not found:
         return verdict(spec, True, f"output does not match {shown}")
     if found is None:
-        evidence = f"output does not match {shown}; output: {shorten(text)}"
+        evidence = f"output does not match {shown}; output: {elide_middle(text)}"
     else:
-        evidence = f"output matches forbidden {shown}: {found[0]!r} at {found.start()}"
+        evidence = (
+            f"output matches forbidden {shown} at {found.start()}: {found[0]!r}, in "
+            f"{window(text, found.start())}"
+        )
+    # The whole output: reports show it in full where their format allows (evidence is a line).
     return verdict(
-        spec,
-        False,
-        evidence,
-        expected=shown if want else f"no match for {shown}",
-        observed=shorten(text, 2000),
+        spec, False, evidence, expected=shown if want else f"no match for {shown}", observed=text
     )
 
 
@@ -180,12 +186,22 @@ def grade_exact_match(spec: ExactMatch, context: GradingContext) -> Verdict:
     if same:
         return verdict(spec, True, f"output equals {shorten(expected)}")
     return verdict(
-        spec,
-        False,
-        f"output differs: expected {shorten(expected)}, got {shorten(observed)}",
-        expected=expected,
-        observed=observed,
+        spec, False, _difference(spec, expected, observed), expected=expected, observed=observed
     )
+
+
+def _difference(spec: ExactMatch, expected: Any, observed: Any) -> str:
+    """Where the output parts from the expected value: a window around the first differing
+    character of two strings, the differing paths of two JSON values."""
+    if isinstance(expected, str) and isinstance(observed, str):
+        left, right = (expected.strip(), observed.strip()) if spec.trim else (expected, observed)
+        how = "" if spec.case_sensitive else " (compared without case)"
+        if not spec.case_sensitive:
+            left, right = left.casefold(), right.casefold()
+        return f"output differs{how}: {text_difference(left, right)}"
+    if isinstance(expected, dict | list) and isinstance(observed, dict | list):
+        return describe_json_differences(expected, observed)
+    return f"output differs: expected {shorten(expected)}, got {shorten(observed)}"
 
 
 def exact_value(spec: ExactMatch) -> Any:

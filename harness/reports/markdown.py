@@ -2,11 +2,14 @@
 regressions first, other failures, gate checks, then collapsible details per failing case.
 
 Agent data is escaped (no markup, no @mentions, no broken tables) and the comment stays under
-GitHub's 65,536-character limit: details are dropped, case by case, with a note, before that.
+GitHub's 65,536-character limit, spent on failing cases first: each gets a short block of
+evidence, then the blocks grow to the whole observed text while room is left; blocks that do
+not fit are dropped with a note.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,10 @@ MARKER = "<!-- harness-report -->"
 MAX_CHARS = 65_536
 # Room kept for the closing lines and for what a bot may wrap around the comment.
 _RESERVE = 1_500
-MAX_DETAIL_CHARS = 4_000
+# Each expected or observed value (and the stderr tail) in a failing attempt's block: short
+# until every failing attempt has its block, then whole as far as the budget goes.
+SHORT_VALUE_CHARS = 300
+FULL_VALUE_CHARS = 20_000
 _REGRESSED = {"regressed", "metric_regression", "below_threshold"}
 _NOT_GATING = {"expected_failure", "quarantined", "not_significant", "flaky", "unexpected_pass"}
 
@@ -182,27 +188,58 @@ def _fmt(value: Any) -> str:
 
 
 def _details(data: RunData, failing: list[AttemptResult], *, budget: int) -> str:
+    """Collapsed evidence per failing attempt, gating ones first. Every attempt gets a short
+    block before any gets a long one; what budget is left then grows blocks, in that order, to
+    the whole expected and observed values (up to FULL_VALUE_CHARS each)."""
+    ordered = sorted(failing, key=lambda result: not _gating(data, result))
     blocks: list[str] = []
     used = 0
-    for index, result in enumerate(failing):
-        block = _detail_block(data, result)
-        if used + len(block) > budget:
-            left = len(failing) - index
-            blocks.append(f"_{left} more failing attempt(s) not shown: see the run artifacts._")
+    for result in ordered:
+        block = _detail_block(data, result, SHORT_VALUE_CHARS)
+        if used + len(block) + 2 > budget:
             break
         blocks.append(block)
         used += len(block) + 2
+    for index, result in enumerate(ordered[: len(blocks)]):
+        full = _detail_block(data, result, FULL_VALUE_CHARS)
+        if len(full) > len(blocks[index]) and used + len(full) - len(blocks[index]) <= budget:
+            used += len(full) - len(blocks[index])
+            blocks[index] = full
+    if len(blocks) < len(ordered):
+        left = len(ordered) - len(blocks)
+        blocks.append(f"_{left} more failing attempt(s) not shown: see the run artifacts._")
     return "\n\n".join(blocks)
 
 
-def _detail_block(data: RunData, result: AttemptResult) -> str:
+def _gating(data: RunData, result: AttemptResult) -> bool:
+    return bool((data.verdict_of(result) or {}).get("gating"))
+
+
+def _detail_block(data: RunData, result: AttemptResult, value_chars: int) -> str:
     verdict = (data.verdict_of(result) or {}).get("verdict", result.status)
-    text = "\n\n".join(f"[{f.type}] {f.message}" for f in result.failures) or result.status
+    parts = []
+    for failure in result.failures:
+        text = f"[{failure.type}] {failure.message}"
+        for name in ("expected", "observed"):
+            value = getattr(failure, name)
+            if value is not None:
+                text += f"\n{name}: {_value(value, value_chars)}"
+        parts.append(text)
+    text = "\n\n".join(parts) or result.status
     if result.stderr_tail:
-        text += "\n\n--- stderr (tail)\n" + result.stderr_tail
-    if len(text) > MAX_DETAIL_CHARS:
-        text = text[:MAX_DETAIL_CHARS] + "\n[truncated]"
+        text += "\n\n--- stderr (tail)\n" + _cut(result.stderr_tail, value_chars)
     name = escape(result.attempt_id or result.case_id)
     return (
         f"<details><summary>{name}: {escape(verdict)}</summary>\n\n{code_block(text)}\n\n</details>"
     )
+
+
+def _value(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"…[{len(text) - limit} more characters]"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from harness._version import __version__
-from harness.results import PASS
+from harness.results import PASS, Failure
 
 if TYPE_CHECKING:
     from harness.reports.run_data import RunData
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # GitHub code scanning rejects files with more than 25,000 results per run.
 MAX_RESULTS = 25_000
+MAX_VALUE_CHARS = 20_000  # of an expected or observed text kept in a result's properties
 _WARNING_VERDICTS = {"expected_failure", "quarantined", "not_significant", "flaky"}
 
 
@@ -38,19 +39,21 @@ def render_sarif(data: RunData, *, root: Path | None = None) -> bytes:
             continue
         level = "warning" if name in _WARNING_VERDICTS else "error"
         where = _location(data, result.case_id, root)
-        checks = [(f.type + _sub(f.details), f.message) for f in result.failures]
+        checks: list[tuple[str, str, Failure | None]] = [
+            (f.type + _sub(f.details), f.message, f) for f in result.failures
+        ]
         if name == "metric_regression":
-            checks = [("metric_regression", f"metric regression: {verdict.get('detail', '')}")]
+            detail = f"metric regression: {verdict.get('detail', '')}"
+            checks = [("metric_regression", detail, None)]
         elif not checks:
-            checks = [(result.status, f"status {result.status}")]
-        for rule_id, message in checks:
+            checks = [(result.status, f"status {result.status}", None)]
+        for rule_id, message, failure in checks:
             _rule(rules, rule_id, level)
             text = f"{result.attempt_id or result.case_id}: {message}"
             if name == "regressed":
                 text = f"{text} (regression: passed in the baseline)"
-            results.append(
-                _result(rules, rule_id, level, text, where, result.case_id, result, name)
-            )
+            entry = _result(rules, rule_id, level, text, where, result.case_id, result, name)
+            results.append(_with_values(entry, failure))
     for check in (data.gate or {}).get("checks", []):
         if check.get("passed"):
             continue
@@ -134,6 +137,22 @@ def _result(
         if result.trial is not None:
             entry["properties"]["trial"] = result.trial
     return entry
+
+
+def _with_values(entry: dict[str, Any], failure: Failure | None) -> dict[str, Any]:
+    """The failure's expected and observed values, whole up to MAX_VALUE_CHARS, beside the
+    one-line message (which shows only where they differ)."""
+    for name in ("expected", "observed"):
+        value = getattr(failure, name, None)
+        if value is not None:
+            entry["properties"][name] = _capped(value)
+    return entry
+
+
+def _capped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + f"…[{len(value) - MAX_VALUE_CHARS} more characters]"
+    return value
 
 
 def _location(data: RunData, case_id: str, root: Path) -> dict[str, Any] | None:

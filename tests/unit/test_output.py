@@ -90,7 +90,7 @@ def test_regex_not_match() -> None:
     assert run(RegexNotMatch(pattern="secret"), "public").passed
     verdict = run(RegexNotMatch(pattern="s.cret"), "my secret")
     assert not verdict.passed
-    assert verdict.evidence == "output matches forbidden /s.cret/: 'secret' at 3"
+    assert verdict.evidence == "output matches forbidden /s.cret/ at 3: 'secret', in 'my secret'"
 
 
 def test_json_match_validates_values_and_parses_strings_in_full() -> None:
@@ -143,7 +143,9 @@ def test_exact_match_trim_and_case() -> None:
     assert run(ExactMatch(value="Paris", trim=True), "  Paris\n").passed
     assert run(ExactMatch(value="paris", case_sensitive=False), "PARIS").passed
     verdict = grade_exact_match(ExactMatch(value="Paris"), GradingContext(output="Lyon"))
-    assert verdict.evidence == "output differs: expected 'Paris', got 'Lyon'"
+    assert verdict.evidence == (
+        "output differs: first difference at character 0: expected 'Paris', got 'Lyon'"
+    )
     assert (verdict.expected, verdict.observed) == ("Paris", "Lyon")
 
 

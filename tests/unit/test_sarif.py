@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from harness.reports.sarif import render_sarif
-from harness.results import Failure
+from harness.results import AttemptResult, Failure
 from tests.support.reports import failed_result, gate_unit, run_data
 
 
@@ -34,3 +34,19 @@ def test_sarif_one_result_per_failing_check_at_the_case_line(tmp_path: Path) -> 
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
         "assertion_failed/must_call", "budget_exceeded",
     ]  # fmt: skip
+
+
+def test_sarif_keeps_the_whole_observed_text_beside_the_message() -> None:
+    observed = "Your meeting is booked for " * 40 + "Friday at 5pm."
+    failure = Failure(
+        type="assertion_failed",
+        message="output does not match /Tuesday/",
+        expected="/Tuesday/",
+        observed=observed,
+    )
+    result = AttemptResult("one", "fail", 10, attempt_id="one", failures=[failure])
+    log = json.loads(render_sarif(run_data([result]), root=Path("/src")))
+    (entry,) = log["runs"][0]["results"]
+    assert entry["message"]["text"] == "one: output does not match /Tuesday/"
+    assert entry["properties"]["observed"] == observed
+    assert entry["properties"]["expected"] == "/Tuesday/"
