@@ -46,7 +46,8 @@ async def evaluate_test(
     if record is None:
         message = f"E_TRACE_MISS: no trace record for this test's prompt {_short(test.prompt)}"
         missing = {"prompt": prompt, "assay.replay": True, "run_error_kind": "trace_not_found"}
-        return _row(config, test, "error", None, message, missing, started, traces, None)
+        row = _row(config, test, "error", None, message, missing, started, traces, None)
+        return _error_policy(config, test, row)
     context = GradingContext(
         output=record.response,
         calls=tuple(record.calls),
@@ -70,10 +71,19 @@ async def evaluate_test(
     if errored:
         kind = (errored[0].details or {}).get("run_error_kind", "judge_unavailable")
         details["run_error_kind"] = kind
-    if status == "error" and (test.on_error or config.on_error) == "allow":
-        status, details["error_policy_applied"] = "allowed_on_error", "allow"
     score = metric.effective_score() if metric is not None else 1.0
-    return _row(config, test, status, score, message, details, started, traces, record)
+    row = _row(config, test, status, score, message, details, started, traces, record)
+    return _error_policy(config, test, row)
+
+
+def _error_policy(config: AssayConfig, test: AssayTest, row: dict[str, Any]) -> dict[str, Any]:
+    """Assay's `on_error: allow`: an error row becomes allowed_on_error (counted as passed) and
+    names the policy beside its status, as Assay's run.json does; the exit code still follows
+    the error's class (harness.assay.codes.decide: a config-class error is 2 all the same)."""
+    if row["status"] == "error" and (test.on_error or config.on_error) == "allow":
+        row["status"] = "allowed_on_error"  # the row's; its attempt stays the error it was
+        row["error_policy_applied"] = "allow"
+    return row
 
 
 def _status(test: AssayTest, metric: Verdict | None, checks: Sequence[Verdict]) -> tuple[str, str]:

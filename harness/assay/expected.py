@@ -154,6 +154,13 @@ class Rewriter:
                 where = f"{path}[{i}].type"
                 self.errors.append((where, f"unknown type {kind!r}; {hint}valid types: {valid}"))
                 continue
+            if kind == "trace_tool_sequence" and "allow_other_tools" not in item:
+                # Assay's parser requires it (no serde default): refused, as Assay refuses it.
+                message = (
+                    "trace_tool_sequence needs allow_other_tools (Assay gives it no default): "
+                    "false for exactly this sequence, true for it in order with other calls between"
+                )
+                self.errors.append((f"{path}[{i}]", message))  # kept: one error, not two
             kept.append(item)
         return kept if len(kept) == len(value) else None
 

@@ -55,11 +55,16 @@ class TraceFile:
     warnings: list[str]
 
     def find(self, test_id: str, prompt: str) -> TraceRecord | None:
-        """The record bound to the test by `meta.test_id`, else the one with its prompt."""
+        """The record bound to the test by `meta.test_id`, else the one with its prompt.
+
+        As Assay's lookup, which knows only the prompt: every test with that prompt gets the
+        record, also one whose `meta.test_id` names another test. Records that share a prompt
+        (harness tells them apart by `meta.test_id`) answer only the tests they name."""
         bound = [r for r in self.records if r.test_id == test_id]
         if bound:
             return bound[-1]
-        return next((r for r in self.records if r.test_id is None and r.prompt == prompt), None)
+        same_prompt = [r for r in self.records if r.prompt == prompt]
+        return same_prompt[0] if len(same_prompt) == 1 else None
 
 
 def read_trace(path: Path) -> TraceFile:

@@ -318,3 +318,49 @@ def test_a_tests_own_max_drop_overrides_the_settings_one(assay: Assay) -> None:
     assert rows["faithful"]["status"] == "pass"  # within its own max_drop 0.5
     assert rows["similar"]["status"] == "fail"  # settings' max_drop 0
     assert rows["similar"]["message"].startswith("regression: ")
+
+
+def test_tests_sharing_a_prompt_all_get_its_record(assay: Assay) -> None:
+    """Assay looks responses up by the prompt alone: a V2 episode whose meta.test_id names one
+    test still answers every test with that prompt."""
+    events = [
+        {"type": "episode_start", "episode_id": "e1", "timestamp": 1,
+         "input": {"prompt": "Weather in Oslo?"}, "meta": {"test_id": "first"}},
+        {"type": "step", "episode_id": "e1", "step_id": "s1", "idx": 0, "timestamp": 2,
+         "kind": "llm_completion", "name": "model", "content": "Oslo: 4 C, rain"},
+        {"type": "episode_end", "episode_id": "e1", "timestamp": 3, "outcome": "pass"},
+    ]  # fmt: skip
+    (assay.cwd / "shared.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (assay.cwd / "shared.yaml").write_text(
+        "suite: s\nmodel: trace\ntests:\n"
+        "  - {id: first, input: 'Weather in Oslo?', expected: {must_contain: [rain]}}\n"
+        "  - {id: second, input: 'Weather in Oslo?', expected: {must_contain: ['4 C']}}\n"
+    )
+    done = assay("run", "--config", "shared.yaml", "--trace-file", "shared.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert {test: row["status"] for test, row in assay.rows().items()} == {
+        "first": "pass",
+        "second": "pass",
+    }
+
+
+@pytest.mark.parametrize(("policy", "status"), [("allow", "allowed_on_error"), ("block", "error")])
+def test_on_error_allow_turns_an_error_into_allowed_on_error(
+    assay: Assay, policy: str, status: str
+) -> None:
+    """A check that cannot run (embeddings missing from the trace) is an error; `on_error:
+    allow` makes it allowed_on_error, counted as passed. The exit code follows Assay's rules:
+    this error is config-class (E_REPLAY_MISSING_DEPENDENCY), so 2 either way."""
+    (assay.cwd / "err.yaml").write_text(
+        f"suite: s\nmodel: trace\nsettings: {{on_error: {policy}}}\ntests:\n"
+        "  - id: weather\n    input: What is the weather in Tokyo?\n"
+        "    expected: {type: semantic_similarity_to, semantic_similarity_to: sunny}\n"
+    )
+    done = assay("run", "--config", "err.yaml", "--trace-file", "traces/golden.legacy.jsonl")
+    assert done.returncode == 2, done.stderr
+    row = assay.rows()["weather"]
+    assert row["status"] == status
+    assert row.get("error_policy_applied") == ("allow" if policy == "allow" else None)
+    summary = assay.json("summary.json")
+    assert summary["reason_code"] == "E_REPLAY_MISSING_DEPENDENCY"
+    assert summary["results"]["passed"] == (1 if policy == "allow" else 0)

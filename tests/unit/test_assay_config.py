@@ -69,7 +69,7 @@ def test_string_and_mapping_inputs_and_the_version_alias() -> None:
     ]
 
 
-def test_tool_and_tool_name_and_the_v1_sequence_default() -> None:
+def test_tool_and_tool_name_and_a_sequence_without_a_default() -> None:
     loaded = config(
         """\
         tests:
@@ -77,12 +77,26 @@ def test_tool_and_tool_name_and_the_v1_sequence_default() -> None:
             input: p
             assertions:
               - {type: trace_must_call_tool, tool_name: search}
-              - {type: trace_tool_sequence, sequence: [a, b]}
+              - {type: trace_tool_sequence, sequence: [a, b], allow_other_tools: true}
         """
     )
     must, sequence = loaded.tests[0].assertions
     assert isinstance(must, TraceMustCallTool) and must.target == "search"
     assert isinstance(sequence, TraceToolSequence) and sequence.allow_other_tools is True
+    # Assay's parser has no default for allow_other_tools: a sequence without it is refused.
+    assert errors(
+        """\
+        tests:
+          - id: a
+            input: p
+            assertions:
+              - {type: trace_tool_sequence, sequence: [a, b]}
+        """
+    ) == [
+        "eval.yaml:7: tests[0].assertions[0]: trace_tool_sequence needs allow_other_tools (Assay"
+        " gives it no default): false for exactly this sequence, true for it in order with other"
+        " calls between"
+    ]
 
 
 def test_parser_errors_name_line_and_field() -> None:
