@@ -185,6 +185,8 @@ class Conversation:
                 case ToolCall():
                     await self._answer_call(message, channel)
                 case FinalOutput(output=output, usage=usage):
+                    if self.agent.object_output and not isinstance(output, dict):
+                        raise _not_an_object(output, channel.lines_read)
                     if usage is not None and self.model is None:
                         counters.add_usage(usage.tokens_in, usage.tokens_out, usage.cost_usd)
                     if self.normalizer is not None:
@@ -311,3 +313,23 @@ def _where(data: Any) -> str:
     if len(where) > MAX_WHERE_CHARS:
         where = where[: MAX_WHERE_CHARS - 3] + "..."
     return f" (at {where})"
+
+
+_JSON_KINDS = {
+    str: "a string",
+    list: "a list",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+}
+
+
+def _not_an_object(output: Any, line: int) -> AgentProtocolError:
+    """RunLedger's rule (its agent_error): the output is a JSON object, unless the suite says
+    `output_type: any`."""
+    kind = "null" if output is None else _JSON_KINDS.get(type(output), type(output).__name__)
+    return AgentProtocolError(
+        f"agent stdout line {line}: final_output.output must be a JSON object (RunLedger's "
+        f"rule), got {kind}; return an object, or set `output_type: any` in suite.yaml to "
+        "accept any JSON value"
+    )

@@ -22,6 +22,9 @@ class AgentSpec:
     grace_seconds: float
     # Exit statuses the agent uses to say "transient, retry me" (the suite's retry.exit_codes).
     retry_exit_codes: frozenset[int] = frozenset()
+    # final_output.output must be a JSON object (a suite's `output_type: object`, RunLedger's
+    # rule); False accepts any JSON value.
+    object_output: bool = False
 
 
 @dataclass(frozen=True, slots=True)  # a sweep plans 100,000 of them: no __dict__ each

@@ -161,6 +161,7 @@ def resolve(
         kill_grace_ms=_default(suite.kill_grace_ms, DEFAULT_KILL_GRACE_MS),
         strict=suite.strict,
         agent_reuse=suite.agent_reuse,
+        output_type=suite.output_type,
         preload=tuple(suite.preload),
         description=suite.description,
         config_hash=digest.hexdigest(),

@@ -301,6 +301,9 @@ class SuiteFile(_Spec, frozen=True):
     # fork each attempt's agent from a server that imported `preload` once (docs/fork.md).
     agent_reuse: Literal["never", "per_worker", "fork"] | None = None
     preload: list[str] = []  # modules a fork server imports before any fork
+    # RunLedger's rule: final_output.output is a JSON object, anything else is the agent's
+    # error. `any` accepts every JSON value (an answer as a string, a list).
+    output_type: Literal["object", "any"] = "object"
     models: list[str] = []  # a sweep: each case runs on every model (--model wins)
     runs: int | None = None  # trials per case and model (--runs wins); 0 validates only
     retry: RetrySpec | None = None
@@ -371,6 +374,7 @@ class Suite(msgspec.Struct, frozen=True):
     strict: bool
     agent_reuse: str | None = None  # never | per_worker | fork; None: per_worker
     preload: tuple[str, ...] = ()  # agent_reuse: fork
+    output_type: str = "object"  # object | any: what final_output.output may be
     description: str | None = None
     config_hash: str | None = None
     models: tuple[str, ...] = ()

@@ -219,4 +219,5 @@ def _agent_spec(
         max_line_bytes=suite.max_line_bytes,
         grace_seconds=suite.kill_grace_ms / 1000,
         retry_exit_codes=frozenset(suite.retry.exit_codes if suite.retry else ()),
+        object_output=suite.output_type == "object",
     )

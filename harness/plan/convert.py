@@ -56,7 +56,7 @@ def convert(
     try:
         result = msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
-        problems.add(_explain(document, value, str(exc)))
+        problems.add(_explain(document, value, str(exc), info))
         return None
     # With unknown keys dropped the struct is still worth checking further: more errors found.
     return result
@@ -129,7 +129,7 @@ def _keys(info: mi.StructType) -> list[str]:
     return [info.tag_field, *names] if info.tag_field else names
 
 
-def _explain(document: Document, value: Any, text: str) -> ConfigError:
+def _explain(document: Document, value: Any, text: str, info: mi.Type) -> ConfigError:
     """A msgspec validation message -> a ConfigError at the line of its `$.path`."""
     found = _AT.fullmatch(text)
     assert found is not None  # the pattern matches any text
@@ -150,10 +150,33 @@ def _explain(document: Document, value: Any, text: str) -> ConfigError:
             path, actual = _dict_entry(value, path.removesuffix("[...]"), got)
         text = f"expected {_kinds(expected[1])}, got {got}{actual}"
         return document.error(text + (_types_hint(path) or _HINTS.get(path, "")), path)
+    if message.startswith("Invalid enum value") and (choices := _literal_at(info, path)):
+        suggestion = did_you_mean(_value_at(value, path), choices)
+        text = f"unknown value{actual}; {suggestion}valid values: {', '.join(choices)}"
+        return document.error(text, path)
     if message.startswith("Invalid value") and (hint := _types_hint(path)):
         suggestion = did_you_mean(_value_at(value, path), grading.type_names())
         return document.error(f"unknown type{actual}; {suggestion}{hint.removeprefix('; ')}", path)
     return document.error(message[:1].lower() + message[1:], path)
+
+
+def _literal_at(info: mi.Type, path: str) -> list[str]:
+    """The values a Literal field at a msgspec `$.path` may take (struct fields only)."""
+    for name, index in _SEGMENT.findall(path):
+        if isinstance(info, mi.UnionType):
+            info = next((t for t in info.types if not isinstance(t, mi.NoneType)), info)
+        if name and isinstance(info, mi.StructType):
+            fields = {field.encode_name: field.type for field in info.fields}
+            if name not in fields:
+                return []
+            info = fields[name]
+        elif index and isinstance(info, mi.ListType):
+            info = info.item_type
+        else:
+            return []
+    if isinstance(info, mi.UnionType):
+        info = next((t for t in info.types if isinstance(t, mi.LiteralType)), info)
+    return [str(v) for v in info.values] if isinstance(info, mi.LiteralType) else []
 
 
 def _value_at(value: Any, path: str) -> Any:

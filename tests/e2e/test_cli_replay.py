@@ -362,3 +362,39 @@ def test_cassette_file_written_by_the_test_is_valid(tmp_path: Path) -> None:
     (line,) = read_jsonl(path)
     assert list(line) == ["args", "error", "ok", "result", "tool"]
     assert line["result"] == "x\u2028y"
+
+
+def test_an_output_that_is_not_an_object_is_the_agents_error(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """RunLedger's rule: final_output.output is a JSON object; a list or a string is the
+    agent's error (RunLedger 0.2.3 reports agent_error, status error). `output_type: any` in
+    suite.yaml accepts them."""
+    cases = [
+        {"id": "as_list", "input": {"steps": [{"final": ["a", "b"]}]}},
+        {"id": "as_string", "input": {"steps": [{"final": "Paris"}]}},
+        {"id": "as_object", "input": {"steps": [{"final": {"answer": "Paris"}}]}},
+    ]
+    settings = {"suite_name": "shapes", "agent_command": script_agent_command()}
+    strict = write_suite(tmp_path / "strict", settings, cases)
+
+    run = harness.run(strict)
+
+    assert run.exit_code == 1, run.describe()
+    results = run.results_by_case()
+    assert {case: row["status"] for case, row in results.items()} == {
+        "as_list": "error", "as_string": "error", "as_object": "pass",
+    }  # fmt: skip
+    (failure,) = results["as_string"]["failures"]
+    assert failure["type"] == "protocol_error"
+    assert failure["message"] == (
+        "agent stdout line 1: final_output.output must be a JSON object (RunLedger's rule), got a"
+        " string; return an object, or set `output_type: any` in suite.yaml to accept any JSON"
+        " value"
+    )
+    loose = write_suite(tmp_path / "loose", {**settings, "output_type": "any"}, cases)
+    assert harness.run(loose).exit_code == 0
+    bad = write_suite(tmp_path / "bad", {**settings, "output_type": "str"}, cases[:1])
+    refused = harness.run(bad)
+    assert refused.exit_code == 2
+    assert "output_type" in refused.stderr and "any" in refused.stderr

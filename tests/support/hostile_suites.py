@@ -43,6 +43,7 @@ def hostile_suite(
             "tool_registry": ["lookup"],
             "max_line_bytes": MAX_LINE,
             "kill_grace_ms": GRACE_MS,
+            "output_type": "any",  # string_bomb's output is a string, graded
             "budgets": {
                 "max_wall_ms": WALL_MS,
                 "max_idle_ms": IDLE_MS,
