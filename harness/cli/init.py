@@ -1,10 +1,12 @@
 """`harness init`: scaffold a working suite, run it once, print what to do next.
 
 Writes `<path>/<suite>/` (suite.yaml, an agent in Python or Node, tools.py with live tools,
-cases, schema.json), then `baselines/<suite>.json` and `.github/workflows/harness.yml` beside
-`<path>`. `--template openai` writes an agent on the official `openai` SDK instead, whose model
-calls go through the model proxy, with cassettes holding its model and tool calls. The run is
-in auto mode: it records the cassettes the scaffold lacks and replays the
+cases, schema.json), then `baselines/<suite>.json` beside `<path>` and
+`.github/workflows/harness.yml` at the top of the git repository (where GitHub reads it; beside
+`<path>` outside one), installing harness from where this one came from. `--template openai`
+writes an agent on the official `openai` SDK instead, whose model calls go through the model
+proxy, with cassettes holding its model and tool calls. The run is in auto mode: it records the
+cassettes the scaffold lacks and replays the
 rest, so a second `init` never rewrites a cassette. Existing files are kept unless `--force`.
 """
 
@@ -81,6 +83,15 @@ def _check_template(template: str, language: str) -> None:
             raise UsageError("--template openai: the agent needs the SDK: `pip install openai`")
 
 
+def repository_root(folder: Path) -> Path | None:
+    """The git checkout `folder` is in: GitHub reads workflows only at its top."""
+    folder = folder.absolute()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
 def _write_suite(
     scaffold: Scaffold,
     suite_dir: Path,
@@ -91,10 +102,24 @@ def _write_suite(
     force: bool,
     template: str = "support",
 ) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+    from harness.cli.install_source import install_source
+
     baseline = root / "baselines" / f"{suite}.json"
+    # The workflow runs at the repository's top, so its paths are relative to that.
+    top = repository_root(root) or root
+    source = install_source()
+    if not source.portable:
+        print(
+            f"note: harness is installed from the folder {source.requirement}, which CI cannot "
+            "reach; point the workflow's `pip install` at harness's git URL"
+        )
     values = {
         "__SUITE__": suite,
         "__SUITE_PATH__": _relative(suite_dir, root),
+        "__WORKFLOW_SUITE_PATH__": _relative(suite_dir, top),
+        "__WORKFLOW_BASELINE_PATH__": _relative(baseline, top),
+        "__INSTALL__": source.requirement,
         "__AGENT_COMMAND__": _agent_command(language),
         "__AGENT_REUSE__": _FORK_PYTHON if language == "python" else "",
         "__BASELINE_PATH__": _relative(baseline, root),
@@ -118,7 +143,7 @@ def _write_suite(
         files += [(f"openai/cassettes/{name}.jsonl", f"cassettes/{name}.jsonl") for name in CASES]
     for name, target in files:
         _write(scaffold, suite_dir / target, _render(name, values), force=force)
-    workflow = root / ".github" / "workflows" / "harness.yml"
+    workflow = top / ".github" / "workflows" / "harness.yml"
     _write(scaffold, workflow, _render("workflow.yml", values), force=force)
 
 

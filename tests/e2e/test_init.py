@@ -102,3 +102,26 @@ def test_init_openai_template_is_python_only(harness: Harness) -> None:
     done = init(harness, "--template", "openai", "--language", "node")
     assert done.returncode == 2
     assert "--template openai" in done.stderr
+
+
+def test_init_in_a_subfolder_of_a_repository_puts_the_workflow_at_its_top(
+    harness: Harness,
+) -> None:
+    (harness.cwd / ".git").mkdir()
+    (harness.cwd / "sub").mkdir()
+    harness.cwd = harness.cwd / "sub"
+    done = init(harness, "--path", "evals", "--suite", "weather")
+    assert done.returncode == 0, done.stdout + done.stderr
+    top = harness.cwd.parent
+    assert not (harness.cwd / ".github").exists()
+    workflow = (top / ".github" / "workflows" / "harness.yml").read_text()
+    # Paths from the repository's top, where the workflow runs.
+    run = "harness run sub/evals/weather --mode replay --baseline sub/baselines/weather.json"
+    assert run in workflow
+    assert "name: weather evals" in workflow
+    [install] = [line for line in workflow.splitlines() if "pip install" in line]
+    assert install.strip() != "- run: pip install harness"  # not a name PyPI knows as ours
+    assert (harness.cwd / "baselines" / "weather.json").is_file()
+    suite_yaml = (harness.cwd / "evals" / "weather" / "suite.yaml").read_text()
+    assert "the weather suite" in suite_yaml and "suite_name: weather" in suite_yaml
+    assert "description: weather" in suite_yaml
