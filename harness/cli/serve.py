@@ -4,6 +4,7 @@ history database, read-only. Needs the `serve` extra (starlette, uvicorn)."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -76,13 +77,15 @@ def serve_command(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     url = url_of(sock, host)
+    # Bound to every interface: the URL printed names this machine, so its name is served.
+    names = (socket.gethostname(), socket.getfqdn()) if host in ("0.0.0.0", "::") else ()
     app = build_app(
         root,
         db_path=None if db == ":memory:" else Path(db),
         host=host,
         port=sock.getsockname()[1],
         token=token,
-        extra_hosts=tuple(allow_host or ()),
+        extra_hosts=(*names, *(allow_host or ())),
     )
     configure_logging()
     link = f"{url}/?token={token}" if token else f"{url}/"

@@ -163,3 +163,34 @@ def test_planted_markup_is_text_and_never_runs(
         assert found["images"] == 0 and found["handlers"] == 0, (path, found)
         assert all(src.startswith(served.url + "/static/") for src in found["scripts"]), found
     assert console.errors == []
+
+
+MODEL_CALL = {
+    "type": "model_call", "case_id": "refund", "attempt_id": "refund/model-a/1", "timestamp": 0,
+    "api": "openai", "method": "POST", "path": "/v1/chat/completions", "source": "record",
+    "status": 200, "streamed": True, "model": "gpt-test", "tokens_in": 31, "tokens_out": 12,
+    "cost_usd": 0.0004, "recorded_at": "cassettes/lookup.jsonl:3",
+}  # fmt: skip
+
+
+def test_model_calls_show_in_the_transcript(
+    page: Page, dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    """A transcript with the model proxy's `model_call` event (as harness.attempt.trace writes
+    it) shows the call, where its answer came from, and its usage."""
+    out = tmp_path / "out"
+    run = out / "shop" / dashboard_runs.first
+    shutil.copytree(dashboard_runs.out / "shop" / dashboard_runs.first, run)
+    transcript = run / "attempts" / "refund" / "model-a" / "trial-1" / "transcript.jsonl"
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    event = {**MODEL_CALL, "timestamp": json.loads(lines[0])["timestamp"] + 0.05}
+    transcript.write_bytes(lines[0] + json.dumps(event).encode() + b"\n" + b"".join(lines[1:]))
+    with serving(out) as served:
+        page.goto(f"{served.url}/runs/{dashboard_runs.first}/attempts/refund/model-a/1")
+        call = page.locator(".event.model")
+        expect(call.locator(".name")).to_have_text("POST /v1/chat/completions")
+        expect(call.locator(".badge")).to_have_text("recorded")
+        expect(call).to_contain_text("gpt-test")
+        expect(call).to_contain_text("12")
+        kinds = page.locator(".event-head .kind").all_inner_texts()
+        assert [k.lower() for k in kinds[:3]] == ["input", "model call", "tool call"]

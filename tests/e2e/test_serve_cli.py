@@ -56,6 +56,36 @@ def test_serves_on_the_next_free_port_and_exits_130_on_ctrl_c(
     holder.close()
 
 
+def test_every_interface_with_a_token_serves_this_machine_by_name(
+    dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    token = "a-long-enough-token"
+    process = start(
+        str(dashboard_runs.out), "--host", "0.0.0.0", "--port", "0", "--token", token, cwd=tmp_path
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert f"?token={token}" in line, line
+        port = int(line.split()[2].split(":")[2].split("/")[0])
+        bearer = {"authorization": f"Bearer {token}"}
+        named = {**bearer, "host": f"{socket.gethostname()}:{port}"}
+        assert (
+            httpx.get(f"http://127.0.0.1:{port}/api/runs", headers=named, timeout=10).status_code
+            == 200
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/api/runs", timeout=10).status_code == 401
+        foreign = {**bearer, "host": f"evil.example:{port}"}
+        assert (
+            httpx.get(f"http://127.0.0.1:{port}/api/runs", headers=foreign, timeout=10).status_code
+            == 421
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 130
+
+
 def run_serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness", "serve", *args],

@@ -8,6 +8,8 @@ import { h, clear, path, withQuery, fmt, pill, jsonView, textBlock } from "./dom
 import { structuralDiff } from "./diff.js";
 
 const MODE_BADGE = { replay: "replayed", record: "recorded", live: "live", auto: "replayed or recorded" };
+// A model call's own `source` (the model proxy says which, call by call).
+const SOURCE_BADGE = { replay: "replayed", record: "recorded", live: "live" };
 const BUDGETS = [
   ["max_wall_ms", "wall time", "wall_ms", fmt.ms],
   ["max_tool_calls", "tool calls", "tool_calls", fmt.int],
@@ -119,6 +121,20 @@ function renderEvent(event, reply, data, at) {
       return card(event.type.replace("_", " "), "bad", event.failure_type || null, null, h("div", { class: "event-body" }, textBlock(String(event.message ?? "")), typeof event.data?.traceback === "string" ? textBlock(event.data.traceback) : null, event.data ? jsonView(event.data) : null), at(event));
     case "assertion_failure":
       return card("assertions failed", "bad", null, null, h("div", { class: "event-body" }, (event.failures || []).map((f) => h("div", {}, h("b", { class: "mono" }, f.type || ""), " ", String(f.message ?? "")))), at(event));
+    case "model_call": {
+      const source = SOURCE_BADGE[event.source] || event.source;
+      const facts = [
+        ["model", event.model], ["status", event.status], ["streamed", event.streamed ? "yes" : "no"],
+        ["tokens in", fmt.int(event.tokens_in)], ["tokens out", fmt.int(event.tokens_out)], ["cost", fmt.usd(event.cost_usd)],
+        ["recorded at", event.recorded_at],
+      ].filter(([, value]) => value !== null && value !== undefined && value !== "–");
+      return card("model call", "model", `${event.method || ""} ${event.path || ""}`.trim(),
+        [event.api ? h("span", { class: "chip" }, event.api) : null, source ? h("span", { class: `badge ${source}`, title: "where the answer came from" }, source) : null],
+        h("div", { class: "event-body" }, h("dl", { class: "kv" }, facts.map(([label, value]) => [h("dt", {}, label), h("dd", {}, String(value))]))), at(event));
+    }
+    case "model_error":
+      return card("model call failed", "bad", `${event.method || ""} ${event.path || ""}`.trim(), event.api ? h("span", { class: "chip" }, event.api) : null,
+        h("div", { class: "event-body" }, textBlock(String(event.message ?? ""))), at(event));
     case "case_end":
       return h("div", { class: "event log" }, h("div", { class: "logline" }, h("span", { class: "lvl" }, "end"), h("span", {}, event.passed ? "passed" : "did not pass", ` after ${fmt.ms(event.wall_ms)}`)));
     default: {
