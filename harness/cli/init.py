@@ -54,7 +54,11 @@ def execute_init(
         print(f"  wrote {_shown(written)}")
     for kept in scaffold.kept:
         print(f"  kept  {_shown(kept)} (exists; --force overwrites)")
-    return _run_once(scaffold, suite_dir, suite, root, force=force)
+    code = _run_once(scaffold, suite_dir, suite, root, force=force)
+    if code == EXIT_OK and template == "openai":
+        shown = _shown(suite_dir)
+        print(f"  OPENAI_API_KEY=... harness run {shown} --mode record   # the real model, again")
+    return code
 
 
 def _check(path: Path, suite: str, language: str) -> tuple[Path, Path]:

@@ -97,6 +97,7 @@ def test_init_openai_template_replays_its_model_and_tool_calls_offline(harness: 
     workflow = (harness.cwd / ".github" / "workflows" / "harness.yml").read_text()
     [install] = [line for line in workflow.splitlines() if "pip install" in line]
     assert install.endswith(" openai") and "pip install harness " not in install
+    assert "OPENAI_API_KEY=... harness run evals/llm --mode record" in done.stdout
 
 
 def test_init_openai_template_is_python_only(harness: Harness) -> None:
