@@ -142,6 +142,19 @@ def test_every_client_replays_offline_as_recorded_and_no_key_reaches_disk(
     assert [p for p in written if PLANTED_KEY.encode() in p.read_bytes()] == []
 
 
+def test_live_mode_passes_through_stores_nothing_and_still_counts(
+    harness: Harness, providers: Providers, recorded: tuple[Path, Run], tmp_path: Path
+) -> None:
+    suite = copy_of(recorded, tmp_path)
+    cassette = (suite / "cassettes" / "c1.jsonl").read_bytes()
+    run = upstream(harness, providers).run(suite, "--mode", "live")
+    assert run.exit_code == 0, run.describe()
+    assert (suite / "cassettes" / "c1.jsonl").read_bytes() == cassette
+    sources = {call["source"] for call in run.events_of("c1", "model_call")}
+    assert sources == {"live"}
+    assert run.results()[0]["tokens_out"] == recorded[1].results()[0]["tokens_out"]
+
+
 def test_the_sdks_parse_streams_split_at_random_offsets(
     harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
 ) -> None:
