@@ -112,8 +112,8 @@ class ModelCassette:
     def _nearest(self, request: ModelRequest) -> int | None:
         """The most similar entry of the API: same path first, unused first."""
         candidates = [i for i, r in enumerate(self.recorded) if r.entry.api == request.api]
-        if not candidates:
-            return None
+        if len(candidates) < 2:
+            return candidates[0] if candidates else None  # nothing to rank
         wanted = canonical_args(request.key)[:_RATIO_BYTES]
         matcher = difflib.SequenceMatcher(None, b"", wanted)
 

@@ -155,6 +155,7 @@ def test_live_mode_passes_through_stores_nothing_and_still_counts(
     assert run.results()[0]["tokens_out"] == recorded[1].results()[0]["tokens_out"]
 
 
+@pytest.mark.slow  # make test has issue 14b's wire tests (gzip upstream, chaotic replay)
 def test_the_sdks_parse_streams_split_at_random_offsets(
     harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
 ) -> None:
@@ -182,7 +183,10 @@ def test_one_changed_word_is_a_model_miss_naming_the_path(
     assert failure["details"]["nearest"].endswith("cassettes/c1.jsonl:2")
 
 
-@pytest.mark.parametrize("budget", ["max_tokens_out", "max_cost_usd"])
+# One budget in `make test` (cost: it needs pricing too); the other behind the slow marker.
+@pytest.mark.parametrize(
+    "budget", [pytest.param("max_tokens_out", marks=pytest.mark.slow), "max_cost_usd"]
+)
 def test_a_spent_budget_refuses_the_next_model_call(
     harness: Harness, recorded: tuple[Path, Run], tmp_path: Path, budget: str
 ) -> None:
