@@ -250,8 +250,13 @@ def _show(value: Any) -> str:
 
 
 def _short(encoded: bytes, limit: int = VALUE_CHARS) -> str:
+    """The text whole, or cut where a word or a JSON item ends, never inside one."""
     text = encoded.decode("utf-8", errors="replace")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 3]
+    cut = max(head.rfind(mark) for mark in (" ", ",", ":"))
+    return (head[: cut + 1] if cut >= limit // 2 else head) + "..."
 
 
 def _bounded(diff: list[str]) -> list[str]:

@@ -209,7 +209,10 @@ def _agent_spec(
         warned.add(argv[0])
         events.warning(
             f"agent command {suite.agent_command[0]!r} resolves to a shell-script shim "
-            f"({argv[0]}), which adds ~100 ms to every spawn; put a real interpreter first on PATH"
+            f"({argv[0]}), which adds ~100 ms to every spawn, and whose interpreter may lack "
+            "harness (the agent then fails with ModuleNotFoundError: No module named 'harness'); "
+            "write `{python}` as the command's first element (the interpreter running harness), "
+            "or put your venv's bin/ first on PATH"
         )
     env = agent_environment(suite, clean=clean_env)
     return AgentSpec(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -111,11 +112,16 @@ def substitute(text: str, model: str) -> str:
     return text.replace(MODEL_PLACEHOLDER, model)
 
 
+PYTHON_PLACEHOLDER = "{python}"
+
+
 def agent_argv(argv: Sequence[str], model: str | None) -> tuple[str, ...]:
-    """The agent command for one model, `{model}` placeholders filled in."""
+    """The agent command for one model: `{model}` placeholders filled in, and an element that
+    is `{python}` replaced by the interpreter running harness (which has harness's SDK)."""
+    elements = [sys.executable if element == PYTHON_PLACEHOLDER else element for element in argv]
     if model is None:
-        return tuple(argv)
-    return tuple(substitute(element, model) for element in argv)
+        return tuple(elements)
+    return tuple(substitute(element, model) for element in elements)
 
 
 def parse_models(values: Iterable[str]) -> tuple[str, ...]:

@@ -59,6 +59,7 @@ def page_data(data: RunData) -> dict[str, Any]:
         "results": msgspec.to_builtins(data.results),
         "traces": _clip(data.traces()),
         "history": data.history,
+        "sweep": data.summary.get("sweep"),
     }
 
 

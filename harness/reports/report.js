@@ -31,6 +31,13 @@
   function pretty(value) {
     return typeof value === "string" ? value : JSON.stringify(value, null, 2);
   }
+  // Numbers as a person reads them: 3.3333333333333335 -> 3.333, 0.0030000000000000005 -> 0.003.
+  function num(value) {
+    return typeof value === "number" && !Number.isInteger(value) ? String(Number(value.toPrecision(4))) : value;
+  }
+  function pct(value) {
+    return typeof value === "number" ? num(value * 100) + "%" : "–";
+  }
   function cls(word) {
     return String(word || "").replace(/[^a-z_]/g, "");
   }
@@ -59,7 +66,7 @@
     add(gateNode, el("p", gate.passed ? "Gate passed" : "Gate failed", gate.passed ? "pass" : "fail"));
     if ((gate.checks || []).length) {
       add(gateNode, table(["check", "result", "value", "limit", "baseline"],
-        gate.checks.map((c) => row([c.name, c.passed ? "ok" : "FAILED", c.value, c.limit, c.baseline]))));
+        gate.checks.map((c) => row([c.name, c.passed ? "ok" : "FAILED", num(c.value), num(c.limit), num(c.baseline)]))));
     }
     const noted = (gate.cases || []).filter((u) => u.verdict !== "pass");
     if (noted.length) {
@@ -69,6 +76,27 @@
           tr.children[2].className = cls(u.verdict);
           return tr;
         })));
+    }
+  }
+
+  // Sweep statistics: per model, pass rate with its Wilson interval, pass@k and pass^k; the
+  // flaky (case, model) pairs below (harness.aggregate.sweep computes them; summary.md has the same).
+  const sweep = data.sweep;
+  if (!sweep) {
+    document.getElementById("sweep-section").hidden = true;
+  } else {
+    const k = sweep.k;
+    const node = document.getElementById("sweep");
+    add(node, table(["model", "cases", "trials", "passed", "pass rate", "95% Wilson (pooled)", "pass@" + k, "pass^" + k, "flaky cases", "lost"],
+      (sweep.per_model || []).map((m) => row([m.model || "–", m.cases, m.trials_counted, m.passed, pct(m.pass_rate),
+        (m.wilson_95_pooled || []).map(pct).join(" – "), num(m.pass_at_k), num(m.pass_hat_k), m.flaky_cases, m.trials_lost]))));
+    const flaky = (sweep.cases || []).filter((c) => c.flaky);
+    add(node, el("h3", "Flaky cases (" + flaky.length + ")"));
+    if (flaky.length) {
+      add(node, table(["case", "model", "outcomes", "minority share", "class", "pass@" + k, "pass^" + k],
+        flaky.map((c) => row([c.case_id, c.model || "–", c.outcomes, pct(c.minority_share), c.stability, num(c.pass_at_k), num(c.pass_hat_k)]))));
+    } else {
+      add(node, el("p", "None: every (case, model) agreed with itself across its trials.", "muted"));
     }
   }
 
@@ -138,7 +166,7 @@
         row(["verdict", "", unit.verdict]),
         row(["status", unit.baseline || "–", unit.current]),
         ...Object.keys(unit.current_metrics || {}).map((name) =>
-          row([name, (unit.baseline_metrics || {})[name], unit.current_metrics[name]])),
+          row([name, num((unit.baseline_metrics || {})[name]), num(unit.current_metrics[name])])),
       ]));
       if (unit.detail) add(detail, el("p", unit.detail));
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -398,3 +399,23 @@ def test_an_output_that_is_not_an_object_is_the_agents_error(
     refused = harness.run(bad)
     assert refused.exit_code == 2
     assert "output_type" in refused.stderr and "any" in refused.stderr
+
+
+def test_python_placeholder_is_the_interpreter_running_harness(
+    harness: Harness, tmp_path: Path
+) -> None:
+    agent = tmp_path / "which.py"
+    agent.write_text(
+        "import json, sys\nsys.stdin.readline()\n"
+        "print(json.dumps({'type': 'final_output', 'output': {'python': sys.executable}}))\n"
+    )
+    suite = write_suite(
+        tmp_path / "py",
+        {"suite_name": "py", "agent_command": ["{python}", str(agent)]},
+        [{"id": "which", "input": {}}],
+    )
+    run = harness.run(suite)
+    assert run.exit_code == 0, run.describe()
+    (final,) = run.events_of("which", "final_output")
+    # The interpreter of `python -m harness`: the one that has harness (and its SDK).
+    assert Path(final["output"]["python"]).resolve() == Path(sys.executable).resolve()

@@ -67,3 +67,22 @@ def test_html_report_in_headless_chromium(harness: Harness, tmp_path: Path) -> N
     taken = browse(page, tmp_path / "profile", f"--screenshot={shot}")
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.stat().st_size > 10_000
+
+
+def test_a_sweeps_report_has_its_statistics_rounded(harness: Harness, tmp_path: Path) -> None:
+    suite = make_suite(tmp_path / "suite", failing=("charlie",))
+    run = harness.run(suite, "--model", "small,large", "--runs", "3", "-q")
+    assert run.exit_code == 1, run.describe()
+    page = tmp_path / "sweep.html"
+    assert command(harness, "report", str(run.dir), "--html", str(page)).exit_code == 0
+    dumped = browse(page, tmp_path / "profile", "--dump-dom")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = html.unescape(dumped.stdout)
+    # Per model: 6 of 9 trials passed (charlie never), a Wilson interval, pass@3 and pass^3.
+    assert "95% Wilson (pooled)" in dom and "pass@3" in dom and "pass^3" in dom
+    assert re.search(r"<td>small</td><td>3</td><td>9</td><td>6</td><td>66\.67%</td>", dom), dom[
+        -3000:
+    ]
+    assert "Flaky cases (0)" in dom
+    # No float noise anywhere on the page: at most four significant digits are shown.
+    assert not re.search(r">\d+\.\d{5,}%?<", dom)

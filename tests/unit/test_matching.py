@@ -186,3 +186,16 @@ def test_key_order_never_matters(args: dict[str, Any], rng: random.Random) -> No
     assert canonical_args(other) == canonical_args(args)
     cassette = ReplayCassette([Interaction(tool="t", args=args, ok=True, result=1)])
     assert cassette.answer("t", other).result == 1
+
+
+def test_a_long_argument_is_cut_between_words_never_inside_one() -> None:
+    query = "weather forecast for the weekend in Oslo " * 5
+    cassette = ReplayCassette([entry("search", q=query)], lines=[1], source="c.jsonl")
+    with pytest.raises(CassetteMissError) as caught:
+        cassette.answer("search", {"q": "weather in Bergen"})
+    [label] = [line for line in caught.value.message.splitlines() if "1. c.jsonl:1:" in line]
+    shown = label.split("search ", 1)[1]
+    assert shown.endswith("...")
+    kept = shown.removesuffix("...")
+    assert json.dumps({"q": query}, separators=(",", ":")).startswith(kept)
+    assert kept.endswith((" ", ",", ":"))  # a word (or a JSON item) ended where it was cut
