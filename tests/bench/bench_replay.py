@@ -178,8 +178,9 @@ def per_attempt_cpu_ms(suite: Path, one: Path, root: Path, *args: str) -> float:
     return (many - single) / (CASES - 1) * 1000
 
 
-def profile_summary(path: Path, cases: int) -> str:
-    """Where the harness process's time goes, by package (cProfile's own time per function)."""
+def profile_summary(path: Path) -> str:
+    """Where the harness process's CPU goes, by package: shares of cProfile's own time per
+    function over a whole 200-case run, start-up included."""
     import pstats
 
     stats = pstats.Stats(str(path))
@@ -187,11 +188,10 @@ def profile_summary(path: Path, cases: int) -> str:
     for (filename, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
         own_seconds = row[2]
         groups[_group(filename, name)] = groups.get(_group(filename, name), 0.0) + own_seconds
+    # Shares only: cProfile's own cost inflates every absolute time several times over.
     total = sum(groups.values())
     top = sorted(groups.items(), key=lambda item: -item[1])[:8]
-    return ", ".join(
-        f"{group} {seconds / cases * 1000:.2f} ms ({seconds / total:.0%})" for group, seconds in top
-    )
+    return ", ".join(f"{group} {seconds / total:.0%}" for group, seconds in top)
 
 
 def _group(filename: str, name: str) -> str:
@@ -278,7 +278,7 @@ def main() -> None:
             for mode in ("never", "fork"):
                 path = root / f"{mode}.prof"
                 harness_cpu(suite, root, "--agent-reuse", mode, profile=path)
-                profiles[mode] = profile_summary(path, CASES)
+                profiles[mode] = profile_summary(path)
     run_s, bare_s = statistics.median(runs), statistics.median(bares)
     print(
         f"cases x tool calls         : {CASES} x {CALLS}, repeats {REPEATS}, cores {os.cpu_count()}"
@@ -324,7 +324,7 @@ def main() -> None:
         "taken out: a 1-case run's CPU)"
     )
     for mode, summary in profiles.items():
-        print(f"  profile, {mode:<16}: {summary}")
+        print(f"  profile, {mode:<16}: {summary} (shares of harness's CPU, cProfile)")
     crowded_s = statistics.median(crowded)
     print(
         f"  at harness's concurrency : {bare_s / crowded_s:.2f}x ({2 * (os.cpu_count() or 1)} "
