@@ -22,7 +22,8 @@ from harness.vally.model import Environment, EvalSpec, Stimulus
 from harness.vally.project import Project
 from harness.vally.spec import EvalConfig, EvalSpecFile, StimulusSpec
 
-_UNKNOWN = re.compile(r"unknown key; valid keys: (.*)")
+# the config layer's wording, with or without its own "did you mean" before the list
+_UNKNOWN = re.compile(r"unknown key; (?:did you mean '[^']*'\? )?valid keys: (.*)")
 _IN_GRADER = re.compile(r"stimuli\[\d+\]\.graders\[\d+\]\.[^.\[]+$")
 
 
