@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,17 @@ class Run:
         planned = [m for m in self.document().get("models") or [] if isinstance(m, str)]
         return planned + [m for m in self.tally.feed().models if m not in planned]
 
+    def _idle_seconds(self) -> float | None:
+        """Seconds since the run last wrote a result or run.json: a run killed outright never
+        writes its summary, so it looks like it is running, but idle for hours."""
+        stamps = []
+        for name in (RESULTS_FILE, RUN_FILE):
+            try:
+                stamps.append(os.stat(self.path / name).st_mtime)
+            except OSError:
+                continue
+        return max(0.0, time.time() - max(stamps)) if stamps else None
+
     @property
     def trials(self) -> int:
         runs = self.document().get("runs")
@@ -143,6 +155,7 @@ class Run:
             "started_at": doc.get("started_at"),
             "finished_at": doc.get("finished_at"),
             "wall_seconds": _wall_seconds(doc, live),
+            "idle_seconds": self._idle_seconds() if live else None,
             "mode": doc.get("mode"),
             "models": models,
             "trials": self.trials,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,7 +184,8 @@ def main() -> None:
         }
         results: dict[str, dict[str, Any]] = {}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            chromium = shutil.which("chromium") or "/usr/bin/chromium"
+            browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
             for name, (out, run_id) in runs.items():
                 server = Server(out)
                 try:

@@ -4,8 +4,10 @@ ETags, and the history database opened read-only."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ def test_runs_newest_first_with_counts_trend_and_pages(
         22,
     )
     assert second["status"] == "failed" and not second["live"] and second["exit_code"] == 1
+    assert second["idle_seconds"] is None
     assert second["models"] == ["model-a", "model-b"] and second["trials"] == 3
     assert second["trend"] == [pytest.approx(20 / 24), pytest.approx(22 / 30)]
     assert second["cost_usd"] == pytest.approx(0.002 * 24 + 0.004 * 6)
@@ -257,6 +260,22 @@ def test_tail_reads_complete_lines_past_the_offset(
         assert [item["attempt_id"] for item in grown["items"]] == [_key(lines[20])]
         assert grown["offset"] == first["offset"] + len(lines[20])  # the half line waits
         assert error(served, url, 400, offset=str(10**9))["field"] == "offset"
+
+
+def test_a_killed_run_is_running_but_idle(dashboard_runs: ServedRuns, tmp_path: Path) -> None:
+    """A run killed outright never writes its summary: it counts as running (the rule), and its
+    card says how long it has written nothing."""
+    out = tmp_path / "out"
+    run = out / "shop" / dashboard_runs.first
+    shutil.copytree(dashboard_runs.out / "shop" / dashboard_runs.first, run)
+    (run / "summary.json").unlink()
+    hours_ago = time.time() - 2 * 3600
+    for name in ("results.jsonl", "run.json"):
+        os.utime(run / name, (hours_ago, hours_ago))
+    with serving(out) as served:
+        (card,) = ok(served, "/api/runs")["items"]
+    assert card["status"] == "running" and card["live"]
+    assert 2 * 3600 - 60 < card["idle_seconds"] < 2 * 3600 + 600
 
 
 def _key(line: bytes) -> str:

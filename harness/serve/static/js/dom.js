@@ -70,7 +70,8 @@ export const fmt = {
     if (value === null || value === undefined) return "–";
     if (value < 1000) return `${Math.round(value)} ms`;
     if (value < 60000) return `${(value / 1000).toFixed(value < 10000 ? 2 : 1)} s`;
-    return `${Math.floor(value / 60000)}m ${Math.round((value % 60000) / 1000)}s`;
+    if (value < 3600000) return `${Math.floor(value / 60000)}m ${Math.round((value % 60000) / 1000)}s`;
+    return `${Math.floor(value / 3600000)} h ${Math.round((value % 3600000) / 60000)} min`;
   },
   seconds(value) {
     return value === null || value === undefined ? "–" : fmt.ms(value * 1000);

@@ -5,6 +5,7 @@
 import { get, poll } from "./api.js";
 import { h, clear, path, withQuery, fmt, pill, tile } from "./dom.js";
 import { barChart, rangeRows } from "./charts.js";
+import { idle } from "./runs.js";
 import { FILTERS, filterBar, tableView, viewRequest } from "./matrix.js";
 
 export async function renderRun(ctx) {
@@ -45,7 +46,7 @@ function header(run) {
   return h("div", { class: "page-head" },
     h("div", { class: "titles" },
       h("div", { class: "crumbs" }, h("a", { href: "/" }, "Runs"), h("span", { class: "sep" }, "/"), h("a", { href: withQuery("/", { suite: run.suite }) }, run.suite)),
-      h("div", { class: "title-row" }, h("h1", { class: "mono" }, run.run_id), pill(run.status)),
+      h("div", { class: "title-row" }, h("h1", { class: "mono" }, run.run_id), pill(run.status), idle(run)),
       h("div", { class: "meta" },
         h("span", {}, "started ", h("b", {}, fmt.stamp(run.started_at))),
         h("span", {}, "mode ", h("b", {}, run.mode || "–")),

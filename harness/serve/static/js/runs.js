@@ -54,10 +54,10 @@ function runRow(run) {
   const models = run.models.length ? run.models.map((m) => h("span", { class: "chip" }, m)) : h("span", { class: "faint" }, "–");
   const progress = run.live && run.attempts_planned ? `${fmt.int(run.attempts)} / ${fmt.int(run.attempts_planned)}` : fmt.int(run.attempts);
   return h("tr", { "data-run": run.run_id },
-    h("td", {}, pill(run.status)),
-    h("td", { class: "id" }, h("a", { href: path("runs", run.run_id) }, run.run_id)),
+    h("td", { class: "nowrap" }, pill(run.status), idle(run)),
+    h("td", { class: "id run-id" }, h("a", { href: path("runs", run.run_id) }, run.run_id)),
     h("td", {}, h("a", { href: withQuery("/", { suite: run.suite }) }, run.suite)),
-    h("td", {}, models, run.trials > 1 ? h("span", { class: "muted" }, ` × ${run.trials}`) : null),
+    h("td", { class: "nowrap" }, models, run.trials > 1 ? h("span", { class: "muted" }, ` × ${run.trials}`) : null),
     h("td", {}, rateBar(run.pass_rate)),
     h("td", {}, sparkline(run.trend)),
     h("td", { class: "num" }, progress, run.flaky_cells ? h("span", { class: "badge flaky", title: "cells with mixed trials" }, `${run.flaky_cells} flaky`) : null),
@@ -65,6 +65,13 @@ function runRow(run) {
     h("td", { class: "num" }, fmt.seconds(run.wall_seconds)),
     h("td", { class: "nowrap muted", title: fmt.stamp(run.started_at) }, fmt.when(run.started_at)),
     h("td", { class: "nowrap" }, h("a", { href: withQuery("/compare", { head: run.run_id }) }, "compare")));
+}
+
+// A live run that has written nothing for ten minutes was most likely killed (it never wrote its
+// summary): say so beside its "running".
+export function idle(run) {
+  if (!run.live || run.idle_seconds === null || run.idle_seconds < 600) return null;
+  return h("span", { class: "muted idle", title: "no result written for this long: was the run killed?" }, ` idle ${fmt.seconds(run.idle_seconds)}`);
 }
 
 function passRateChart(target, runs) {
