@@ -9,6 +9,7 @@ worker thread so a slow one cannot stall other attempts, and the timeout can giv
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import inspect
 import os
@@ -27,6 +28,43 @@ from harness.tools.backend import ToolFailure, TransientToolError, describe_exce
 
 # Raised by a tool, these mean "try again": the network blinked.
 TRANSIENT_EXCEPTIONS = (ConnectionError, TimeoutError)
+# The Python tool running in this task or thread, whose stderr lines get its name.
+_RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar("harness_tool", default=None)
+
+
+class ToolStderr:
+    """sys.stderr once Python tools are loaded: a line a tool writes (a print, a warning) is
+    prefixed `[tool NAME] `, so it is told apart from harness's own lines on the console;
+    everything else passes through as it is."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self._midline: set[str] = set()  # tools whose last write did not end its line
+
+    def write(self, text: str) -> int:
+        tool = _RUNNING.get()
+        if tool is None:
+            return int(self.target.write(text))
+        out = []
+        for piece in text.splitlines(keepends=True):
+            if tool not in self._midline:
+                out.append(f"[tool {tool}] ")
+            out.append(piece)
+            if piece.endswith(("\n", "\r")):
+                self._midline.discard(tool)
+            else:
+                self._midline.add(tool)
+        self.target.write("".join(out))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
+        return getattr(self.target, name)
+
+
+def prefix_tool_stderr() -> None:
+    """Install ToolStderr as sys.stderr, once."""
+    if not isinstance(sys.stderr, ToolStderr):
+        sys.stderr = ToolStderr(sys.stderr)
 
 
 def import_suite_module(name: str, suite_dir: Path) -> ModuleType:
@@ -122,16 +160,20 @@ class PythonBackend:
         )
 
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
+        prefix_tool_stderr()
+        running = _RUNNING.set(tool)
         try:
             if self.is_async:
                 return await self._invoke(args)
-            return await _in_daemon_thread(self._invoke_sync, args)
+            return await _in_daemon_thread(self._invoke_sync, args, tool)
         except TRANSIENT_EXCEPTIONS as exc:
             raise TransientToolError(describe_exception(exc)) from exc
         except (ToolFailure, TransientToolError):
             raise
         except Exception as exc:
             raise ToolFailure(describe_exception(exc)) from exc
+        finally:
+            _RUNNING.reset(running)
 
     async def _invoke(self, args: dict[str, Any]) -> Any:
         if self.style == "args":
@@ -145,7 +187,7 @@ class PythonBackend:
         return result
 
 
-async def _in_daemon_thread(function: Any, args: dict[str, Any]) -> Any:
+async def _in_daemon_thread(function: Any, args: dict[str, Any], tool: str) -> Any:
     """Run a sync tool in a thread of its own. On timeout the thread cannot be stopped, only
     left behind; a daemon thread is, so a tool that hangs for ever cannot keep harness from
     exiting (anyio's worker threads are joined at exit: the run would wait for the tool)."""
@@ -154,6 +196,7 @@ async def _in_daemon_thread(function: Any, args: dict[str, Any]) -> Any:
     outcome: list[Any] = []
 
     def work() -> None:
+        _RUNNING.set(tool)  # a new thread starts with an empty context
         try:
             outcome.append((True, function(args)))
         except BaseException as exc:

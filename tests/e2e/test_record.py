@@ -437,3 +437,36 @@ def test_runledger_tool_module_is_imported_from_the_suite_folder(
     lookup, weather = entries(suite / "cassettes" / "c.jsonl")
     assert lookup["result"] == {"found": "k"}
     assert weather["result"] == {"city": "Rome", "temp_c": 12}  # `tools:` wins over TOOLS
+
+
+def test_a_python_tools_own_stderr_is_prefixed_on_the_console(
+    harness: Harness, tmp_path: Path
+) -> None:
+    suite = live_suite(
+        tmp_path / "noisy",
+        ["noisy", "quiet_async"],
+        {
+            "noisy": {"backend": "python", "function": "noise:noisy"},
+            "quiet_async": {"backend": "python", "function": "noise:quiet_async"},
+        },
+        [case("t1", [call("noisy", city="Oslo"), call("quiet_async", city="Rome")])],
+    )
+    (suite / "noise.py").write_text(
+        "import sys\n"
+        "def noisy(city):\n"
+        "    print('looking up', city, file=sys.stderr)\n"
+        "    sys.stderr.write('two ')\n"
+        "    sys.stderr.write('parts\\n')\n"
+        "    return {'city': city}\n"
+        "async def quiet_async(city):\n"
+        "    print('async', city, file=sys.stderr)\n"
+        "    return {'city': city}\n",
+        encoding="utf-8",
+    )
+    run = harness.run(suite, "--mode", "record")
+    assert run.exit_code == 0, run.describe()
+    lines = run.stderr.splitlines()
+    assert "[tool noisy] looking up Oslo" in lines
+    assert "[tool noisy] two parts" in lines
+    assert "[tool quiet_async] async Rome" in lines
+    assert not any(line.startswith("[tool") for line in run.stdout.splitlines())
