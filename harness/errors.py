@@ -14,6 +14,7 @@ HarnessError
     |-- ToolNotAllowedError    the tool is not in tool_registry
     |-- ModelMissError         a model call the cassette lacks: nearest request + paths
     |-- ModelUpstreamError     the model provider could not answer (record / live)
+    |-- ModelKeyRefusedError   the model provider refused the invoker's key (401 / 403)
     `-- BudgetExceededError    kind, limit, used
 ```
 An AttemptError's `kind` is its failure type; harness.kinds says what each kind means (error or
@@ -143,6 +144,10 @@ class ModelMissError(AttemptError):
 
 class ModelUpstreamError(AttemptError):
     kind = FailureKind.MODEL_UPSTREAM_ERROR
+
+
+class ModelKeyRefusedError(AttemptError):
+    kind = FailureKind.MODEL_KEY_REFUSED
 
 
 class BudgetExceededError(AttemptError):

@@ -65,6 +65,9 @@ class FailureKind(enum.StrEnum):
     # The model provider could not answer (429 / 5xx past the retries, a refused key, a broken
     # stream) while recording or live: nothing was stored, and the attempt may be tried again.
     MODEL_UPSTREAM_ERROR = "model_upstream_error"
+    # The provider refused the invoker's key (HTTP 401 / 403) while recording or live: the
+    # machinery's fault, but no retry fixes a key: the invoker has to set another.
+    MODEL_KEY_REFUSED = "model_key_refused"
 
 
 class Infrastructure(enum.Enum):
@@ -117,6 +120,7 @@ RULES: dict[FailureKind, KindRule] = {
     FailureKind.MODEL_UPSTREAM_ERROR: KindRule(
         "error", Infrastructure.ALWAYS, retryable=True, taints=True
     ),
+    FailureKind.MODEL_KEY_REFUSED: KindRule("error", Infrastructure.ALWAYS, taints=True),
 }
 
 # Kinds written by other tools or older versions of harness are the agent's failures.
@@ -199,6 +203,7 @@ _TAINT_REASONS = {
     FailureKind.TOOL_TRANSIENT_ERROR: "live tool transient error",
     FailureKind.GRADER_ERROR: "grader error",
     FailureKind.MODEL_UPSTREAM_ERROR: "model upstream error",
+    FailureKind.MODEL_KEY_REFUSED: "model provider refused the key",
 }
 
 

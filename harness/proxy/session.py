@@ -22,6 +22,7 @@ from harness.errors import (
     AttemptError,
     BudgetExceededError,
     CassetteError,
+    ModelKeyRefusedError,
     ModelMissError,
     ModelUpstreamError,
 )
@@ -176,12 +177,12 @@ class ModelSession:
                 await _refuse(writer, call.api, 502, message)
             return
         if entry.status in (401, 403):
-            # The invoker's key was refused: no agent's doing, and nothing worth recording.
-            message = (
-                f"{call.api} upstream refused the key (HTTP {entry.status}); "
-                f"check {self.settings.key_env[call.api]}"
-            )
-            self._end(ModelUpstreamError(message, api=call.api, path=call.path))
+            # The invoker's key was refused: no agent's doing, nothing worth recording, and
+            # no retry of the attempt can help (harness.kinds: not retryable).
+            upstream = self.settings.upstreams[call.api]
+            key_env = self.settings.key_env[call.api]
+            message = upstream.key_refused(entry.status, entry.body, key_env)
+            self._end(ModelKeyRefusedError(message, api=call.api, path=call.path))
             return
         if self.settings.mode is not RecordMode.live:
             self.gateway.stage_model(entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
@@ -52,6 +52,20 @@ class Upstream(msgspec.Struct, frozen=True):
         if self.api == "anthropic":
             return {"x-api-key": self.key}
         return {"authorization": f"Bearer {self.key}"}
+
+    def key_refused(self, status: int, body: Any, key_env: str) -> str:
+        """One line for a 401 / 403 from this upstream: which endpoint, what it said (its
+        error code, never its message, which may quote part of the key), what to set."""
+        code = _error_code(body)
+        answered = f"HTTP {status}" + (f" {code}" if code else "")
+        where = f"{self.api} upstream {_without_credentials(self.base_url)}"
+        if not self.key:
+            return (
+                f"{where} refused a call without a key ({answered}): {key_env} is not set; "
+                f"set it to record (replay needs no key)"
+            )
+        wanted = "a valid key" if status == 401 else "a key allowed to use this model and route"
+        return f"{where} refused the key in {key_env} ({answered}): set {key_env} to {wanted}"
 
 
 class UpstreamClient:
@@ -176,6 +190,25 @@ class UpstreamClient:
             await response.aclose()
             raise _Transient(f"HTTP {response.status_code}: {text}", _retry_after(response.headers))
         return response
+
+
+def _error_code(body: Any) -> str | None:
+    """`invalid_api_key`, `authentication_error`, ...: OpenAI's error.code (else .type),
+    Anthropic's error.type."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code") or error.get("type")
+    return code if isinstance(code, str) and code.isidentifier() else None
+
+
+def _without_credentials(url: str) -> str:
+    import urllib.parse  # lazy: only a refused key needs it
+
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -253,6 +253,37 @@ def test_an_upstream_down_past_the_retries_stores_nothing(
     assert not (suite / "cassettes" / "c1.jsonl").exists()
 
 
+def test_a_refused_key_ends_the_attempt_at_once_saying_what_to_set(
+    harness: Harness, tmp_path: Path
+) -> None:
+    cases = {
+        "wrong": [{"client": "openai_chat", "prompt": "hello"}],
+        "unset": [{"client": "anthropic", "prompt": "hello"}],
+    }
+    suite = model_suite(tmp_path, cases, retry={"attempts": 3, "initial_backoff_ms": 1})
+    with running_providers(load_script({"api_keys": [PLANTED_KEY]})) as running:
+        harness.env.update(running.upstream_env())
+        harness.env["OPENAI_API_KEY"] = "sk-wrong-" + "W" * 32
+        harness.env["ANTHROPIC_API_KEY"] = ""
+        run = harness.run(suite, "--mode", "record", "--max-retries", "2")
+        # One request each: no upstream retry, no retry of the attempt.
+        assert sorted(r.api for r in running.received) == ["anthropic", "openai"]
+    assert run.exit_code != 0
+    results = run.results_by_case()
+    for case in cases:
+        failure = results[case]["failures"][0]  # then cassette_not_written: nothing stored
+        assert failure["type"] == "model_key_refused", run.describe()
+        assert results[case]["outcome"] == "infra_error"
+    wrong = results["wrong"]["failures"][0]["message"]
+    assert "refused the key in OPENAI_API_KEY (HTTP 401 invalid_api_key)" in wrong
+    assert "set OPENAI_API_KEY to a valid key" in wrong
+    unset = results["unset"]["failures"][0]["message"]
+    assert "ANTHROPIC_API_KEY is not set; set it to record" in unset
+    assert "model_key_refused" in run.stdout
+    assert "retries" not in results["wrong"] and "retries" not in results["unset"]
+    assert not (suite / "cassettes").exists() or not list((suite / "cassettes").iterdir())
+
+
 def test_a_kept_agent_is_routed_by_its_current_task(
     harness: Harness, providers: Providers, tmp_path: Path
 ) -> None:

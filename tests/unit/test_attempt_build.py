@@ -129,6 +129,7 @@ ROWS: dict[str, Row] = {
     "internal_error": infra(K.INTERNAL_ERROR, "internal_error"),
     "fork_server_lost": infra(K.FORK_SERVER_LOST, "fork_server_lost", True),
     "model_upstream_error": infra(K.MODEL_UPSTREAM_ERROR, "model upstream error", True),
+    "model_key_refused": infra(K.MODEL_KEY_REFUSED, "model provider refused the key"),
     "spawn_error, transient errno": Row(
         [failure(K.SPAWN_ERROR, errno=errno.EAGAIN)],
         "error",

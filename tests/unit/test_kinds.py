@@ -109,6 +109,8 @@ def test_no_failure_passes_and_an_unknown_kind_is_a_failure() -> None:
         (K.WORKSPACE_ERROR, InfraFailure("workspace_error", False)),
         (K.INTERNAL_ERROR, InfraFailure("internal_error", False)),
         (K.FORK_SERVER_LOST, InfraFailure("fork_server_lost", True)),
+        # A refused key is not the agent's doing, and trying again sends the same key.
+        (K.MODEL_KEY_REFUSED, InfraFailure("model provider refused the key", False)),
     ],
 )
 def test_kinds_that_are_always_infrastructure(kind: FailureKind, expected: InfraFailure) -> None:
@@ -125,7 +127,12 @@ def test_kinds_that_are_never_infrastructure(kind: FailureKind) -> None:
 
 def test_tainting_kinds_count_wherever_they_are_listed() -> None:
     tainting = {kind for kind, rule in RULES.items() if rule.taints}
-    assert tainting == {K.TOOL_TRANSIENT_ERROR, K.GRADER_ERROR, K.MODEL_UPSTREAM_ERROR}
+    assert tainting == {
+        K.TOOL_TRANSIENT_ERROR,
+        K.GRADER_ERROR,
+        K.MODEL_UPSTREAM_ERROR,
+        K.MODEL_KEY_REFUSED,
+    }
     # The agent was answered with an outage by its model: whatever it did next is not its own.
     crashed_after = infra_failure([failure(K.AGENT_EXITED), failure(K.MODEL_UPSTREAM_ERROR)])
     assert crashed_after == InfraFailure("model upstream error", True)
