@@ -26,6 +26,9 @@ _SEGMENT = re.compile(r"\.(\w+)|\[(\d+)\]|\[\.\.\.\]")
 _ASSERTION_TYPE = re.compile(r"\$\.assertions\[\d+\]\.type")
 _KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
 _HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
+_COMMAND_ELEMENT = re.compile(r"\$\.agent_command\[\d+\]")
+# YAML reads `{...}` unquoted in a flow list as a mapping: what a brace in a command wants.
+_BRACE_HINT = '; unquoted, `{...}` in a list is a YAML mapping: quote it ("{model}")'
 _TYPE_INFO: dict[type[Any], mi.Type] = {}
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
@@ -149,6 +152,8 @@ def _explain(document: Document, value: Any, text: str, info: mi.Type) -> Config
         if path.endswith("[...]"):  # a dict's value: msgspec does not say which key
             path, actual = _dict_entry(value, path.removesuffix("[...]"), got)
         text = f"expected {_kinds(expected[1])}, got {got}{actual}"
+        if got == "mapping" and _COMMAND_ELEMENT.fullmatch(path):
+            text += _BRACE_HINT
         return document.error(text + (_types_hint(path) or _HINTS.get(path, "")), path)
     if message.startswith("Invalid enum value") and (choices := _literal_at(info, path)):
         suggestion = did_you_mean(_value_at(value, path), choices)

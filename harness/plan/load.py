@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import msgspec.inspect as mi
+import msgspec
 
 from harness.config import runledger
 from harness.config.schema import (
@@ -31,15 +30,10 @@ from harness.grading import loading as grading
 from harness.plan.checks import check_case, check_suite
 from harness.plan.convert import convert
 
-T = TypeVar("T")
-
-_AT = re.compile(r"(?s)(.*?)(?: - at `(?:key` in `)?(\$[^`]*)`)?")
-_SEGMENT = re.compile(r"\.(\w+)|\[(\d+)\]|\[\.\.\.\]")
-_ASSERTION_TYPE = re.compile(r"\$\.assertions\[\d+\]\.type")
-_KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
-_HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
-_TYPE_INFO: dict[type[Any], mi.Type] = {}
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+# The placeholders an agent_command element may be. Unquoted in a flow list
+# (`[{python}, agent.py]`, as the README writes it) YAML reads one as a mapping with one key
+# and no value: that is taken back to the placeholder it was meant to be.
+_COMMAND_PLACEHOLDERS = ("python", "model")
 
 
 def load_suite(
@@ -63,7 +57,7 @@ def load_suite(
     shown = [display_path(case_file) for case_file in layout.case_files]
     problems.file_order = [layout.suite.shown, *shown]
     suite_kind, case_kind = grading.file_kinds()
-    suite_document = grading.flatten_config(layout.suite)
+    suite_document = _unbraced_placeholders(grading.flatten_config(layout.suite))
     strict = grading.specs_forbid_unknown_fields()
     suite = convert(suite_document, suite_kind, problems, strict_kind=strict)
     registry = None if suite is None else frozenset(suite.tool_registry)
@@ -100,6 +94,26 @@ def load_suite(
     resolved = grading.attach_case_settings(resolved, suite, layout.suite, cases, problems)
     problems.check()
     return resolved
+
+
+def _unbraced_placeholders(document: Document) -> Document:
+    """`agent_command` with each `{python: null}` (and `{model: null}`) element read as the
+    `{python}` placeholder YAML's flow syntax turned into a mapping."""
+    value = document.value
+    command = value.get("agent_command") if isinstance(value, dict) else None
+    if not isinstance(command, list) or not any(map(_braced, command)):
+        return document
+    elements = [f"{{{next(iter(item))}}}" if _braced(item) else item for item in command]
+    return msgspec.structs.replace(document, value={**value, "agent_command": elements})
+
+
+def _braced(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and len(item) == 1
+        and next(iter(item)) in _COMMAND_PLACEHOLDERS
+        and next(iter(item.values())) is None
+    )
 
 
 def _check_unique_ids(documents: list[Document], problems: Problems) -> None:
@@ -149,6 +163,3 @@ def _record_mode(
     except ValueError as exc:
         problems.add(config_error(None, f"{exc} (from --mode)", field="mode"))
         return None
-
-
-# Conversion ---------------------------------------------------------------------------------

@@ -414,6 +414,9 @@ def test_python_placeholder_is_the_interpreter_running_harness(
         {"suite_name": "py", "agent_command": ["{python}", str(agent)]},
         [{"id": "which", "input": {}}],
     )
+    # As the README writes it: unquoted, which YAML reads as the mapping {python: null}.
+    settings = (suite / "suite.yaml").read_text("utf-8").split("agent_command:")[0]
+    (suite / "suite.yaml").write_text(f"{settings}agent_command: [{{python}}, {agent}]\n")
     run = harness.run(suite)
     assert run.exit_code == 0, run.describe()
     (final,) = run.events_of("which", "final_output")

@@ -121,6 +121,25 @@ def test_agent_command_elements_naming_existing_paths_become_absolute() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "command", ["[{python}, agent.py, {model}]", '["{python}", agent.py, "{model}"]']
+)
+def test_placeholders_in_agent_command_quoted_or_not(command: str) -> None:
+    # Unquoted in a flow list, YAML reads `{python}` as the mapping {python: null}.
+    suite = SUITE.replace("[python3, agent.py]", command)
+    root = make_suite(suite, files={"agent.py": ""})
+    command_read = load_suite(root).agent_command
+    assert command_read == ("{python}", str((root / "agent.py").absolute()), "{model}")
+
+
+def test_other_braces_in_agent_command_say_to_quote_them() -> None:
+    text = SUITE.replace("[python3, agent.py]", "[{pyton}, agent.py, {python: 3}]")
+    assert load_errors(make_suite(text)) == [
+        "s/suite.yaml:2: agent_command[0]: expected str, got mapping; unquoted, `{...}` in a"
+        ' list is a YAML mapping: quote it ("{model}")'
+    ]
+
+
 def test_case_files_are_yaml_and_yml_sorted_by_name_not_recursive() -> None:
     cases: dict[str, str | bytes] = {
         n: f"id: {n}\ninput: 1\n" for n in ("b.yml", "a.yaml", "c.YAML")
