@@ -12,7 +12,6 @@ rest, so a second `init` never rewrites a cassette. Existing files are kept unle
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -115,12 +114,12 @@ def _write_suite(
     source = install_source()
     if not source.portable:
         print(
-            f"note: harness is installed from the folder {source.requirement}, which CI cannot "
-            "reach; point the workflow's `pip install` at harness's git URL"
+            f"note: the workflow installs harness from {source.requirement}, which only this "
+            "machine has; point its `pip install` at harness's git URL"
         )
     values = {
         "__SUITE__": suite,
-        "__SUITE_PATH__": _relative(suite_dir, root),
+        "__SUITE_PATH__": _relative(suite_dir, top),  # in comments, read from the top
         "__WORKFLOW_SUITE_PATH__": _relative(suite_dir, top),
         "__WORKFLOW_BASELINE_PATH__": _relative(baseline, top),
         "__INSTALL__": source.requirement,
@@ -172,18 +171,9 @@ def _write(scaffold: Scaffold, path: Path, text: str, *, force: bool) -> None:
 def _agent_command(language: str) -> str:
     if language == "node":
         return "[node, agent/agent.js]"
-    # The agent imports harness.agent, so `python3` must be an interpreter of an environment
-    # that has harness: the one running init when it is first on PATH, else this one by path.
-    python3 = shutil.which("python3")
-    if python3 is not None and os.path.dirname(os.path.abspath(python3)) == os.path.dirname(
-        os.path.abspath(sys.executable)
-    ):
-        return "[python3, agent/agent.py]"
-    print(
-        f"note: python3 on PATH is not this environment's; agent_command names {sys.executable}"
-        " (change it before committing)"
-    )
-    return json.dumps([sys.executable, "agent/agent.py"])
+    # The agent imports harness.sdk: `{python}` is the interpreter running harness, which has
+    # it, here and in CI alike, with no path of this machine in a committed file.
+    return "[{python}, agent/agent.py]"
 
 
 def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool) -> int:

@@ -124,12 +124,14 @@ def attempt_fingerprint(
     return hashlib.sha256(_encode(inputs)).hexdigest()
 
 
-def git_sha(start: Path) -> str | None:
-    """The commit checked out at or above `start`: CI's variable first, else read from .git.
+def git_sha(start: Path, *, ci_variables: bool = True) -> str | None:
+    """The commit checked out at or above `start`: CI's variable first (unless `ci_variables`
+    is False: they name the commit of the repository CI checked out, not of any other), else
+    read from .git.
 
     Read from the files, not by running git: no process to spawn, and no git needed.
     """
-    for variable in ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"):
+    for variable in ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT") if ci_variables else ():
         if value := os.environ.get(variable):
             return value
     for folder in [start.resolve(), *start.resolve().parents]:

@@ -127,3 +127,12 @@ def test_init_in_a_subfolder_of_a_repository_puts_the_workflow_at_its_top(
     suite_yaml = (harness.cwd / "evals" / "weather" / "suite.yaml").read_text()
     assert "the weather suite" in suite_yaml and "suite_name: weather" in suite_yaml
     assert "description: weather" in suite_yaml
+    # Commands in the scaffold's comments, like the workflow's, are from the repository's top;
+    # the agent runs on the interpreter running harness, with no path of this machine.
+    assert "#   harness run sub/evals/weather --mode record" in suite_yaml
+    assert (
+        "harness run sub/evals/weather --mode record"
+        in (harness.cwd / "evals" / "weather" / "tools.py").read_text()
+    )
+    assert "agent_command: [{python}, agent/agent.py]" in suite_yaml
+    assert harness.run(harness.cwd / "evals" / "weather").exit_code == 0
