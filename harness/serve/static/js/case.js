@@ -3,7 +3,7 @@
 
 import { get } from "./api.js";
 import { h, clear, path, withQuery, fmt, pill } from "./dom.js";
-import { color, histogram, seriesChart, shortTime } from "./charts.js";
+import { color, histogram, seriesChart, shortTimes } from "./charts.js";
 
 export async function renderCase(ctx) {
   const caseId = ctx.params.caseId;
@@ -41,7 +41,7 @@ export async function renderCase(ctx) {
 
   // One point per run, oldest first; a model that did not run in a run leaves a gap.
   const runs = [...new Map(entries.map((e) => [e.run_id, e])).values()];
-  const labels = runs.map((e) => shortTime(e.started_at));
+  const labels = shortTimes(runs.map((e) => e.started_at));
   const series = (field) => models.map((model, i) => ({
     label: model || "(no model)",
     color: color(i),

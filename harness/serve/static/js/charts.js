@@ -12,11 +12,13 @@ function cssVar(name) {
 
 const COUNTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
-function axes(yFormat, xValues, integer = false) {
+// `labels` sets the room between x ticks, so long labels never run into each other.
+function axes(yFormat, xValues, labels, integer = false) {
   const ink = cssVar("--muted");
   const grid = { stroke: cssVar("--line-2"), width: 1 };
+  const space = Math.max(80, 7 * Math.max(0, ...labels.map((label) => String(label).length)) + 16);
   return [
-    { stroke: ink, grid, ticks: { show: false }, values: xValues, space: 80, incrs: COUNTS },
+    { stroke: ink, grid, ticks: { show: false }, values: xValues, space, incrs: COUNTS },
     { stroke: ink, grid, ticks: { show: false }, size: 60, values: (u, ticks) => ticks.map(yFormat), ...(integer ? { incrs: COUNTS } : {}) },
   ];
 }
@@ -47,27 +49,38 @@ export function seriesChart(target, labels, series, { yFormat = String, height =
     cursor: { points: { size: 7 } },
     legend: { show: series.length > 1 },
     scales: { x: { time: false, range: [-0.3, Math.max(1, labels.length - 0.7)] }, y: yRange ? { range: yRange } : { auto: true } },
-    axes: axes(yFormat, tick),
+    axes: axes(yFormat, tick, labels),
     series: [
-      { label: "run", value: (u, v) => (v === null || labels[v] === undefined ? "–" : labels[v]) },
+      { label: "run", value: (u, v) => (v === null || labels[v] === undefined ? "" : labels[v]) },
       ...series.map((item, i) => ({
         label: item.label,
         stroke: item.color || color(i),
         width: 2,
         spanGaps: true,
         points: { show: true, size: 7, fill: item.color || color(i) },
-        value: (u, v) => (v === null || v === undefined ? "–" : yFormat(v)),
+        value: (u, v) => (v === null || v === undefined ? "" : yFormat(v)),
       })),
     ],
   }, [x, ...series.map((item) => item.values)], target));
 }
 
-// A run's start as a short axis label: "12-06 14:09".
-export function shortTime(text) {
-  const moment = new Date(text);
-  if (Number.isNaN(moment.getTime())) return String(text ?? "");
-  const iso = moment.toISOString();
-  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+// Runs' starts as short axis labels (UTC): "12-06 14:09"; the date left out when every run is on
+// one day, and seconds added when two runs started in the same minute, so that no two points
+// carry the same label.
+export function shortTimes(texts) {
+  const iso = texts.map((text) => {
+    const moment = new Date(text);
+    return Number.isNaN(moment.getTime()) ? null : moment.toISOString();
+  });
+  const known = iso.filter((stamp) => stamp !== null);
+  const oneDay = new Set(known.map((stamp) => stamp.slice(0, 10))).size <= 1;
+  const minutes = known.map((stamp) => stamp.slice(0, 16));
+  const seconds = new Set(minutes).size < minutes.length;
+  return iso.map((stamp, i) => {
+    if (stamp === null) return String(texts[i] ?? "");
+    const time = stamp.slice(11, seconds ? 19 : 16);
+    return oneDay ? time : `${stamp.slice(5, 10)} ${time}`;
+  });
 }
 
 // One bar per label, one series per metric value.
@@ -82,16 +95,16 @@ export function barChart(target, labels, series, { yFormat = String, height = 22
     legend: { show: series.length > 1 },
     cursor: { points: { show: false } },
     scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-    axes: axes(yFormat, (u, ticks) => ticks.map((t) => (Number.isInteger(t) && labels[t] !== undefined ? short(labels[t]) : "")), integer),
+    axes: axes(yFormat, (u, ticks) => ticks.map((t) => (Number.isInteger(t) && labels[t] !== undefined ? short(labels[t]) : "")), labels.map(short), integer),
     series: [
-      { value: (u, v) => (v === null ? "–" : labels[v]) },
+      { value: (u, v) => (v === null || labels[v] === undefined ? "" : labels[v]) },
       ...series.map((item, i) => ({
         label: item.label,
         fill: (item.color || color(i)) + "cc",
         stroke: item.color || color(i),
         paths: bars,
         points: { show: false },
-        value: (u, v) => (v === null || v === undefined ? "–" : yFormat(v)),
+        value: (u, v) => (v === null || v === undefined ? "" : yFormat(v)),
       })),
     ],
   }, [x, ...series.map((item) => item.values)], target));

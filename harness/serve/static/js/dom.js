@@ -70,11 +70,16 @@ export const fmt = {
     if (value === null || value === undefined) return "–";
     if (value < 1000) return `${Math.round(value)} ms`;
     if (value < 60000) return `${(value / 1000).toFixed(value < 10000 ? 2 : 1)} s`;
-    if (value < 3600000) return `${Math.floor(value / 60000)}m ${Math.round((value % 60000) / 1000)}s`;
-    return `${Math.floor(value / 3600000)} h ${Math.round((value % 3600000) / 60000)} min`;
+    return fmt.seconds(value / 1000);
   },
+  // Whole seconds: a run's start and end are stamped to the second, so "3.00 s" would claim a
+  // precision the run folder does not have.
   seconds(value) {
-    return value === null || value === undefined ? "–" : fmt.ms(value * 1000);
+    if (value === null || value === undefined) return "–";
+    const whole = Math.round(value);
+    if (whole < 60) return `${whole} s`;
+    if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+    return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
   },
   usd(value) {
     if (value === null || value === undefined) return "–";

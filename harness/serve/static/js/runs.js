@@ -3,7 +3,7 @@
 
 import { get } from "./api.js";
 import { h, clear, path, withQuery, fmt, pill, rateBar } from "./dom.js";
-import { seriesChart, shortTime, sparkline } from "./charts.js";
+import { seriesChart, shortTimes, sparkline } from "./charts.js";
 
 const STATUSES = ["running", "passed", "failed", "error", "interrupted"];
 
@@ -77,7 +77,7 @@ export function idle(run) {
 function passRateChart(target, runs) {
   const ordered = [...runs].reverse().filter((run) => run.pass_rate !== null);
   const suites = [...new Set(ordered.map((run) => run.suite))];
-  const labels = ordered.map((run) => shortTime(run.started_at));
+  const labels = shortTimes(ordered.map((run) => run.started_at));
   const series = suites.map((suite) => ({ label: suite, values: ordered.map((run) => (run.suite === suite ? run.pass_rate : null)) }));
   return seriesChart(target, labels, series, { yFormat: (v) => fmt.pct(v), yRange: [0, 1.02] });
 }
