@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_sweep
 	$(BIN)/python -m tests.bench.bench_serve
 	$(BIN)/python -m tests.bench.bench_proxy
+	$(BIN)/python -m tests.bench.bench_http_servers
 
 clean:
 	rm -rf $(VENV) .venv-lowest .venv-newest $(LOCK_VENV) harness_out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

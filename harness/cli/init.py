@@ -53,11 +53,7 @@ def execute_init(
         print(f"  wrote {_shown(written)}")
     for kept in scaffold.kept:
         print(f"  kept  {_shown(kept)} (exists; --force overwrites)")
-    code = _run_once(scaffold, suite_dir, suite, root, force=force)
-    if code == EXIT_OK and template == "openai":
-        shown = _shown(suite_dir)
-        print(f"  OPENAI_API_KEY=... harness run {shown} --mode record   # the real model, again")
-    return code
+    return _run_once(scaffold, suite_dir, suite, root, force=force, template=template)
 
 
 def _check(path: Path, suite: str, language: str) -> tuple[Path, Path]:
@@ -176,7 +172,9 @@ def _agent_command(language: str) -> str:
     return "[{python}, agent/agent.py]"
 
 
-def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool) -> int:
+def _run_once(
+    scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, force: bool, template: str
+) -> int:
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
     import anyio
 
@@ -198,7 +196,10 @@ def _run_once(scaffold: Scaffold, suite_dir: Path, suite: str, root: Path, *, fo
         print(f"  wrote {_shown(baseline)} (the baseline CI gates against)")
     else:
         print(f"  kept  {_shown(baseline)}")
-    _next_steps(suite_dir, baseline)
+    if template == "openai":
+        _next_steps_openai(suite_dir, baseline)
+    else:
+        _next_steps(suite_dir, baseline)
     return EXIT_OK
 
 
@@ -210,6 +211,26 @@ def _next_steps(suite_dir: Path, baseline: Path) -> None:
     print(f"  harness run {shown} --mode auto       # record only calls the cassettes lack")
     print(f"  harness run {shown} --baseline {_shown(baseline)}   # gate as CI does")
     print(f"  edit {shown}/agent/ and {shown}/cases/, then replay to see what changed")
+
+
+def _next_steps_openai(suite_dir: Path, baseline: Path) -> None:
+    """The model is in the cassettes too: replay needs no key; recording calls OpenAI."""
+    shown = _shown(suite_dir)
+    key = "OPENAI_API_KEY=sk-..."
+    print("\nNext:")
+    print(f"  harness run {shown}        # replay model and tool calls: no network, no API key")
+    print(f"  {key} harness run {shown} --mode record   # the real model and tools.py again")
+    print(f"  {key} harness run {shown} --mode record --case {CASES[0]}   # re-record one case")
+    print(f"  {key} harness run {shown} --mode auto     # record only calls the cassettes lack")
+    print(f"  harness run {shown} --baseline {_shown(baseline)}   # gate as CI does (no key)")
+    print(
+        f"  edit {shown}/agent/ and {shown}/cases/, then replay: a changed prompt fails as "
+        "model_miss, naming what changed"
+    )
+    print(
+        "  another OpenAI-compatible server: HARNESS_UPSTREAM_OPENAI_BASE_URL=http://host/v1 "
+        "(docs/model-cassettes.md)"
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -26,6 +26,7 @@ from anyio.abc import SocketAttribute, SocketStream
 from harness.cassette.gateway import ToolGateway
 from harness.config.model_proxy import BASE_URL_ENV, KEY_ENV
 from harness.config.schema import Budgets
+from harness.errors import InfrastructureError
 from harness.proxy.exchange import ModelCall
 from harness.proxy.session import ModelSession
 from harness.proxy.settings import PLACEHOLDER_KEY, ProxySettings
@@ -189,6 +190,7 @@ async def open_model_proxy(settings: ProxySettings) -> AsyncIterator[ModelProxy]
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     proxy.port = listener.extra(SocketAttribute.local_port)
     try:
+        await _check_reachable(proxy.port)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_serve, listener, proxy)
             try:
@@ -200,6 +202,28 @@ async def open_model_proxy(settings: ProxySettings) -> AsyncIterator[ModelProxy]
             await listener.aclose()
             if upstream is not None:
                 await upstream.aclose()
+
+
+async def _check_reachable(port: int) -> None:
+    """Connect to the listener once, before any agent starts: in a fresh network namespace
+    (`unshare -rn`) binding 127.0.0.1 works but connecting does not, and every model call
+    would fail as the agent's connection error.
+
+    Raises:
+        InfrastructureError: nothing can connect to 127.0.0.1.
+    """
+    try:
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+    except OSError as exc:
+        # anyio's "All connection attempts failed" wraps the one that says why
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        raise InfrastructureError(
+            f"the model proxy cannot be reached on 127.0.0.1:{port} "
+            f"({cause.strerror or cause}): "
+            "the loopback interface is down, as in a new network namespace; bring it up first "
+            "(`ip link set lo up`, e.g. unshare -rn sh -c 'ip link set lo up && harness run ...')"
+        ) from None
+    await stream.aclose()  # the listener accepts it later and sees it closed
 
 
 async def _serve(listener: Any, proxy: ModelProxy) -> None:

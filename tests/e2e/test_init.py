@@ -97,7 +97,15 @@ def test_init_openai_template_replays_its_model_and_tool_calls_offline(harness: 
     workflow = (harness.cwd / ".github" / "workflows" / "harness.yml").read_text()
     [install] = [line for line in workflow.splitlines() if "pip install" in line]
     assert install.endswith(" openai") and "pip install harness " not in install
-    assert "OPENAI_API_KEY=... harness run evals/llm --mode record" in done.stdout
+    # Next steps for a model in the cassettes: replay without a key, record with one.
+    steps = done.stdout.split("Next:")[1]
+    assert (
+        "harness run evals/llm        # replay model and tool calls: no network, no API key"
+        in steps
+    )
+    assert "OPENAI_API_KEY=sk-... harness run evals/llm --mode record   #" in steps
+    assert "--mode record --case shipped_order   # re-record one case" in steps
+    assert "call tools.py again" not in steps  # the support template's line, not this one's
 
 
 def test_init_openai_template_is_python_only(harness: Harness) -> None:

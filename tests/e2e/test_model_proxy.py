@@ -7,6 +7,7 @@ strict replay, upstream failures, kept agents and secrets, seen from outside
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 
 from tests.support.cli_runs import REPO, Harness, Run, started
 from tests.support.files import read_jsonl, write_suite
+from tests.support.offline import why_not_offline
 from tests.support.providers import Providers, load_script, running_providers
 
 MODEL_AGENT = REPO / "tests" / "agents" / "model_agent.py"
@@ -205,6 +207,22 @@ def test_a_spent_budget_refuses_the_next_model_call(
     assert result["failures"][0]["details"]["field"] == budget
     assert 0 < result["tokens_out"] < spent  # the calls after the one that spent it were refused
     assert len(run.events_of("c1", "model_call")) < len(EVERY_CLIENT)
+
+
+def test_a_loopback_that_is_down_is_one_line_before_any_agent(
+    harness: Harness, recorded: tuple[Path, Run], tmp_path: Path
+) -> None:
+    why_not = why_not_offline()
+    if why_not is not None:
+        pytest.skip(why_not)
+    suite = copy_of(recorded, tmp_path)
+    # A bare `unshare -rn`: a network namespace whose loopback is still down.
+    argv = ["unshare", "-rn", *offline(harness).argv(suite)]
+    done = subprocess.run(argv, cwd=harness.cwd, env=harness.env, capture_output=True, text=True)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "the model proxy cannot be reached on 127.0.0.1:" in done.stderr
+    assert "(Network is unreachable)" in done.stderr and "ip link set lo up" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_strict_replay_fails_on_model_calls_never_made(
