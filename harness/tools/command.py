@@ -2,8 +2,9 @@
 
 stdin gets `{"tool": name, "args": {...}}`. Exit status 0 with JSON on stdout is the result
 (empty stdout is `null`); any other status is a tool error carrying the end of stderr, except 75
-(EX_TEMPFAIL), which means "try again" and is retried. The command runs in its own process
-group, killed whole on a timeout, through the module that owns processes.
+(EX_TEMPFAIL), which means "try again" and is retried. What it writes on stderr shows on the
+console as `[tool NAME]` lines once it ends. The command runs in its own process group, killed
+whole on a timeout, through the module that owns processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from anyio.abc import ByteReceiveStream
 from harness.agent.process import open_agent
 from harness.errors import SpawnError
 from harness.tools.backend import ToolFailure, ToolUnavailable, TransientToolError
+from harness.tools.stderr import show_tool_stderr
 
 EX_TEMPFAIL = 75
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
@@ -59,6 +61,7 @@ class CommandBackend:
             raise ToolUnavailable(exc.message) from None
         if "stdout_overflow" in outputs:
             raise ToolFailure(f"{self.argv[0]} wrote more than {MAX_OUTPUT_BYTES} bytes on stdout")
+        show_tool_stderr(tool, outputs.get("stderr", b""))
         return _answer(self.argv[0], status, outputs.get("stdout", b""), outputs.get("stderr", b""))
 
 

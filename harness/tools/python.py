@@ -9,7 +9,6 @@ worker thread so a slow one cannot stall other attempts, and the timeout can giv
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import importlib
 import inspect
 import os
@@ -25,46 +24,10 @@ import anyio.from_thread
 import anyio.lowlevel
 
 from harness.tools.backend import ToolFailure, TransientToolError, describe_exception
+from harness.tools.stderr import enter_tool_thread, running_tool
 
 # Raised by a tool, these mean "try again": the network blinked.
 TRANSIENT_EXCEPTIONS = (ConnectionError, TimeoutError)
-# The Python tool running in this task or thread, whose stderr lines get its name.
-_RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar("harness_tool", default=None)
-
-
-class ToolStderr:
-    """sys.stderr once Python tools are loaded: a line a tool writes (a print, a warning) is
-    prefixed `[tool NAME] `, so it is told apart from harness's own lines on the console;
-    everything else passes through as it is."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self._midline: set[str] = set()  # tools whose last write did not end its line
-
-    def write(self, text: str) -> int:
-        tool = _RUNNING.get()
-        if tool is None:
-            return int(self.target.write(text))
-        out = []
-        for piece in text.splitlines(keepends=True):
-            if tool not in self._midline:
-                out.append(f"[tool {tool}] ")
-            out.append(piece)
-            if piece.endswith(("\n", "\r")):
-                self._midline.discard(tool)
-            else:
-                self._midline.add(tool)
-        self.target.write("".join(out))
-        return len(text)
-
-    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
-        return getattr(self.target, name)
-
-
-def prefix_tool_stderr() -> None:
-    """Install ToolStderr as sys.stderr, once."""
-    if not isinstance(sys.stderr, ToolStderr):
-        sys.stderr = ToolStderr(sys.stderr)
 
 
 def import_suite_module(name: str, suite_dir: Path) -> ModuleType:
@@ -160,20 +123,17 @@ class PythonBackend:
         )
 
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
-        prefix_tool_stderr()
-        running = _RUNNING.set(tool)
         try:
-            if self.is_async:
-                return await self._invoke(args)
-            return await _in_daemon_thread(self._invoke_sync, args, tool)
+            with running_tool(tool):  # its prints and warnings show as [tool NAME] lines
+                if self.is_async:
+                    return await self._invoke(args)
+                return await _in_daemon_thread(self._invoke_sync, args, tool)
         except TRANSIENT_EXCEPTIONS as exc:
             raise TransientToolError(describe_exception(exc)) from exc
         except (ToolFailure, TransientToolError):
             raise
         except Exception as exc:
             raise ToolFailure(describe_exception(exc)) from exc
-        finally:
-            _RUNNING.reset(running)
 
     async def _invoke(self, args: dict[str, Any]) -> Any:
         if self.style == "args":
@@ -196,7 +156,7 @@ async def _in_daemon_thread(function: Any, args: dict[str, Any], tool: str) -> A
     outcome: list[Any] = []
 
     def work() -> None:
-        _RUNNING.set(tool)  # a new thread starts with an empty context
+        enter_tool_thread(tool)
         try:
             outcome.append((True, function(args)))
         except BaseException as exc:

@@ -439,17 +439,25 @@ def test_runledger_tool_module_is_imported_from_the_suite_folder(
     assert weather["result"] == {"city": "Rome", "temp_c": 12}  # `tools:` wins over TOOLS
 
 
-def test_a_python_tools_own_stderr_is_prefixed_on_the_console(
-    harness: Harness, tmp_path: Path
-) -> None:
+def test_live_tools_own_stderr_is_prefixed_on_the_console(harness: Harness, tmp_path: Path) -> None:
     suite = live_suite(
         tmp_path / "noisy",
-        ["noisy", "quiet_async"],
+        ["noisy", "quiet_async", "shout"],
         {
             "noisy": {"backend": "python", "function": "noise:noisy"},
             "quiet_async": {"backend": "python", "function": "noise:quiet_async"},
+            "shout": {"backend": "command", "command": ["sh", "shout.sh"]},
         },
-        [case("t1", [call("noisy", city="Oslo"), call("quiet_async", city="Rome")])],
+        [
+            case(
+                "t1",
+                [
+                    call("noisy", city="Oslo"),
+                    call("quiet_async", city="Rome"),
+                    call("shout", city="Lima"),
+                ],
+            )
+        ],
     )
     (suite / "noise.py").write_text(
         "import sys\n"
@@ -463,10 +471,20 @@ def test_a_python_tools_own_stderr_is_prefixed_on_the_console(
         "    return {'city': city}\n",
         encoding="utf-8",
     )
+    # A command tool in shell: its stderr, an escape sequence in it, shown once it ends.
+    (suite / "shout.sh").write_text(
+        "read -r request\n"
+        "printf 'asked: %s\\n\\033[2Jcleared\\n' \"$request\" >&2\n"
+        "echo '{\"loud\": true}'\n",
+        encoding="utf-8",
+    )
     run = harness.run(suite, "--mode", "record")
     assert run.exit_code == 0, run.describe()
     lines = run.stderr.splitlines()
     assert "[tool noisy] looking up Oslo" in lines
     assert "[tool noisy] two parts" in lines
     assert "[tool quiet_async] async Rome" in lines
+    assert '[tool shout] asked: {"tool": "shout", "args": {"city": "Lima"}}' in lines
+    assert "[tool shout] \\x1b[2Jcleared" in lines  # escaped, never sent to the terminal
+    assert "\x1b" not in run.stderr
     assert not any(line.startswith("[tool") for line in run.stdout.splitlines())
