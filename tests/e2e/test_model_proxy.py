@@ -302,6 +302,47 @@ def test_a_refused_key_ends_the_attempt_at_once_saying_what_to_set(
     assert not (suite / "cassettes").exists() or not list((suite / "cassettes").iterdir())
 
 
+def test_auto_replays_what_is_recorded_records_the_rest_and_usage_reaches_the_sweep(
+    harness: Harness, providers: Providers, tmp_path: Path
+) -> None:
+    first = [{"client": "openai_chat", "prompt": "first"}]
+    pricing = {
+        "gpt-test": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2},
+        "claude-test": {"input_usd_per_mtok": 3, "output_usd_per_mtok": 4},
+    }
+    suite = model_suite(tmp_path, {"c1": first}, pricing=pricing)
+    assert upstream(harness, providers).run(suite, "--mode", "record").exit_code == 0
+    cassette = suite / "cassettes" / "c1.jsonl"
+    recorded = [line for line in cassette.read_text().splitlines() if '"kind":"model"' in line]
+    case = suite / "cases" / "c1.yaml"
+    document = yaml.safe_load(case.read_text())
+    document["input"]["calls"] = [*first, {"client": "anthropic_stream", "prompt": "second"}]
+    case.write_text(yaml.safe_dump(document))
+    providers.received.clear()
+    auto = upstream(harness, providers).run(suite, "--mode", "auto")
+    assert auto.exit_code == 0, auto.describe()
+    # Only the call the cassette lacked went upstream; the recorded one is kept as it was.
+    assert [r.api for r in providers.received] == ["anthropic"]
+    sources = [e["source"] for e in auto.events_of("c1", "model_call")]
+    assert sources == ["replay", "record"]
+    models = [line for line in cassette.read_text().splitlines() if '"kind":"model"' in line]
+    assert len(models) == 2 and models[0] == recorded[0]
+
+    sweep = offline(harness).run(suite, "--model", "small,large")
+    assert sweep.exit_code == 0, sweep.describe()
+    results = sweep.results()
+    assert len(results) == 2 and all(r["tokens_out"] > 0 for r in results)
+    assert all(r["cost_usd"] > 0 for r in results)
+    per_model = {row["model"]: row["usage"] for row in sweep.summary()["sweep"]["per_model"]}
+    for model in ("small", "large"):
+        mine = [r for r in results if r["model"] == model]
+        assert per_model[model]["tokens_out_total"] == sum(r["tokens_out"] for r in mine)
+        assert per_model[model]["cost_usd_total"] == pytest.approx(sum(r["cost_usd"] for r in mine))
+    table = (sweep.dir / "summary.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| small |"))
+    assert row.split("|")[-3].strip() == str(per_model["small"]["tokens_out_total"])
+
+
 def test_a_kept_agent_is_routed_by_its_current_task(
     harness: Harness, providers: Providers, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import itertools
 import random
 
 import anyio
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,3 +76,28 @@ def test_replay_is_one_write_per_event_and_chaos_is_seeded() -> None:
     first = anyio.run(collect, random.Random("s"))
     assert first == anyio.run(collect, random.Random("s"))
     assert b"".join(first) == b"".join(plain)
+
+
+def test_recorded_timing_waits_for_each_event_and_fast_never_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorded = [SseEvent(t_ms=t, data=str(t)) for t in (0, 60, 120)]
+
+    async def arrivals(scale: float | None) -> list[float]:
+        start = anyio.current_time()
+        return [
+            anyio.current_time() - start
+            async for _ in replay_chunks(recorded, scale=scale, chaos=None)
+        ]
+
+    # Lower bounds only: an event never comes before its (scaled) recorded time.
+    at_recorded = anyio.run(arrivals, 1.0)
+    assert all(at >= t / 1000 for at, t in zip(at_recorded, (0, 60, 120), strict=True))
+    assert anyio.run(arrivals, 0.5)[-1] >= 0.060
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)  # anyio's, not ours: fast must not call it
+    assert len(anyio.run(arrivals, None)) == 3 and sleeps == []
