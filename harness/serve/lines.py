@@ -106,12 +106,19 @@ def decode_row(line: bytes) -> Row | None:
         return None
 
 
+def scan_rows(path: Path, start: int = 0) -> Iterator[tuple[int, int, Row | None]]:
+    """(offset, end, row) for each complete line from `start` on; row is None for a line that is
+    no result (blank, or of another shape). Readers that keep an offset step past those too, so
+    no line is read twice."""
+    for offset, line in complete_lines(path, start):
+        yield offset, offset + len(line) + 1, decode_row(line)
+
+
 def iter_rows(path: Path, start: int = 0) -> Iterator[tuple[int, int, Row]]:
     """(offset, end, row) for each complete, decodable result line from `start` on."""
-    for offset, line in complete_lines(path, start):
-        row = decode_row(line)
+    for offset, end, row in scan_rows(path, start):
         if row is not None:
-            yield offset, offset + len(line) + 1, row
+            yield offset, end, row
 
 
 def read_result(path: Path, offset: int) -> AttemptResult | None:

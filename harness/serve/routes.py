@@ -19,7 +19,7 @@ from harness.serve.attempts import (
 )
 from harness.serve.cards import TRACE_FILE, Run
 from harness.serve.filters import FilterError, Filters
-from harness.serve.lines import file_size, iter_rows
+from harness.serve.lines import file_size, scan_rows
 from harness.serve.matrix import METRICS, SORTS, build_matrix, descriptor, matching_groups
 from harness.serve.search import matching_keys
 from harness.serve.state import ApiError, ServeState, bad_parameter, int_param, page_param, paged
@@ -185,10 +185,11 @@ def tail(state: ServeState, run_id: str, params: Mapping[str, str]) -> dict[str,
         raise bad_parameter("offset", "past the end of results.jsonl (was it replaced?)")
     rows: list[dict[str, Any]] = []
     end = offset
-    for _, stop, row in iter_rows(run.results_path, offset):
+    for _, stop, row in scan_rows(run.results_path, offset):
         if len(rows) == TAIL_MAX_ROWS:
             break
-        rows.append(row_view(row))
+        if row is not None:
+            rows.append(row_view(row))
         end = stop
     return {
         "run_id": run_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.aggregate.stats import pass_at_k, pass_hat_k, wilson_interval
 from harness.results import INFRA_ERROR, PASS
-from harness.serve.lines import Row, iter_rows
+from harness.serve.lines import Row, scan_rows
 
 Group = tuple[str, str | None]
 
@@ -134,8 +134,9 @@ class RunTally:
                 self._reset()
                 self.identity = identity
             if stat.st_size > self.offset:
-                for _, end, row in iter_rows(self.results, self.offset):
-                    self._add(row)
+                for _, end, row in scan_rows(self.results, self.offset):
+                    if row is not None:
+                        self._add(row)
                     self.offset = end
         return self
 

@@ -4,6 +4,7 @@ ETags, and the history database opened read-only."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -14,7 +15,12 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from harness.serve.app import _api
 from harness.serve.history import open_read_only
 from tests.support.serve_runs import XSS_CASE, XSS_STDERR, Served, ServedRuns, serving
 
@@ -259,6 +265,13 @@ def test_tail_reads_complete_lines_past_the_offset(
         grown = ok(served, url, offset=first["offset"])
         assert [item["attempt_id"] for item in grown["items"]] == [_key(lines[20])]
         assert grown["offset"] == first["offset"] + len(lines[20])  # the half line waits
+
+        with results.open("ab") as handle:  # the rest of it, one more, a line that is no result
+            handle.write(lines[21][30:] + lines[22] + b'{"case_id": 5}\n')
+        rest = ok(served, url, offset=grown["offset"])
+        assert [item["attempt_id"] for item in rest["items"]] == [_key(lines[21]), _key(lines[22])]
+        assert rest["offset"] == results.stat().st_size
+        assert ok(served, url, offset=rest["offset"])["items"] == []
         assert error(served, url, 400, offset=str(10**9))["field"] == "offset"
 
 
@@ -283,3 +296,28 @@ def _key(line: bytes) -> str:
 
     value = json.loads(line)
     return str(value.get("attempt_id") or value["case_id"])
+
+
+def test_a_bug_is_a_500_that_keeps_its_traceback_on_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No run folder makes the readers raise (broken, hostile and half-written files are skipped),
+    so the boundary every API route goes through is given a handler that raises."""
+
+    def broken(request: Request) -> Any:
+        raise RuntimeError("a detail only the server's stderr may show")
+
+    app = Starlette(routes=[Route("/api/broken", _api(broken))])
+    with caplog.at_level(logging.ERROR, "harness.serve"), TestClient(app) as client:
+        response = client.get("/api/broken")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {
+            "status": 500,
+            "code": "internal_error",
+            "message": "the server failed; see its stderr",
+        }
+    }
+    assert "detail" not in response.text and "Traceback" not in response.text
+    assert "a detail only the server's stderr may show" in caplog.text
+    assert "/api/broken" in caplog.text

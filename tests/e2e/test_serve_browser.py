@@ -105,6 +105,18 @@ def test_a_deep_link_restores_the_view(
     page.reload()
     expect(page.locator('input[name="q"]')).to_have_value("order of refund")
     expect(page.locator("tr[data-attempt]")).to_have_count(3)
+
+    clear = page.get_by_role("button", name="Clear filters")
+    clear.click()
+    expect(page).to_have_url(f"{served.url}/runs/{dashboard_runs.second}?view=attempts")
+    expect(clear).to_be_hidden()
+    page.locator('select[name="status"]').select_option("fail")
+    expect(clear).to_be_visible()  # as a reload of this URL draws the bar
+
+    compare = f"/compare?base={dashboard_runs.first}&head={dashboard_runs.second}"
+    page.goto(f"{served.url}{compare}&category=regressed&open=refund&open_model=model-b")
+    expect(page.locator("tbody tr[data-case]")).to_have_count(1)  # refund on model-b alone
+    expect(page.locator("tr.detail:visible")).to_contain_text('"reply": "refund handled"')
     assert console.errors == []
 
 

@@ -17,8 +17,10 @@ function select(name, label, choices, current, onChange) {
 
 export function filterBar(run, ctx, reload) {
   const query = new URLSearchParams(location.search);
+  const filtered = () => FILTERS.some((f) => new URLSearchParams(location.search).get(f));
   const change = (name, value) => {
     ctx.setQuery({ [name]: value, page: null });
+    clearAll.hidden = !filtered();  // the same bar a reload of this URL would draw
     reload();
   };
   let timer = null;
@@ -38,7 +40,7 @@ export function filterBar(run, ctx, reload) {
     class: view === name ? "current" : "",
     on: { click: (e) => { e.preventDefault(); ctx.setQuery({ view: name, page: null }); for (const a of e.target.parentNode.children) a.classList.toggle("current", a === e.target); reload(); } },
   }, text);
-  const clearAll = h("button", { on: { click: () => { ctx.setQuery(Object.fromEntries(FILTERS.map((f) => [f, null]))); ctx.refresh(); } } }, "Clear filters");
+  const clearAll = h("button", { hidden: !filtered(), on: { click: () => { ctx.setQuery(Object.fromEntries(FILTERS.map((f) => [f, null]))); ctx.refresh(); } } }, "Clear filters");
   return h("div", { class: "filters" },
     h("div", { class: "tabs" }, tab("matrix", "Matrix"), tab("attempts", "Attempts")),
     search,
@@ -52,7 +54,7 @@ export function filterBar(run, ctx, reload) {
       run.metrics.map((m) => h("option", { value: m.name, selected: (query.get("metric") || "pass_rate") === m.name, title: m.aggregation }, m.label)))) : null,
     view === "matrix" ? h("label", {}, "sort", h("select", { name: "sort", "aria-label": "sort", on: { change: (e) => change("sort", e.target.value) } },
       SORTS.map(([value, text]) => h("option", { value, selected: (query.get("sort") || "worst") === value }, text)))) : null,
-    FILTERS.some((f) => query.get(f)) ? clearAll : null);
+    clearAll);
 }
 
 function apiQuery(query, extra) {
