@@ -135,7 +135,8 @@ Db = Annotated[
     str,
     typer.Option(
         "--db",
-        help="History database (default .harness/history.db; :memory: keeps none).",
+        help="History database (default .harness/history.db at the project root: the git"
+        " repository, else the cwd; :memory: keeps none).",
     ),
 ]
 Incremental = Annotated[

@@ -58,6 +58,7 @@ def serve_command(
     # lazy: imports starlette, which only this command needs
     from harness.serve.app import build_app, configure_logging
     from harness.serve.server import PortsBusy, bind, is_loopback, serve, url_of
+    from harness.storage.history import resolve_db
 
     root = folder if folder is not None else DEFAULT_OUTPUT_DIR
     if not root.is_dir():
@@ -81,7 +82,8 @@ def serve_command(
     names = (socket.gethostname(), socket.getfqdn()) if host in ("0.0.0.0", "::") else ()
     app = build_app(
         root,
-        db_path=None if db == ":memory:" else Path(db),
+        # The default history is at the project root of the runs served, as `run` writes it.
+        db_path=None if db == ":memory:" else Path(resolve_db(db, root.absolute())),
         host=host,
         port=sock.getsockname()[1],
         token=token,

@@ -4,6 +4,7 @@ Ctrl+C exiting 130, the options it refuses, and the line it prints without the s
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,6 +102,32 @@ def test_refuses_what_would_be_unsafe_or_wrong(dashboard_runs: ServedRuns, tmp_p
     assert short.returncode == 2 and "at least 8" in short.stderr
     missing = run_serve(str(tmp_path / "nowhere"), cwd=tmp_path)
     assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+def test_the_default_history_is_the_projects_from_any_folder(
+    dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    # A project whose history holds the runs; their folders are gone, so only the database
+    # can answer a case's history.
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".harness").mkdir()
+    shutil.copy(dashboard_runs.db, project / ".harness" / "history.db")
+    (project / "harness_out").mkdir()
+    (project / "docs").mkdir()
+    process = start(str(project / "harness_out"), "--port", "0", cwd=project / "docs")
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[2]
+        history = httpx.get(f"{url}api/cases/refund/history", timeout=10)
+        assert history.status_code == 200, history.text
+        assert {entry["run_id"] for entry in history.json()["items"]} == {
+            dashboard_runs.first,
+            dashboard_runs.second,
+        }
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
 
 
 WITHOUT_EXTRA = """\
