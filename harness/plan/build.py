@@ -194,7 +194,8 @@ def check_recorded(suite: Suite, variants: Sequence[Case]) -> None:
     errors = []
     hint = (
         f"record it with `harness run {display_path(suite.dir)} --mode record` "
-        "(or --mode auto: replay what is recorded, record what is missing)"
+        "(a case's cassette is written when it reaches final_output; --mode auto replays what "
+        "is recorded and records what is missing)"
     )
     seen: set[tuple[str, Path]] = set()
     for case in variants:

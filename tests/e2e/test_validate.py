@@ -51,7 +51,8 @@ def test_a_missing_cassette_in_replay_is_found_before_any_agent(
     assert result.exit_code == 2, result.describe()
     hint = (
         "record it with `harness run evals --mode record` "
-        "(or --mode auto: replay what is recorded, record what is missing)"
+        "(a case's cassette is written when it reaches final_output; --mode auto replays what "
+        "is recorded and records what is missing)"
     )
     assert result.stderr.splitlines() == [
         f"error: evals/cases/t1.yaml:6: cassette: evals/cassettes/t1.jsonl not found; {hint}",
