@@ -3,6 +3,7 @@ Ctrl+C exiting 130, the options it refuses, and the line it prints without the s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.serve.server import bind
 from tests.support.serve_runs import ServedRuns
 
 
@@ -151,3 +153,29 @@ def test_without_the_extra_it_says_what_to_install(
         done.stderr.strip()
         == "error: harness serve needs the serve extra: pip install 'harness[serve]'"
     )
+
+
+def test_connections_send_small_answers_at_once() -> None:
+    """The listening socket hands asyncio (which uvicorn serves on) connections with TCP_NODELAY
+    set: asyncio sets it only on sockets that say IPPROTO_TCP, and without it a small answer,
+    its headers and body written apart, waited ~40 ms for the client's delayed ACK."""
+    listener = bind("127.0.0.1", 0)
+
+    async def accepted_nodelay() -> int:
+        connections: asyncio.Queue[asyncio.BaseTransport] = asyncio.Queue()
+
+        class Accept(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                connections.put_nowait(transport)
+
+        server = await asyncio.get_running_loop().create_server(Accept, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname())
+            transport = await asyncio.wait_for(connections.get(), timeout=10)
+            nodelay = transport.get_extra_info("socket").getsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY
+            )
+            writer.close()
+            return int(nodelay)
+
+    assert asyncio.run(accepted_nodelay()) == 1
