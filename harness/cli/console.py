@@ -14,7 +14,8 @@ from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 if TYPE_CHECKING:
     from harness.api import RunReport
 
-MAX_DETAIL_CHARS = 600
+# A failure's detail: a cassette miss (the call, three nearest calls and their diffs) fits.
+MAX_DETAIL_CHARS = 1200
 # A sweep can fail hundreds of attempts; the rest are in the files (harness.tally keeps these).
 MAX_FAILURES_SHOWN = FAILED_KEPT
 CI_LOG_WIDTH = 160
@@ -104,7 +105,7 @@ def _detail(message: str, expected: Any, observed: Any) -> str:
         text += f"\nexpected: {_short(expected)}"
     if observed is not None:
         text += f"\nobserved: {_short(observed)}"
-    return text if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS] + "..."
+    return clip_lines(text, MAX_DETAIL_CHARS)
 
 
 def _short(value: Any) -> str:
@@ -125,3 +126,27 @@ def github_annotation(result: AttemptResult) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def clip_lines(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: whole lines while they fit (a cassette miss keeps
+    whole candidates and diff lines), a first line longer than that cut between words (inside
+    one only if a word is half the limit long), and how many lines were left out."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    kept: list[str] = []
+    room = limit
+    for line in lines:
+        if len(line) > room:
+            if not kept:
+                head = line[: room - 4]
+                cut = head.rfind(" ")
+                kept.append((head[:cut] if cut >= room // 2 else head) + " ...")
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    left_out = len(lines) - len(kept)
+    if left_out:
+        kept.append(f"... {left_out} more line(s): the whole text is in results.jsonl")
+    return "\n".join(kept)

@@ -422,3 +422,37 @@ def test_python_placeholder_is_the_interpreter_running_harness(
     (final,) = run.events_of("which", "final_output")
     # The interpreter of `python -m harness`: the one that has harness (and its SDK).
     assert Path(final["output"]["python"]).resolve() == Path(sys.executable).resolve()
+
+
+def test_a_cassette_miss_shows_whole_on_the_console(harness: Harness, tmp_path: Path) -> None:
+    """Every nearest call, each diff line ending where an argument or a word ends, and the hint
+    to record: nothing cut away by the console's detail budget."""
+    city = "Oslo del Norte, a long name that goes on and on beyond the width of an argument"
+    recorded = [
+        interaction("get_weather", {"city": "Oslo"}, {"rain_mm": 4}),
+        interaction("tz", {"city": "Oslo"}, {"tz": "CET"}),
+        interaction("get_calendar", {"day": "mon"}, []),
+    ]
+    steps = [{"call": "get_weather", "args": {"city": city}}, {"final": {}}]
+    suite = write_suite(
+        tmp_path / "miss",
+        {
+            "suite_name": "miss",
+            "agent_command": script_agent_command(),
+            "tool_registry": ["get_weather", "tz", "get_calendar"],
+        },
+        [{"id": "long", "input": {"steps": steps}, "cassette": "cassettes/long.jsonl"}],
+        {"cassettes/long.jsonl": recorded},
+    )
+    run = harness.run(suite)
+    assert run.exit_code == 1, run.describe()
+    # The table folds long lines: read its Detail column back as text.
+    cells = [line.split("│")[-2].strip() for line in run.stdout.splitlines() if "│" in line]
+    detail = " ".join(cells)
+    for rank, tool in enumerate(["get_weather", "tz", "get_calendar"], start=1):
+        assert re.search(rf"{rank}\. \S*long\.jsonl:{rank}: {tool} ", detail), detail
+    assert "--mode record" in detail and "more line(s)" not in detail
+    shortened = re.findall(r'got "([^"]*)\.\.\.', detail)
+    assert shortened, detail
+    for head in shortened:
+        assert city.startswith(head) and head.endswith((" ", ",")), head
