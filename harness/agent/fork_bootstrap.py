@@ -219,7 +219,7 @@ def _run_agent(child: Child) -> None:
     script: str = request.get("script") or ""
 
     sys.argv = list(request["argv"])
-    if not (sys.flags.isolated or getattr(sys.flags, "safe_path", False)) and sys.path:
+    if not _safe_path() and sys.path:
         if module is not None:
             sys.path[0] = os.getcwd()
         else:
@@ -239,6 +239,11 @@ def _run_agent(child: Child) -> None:
         sys.stderr.flush()
         raise SystemExit(2)
     runpy.run_path(script, run_name="__main__")
+
+
+def _safe_path() -> bool:
+    """-I or -P (3.11+): the interpreter put no script folder or cwd first on sys.path."""
+    return bool(sys.flags.isolated or getattr(sys.flags, "safe_path", False))
 
 
 def _reseed() -> None:
@@ -268,7 +273,7 @@ def _trimmed(tb: Any) -> Any:
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     config = json.loads(sys.argv[2])
-    if config.get("path0") is not None and sys.path and not sys.flags.isolated:
+    if config.get("path0") is not None and sys.path and not _safe_path():
         sys.path[0] = config["path0"]  # as the agent's own start would have it, not ours
     if not _preload(list(config.get("preload", [])), control):
         sys.exit(1)

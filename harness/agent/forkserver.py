@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import json
 import os
-import re
 import signal
 import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -28,6 +27,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process, TaskGroup, UNIXSocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from harness.agent.fork_target import ForkTarget
 from harness.agent.pipes import PipeReceiveStream, Pipes, PipeSendStream, adopt_pipes
 from harness.agent.process import live_groups, terminate_group
 from harness.agent.spawn import AdoptedProcess, spawn
@@ -41,56 +41,6 @@ HELLO_TIMEOUT_SECONDS = 120.0
 REPLY_TIMEOUT_SECONDS = 60.0
 MAX_MESSAGE_BYTES = 1 << 20
 TAIL_BYTES = 4096
-_PYTHON = re.compile(r"(python|pypy)[0-9.]*[a-z]?(\.exe)?")
-_FLAG_LETTERS = frozenset("bBdEIOqsSuvR")
-
-
-@dataclass(frozen=True)
-class ForkTarget:
-    """An agent command that a fork server can run: `python [options] script args` or
-    `python [options] -m module args`."""
-
-    interpreter: tuple[str, ...]  # the program and its options: the server's command
-    script: str | None
-    module: str | None
-    args: tuple[str, ...]
-
-    @property
-    def child_argv(self) -> list[str]:
-        """sys.argv as the interpreter sets it before the code runs (runpy fixes `-m`'s)."""
-        return [self.script if self.script is not None else "-m", *self.args]
-
-
-def fork_target(argv: Sequence[str]) -> ForkTarget | str:
-    """The command as a fork server runs it, or why it cannot (then harness spawns)."""
-    name = os.path.basename(argv[0])
-    if not _PYTHON.fullmatch(name):
-        return f"{name!r} is not a Python interpreter"
-    options: list[str] = []
-    index = 1
-    while index < len(argv):
-        arg = argv[index]
-        if arg == "-m" and index + 1 < len(argv):
-            return ForkTarget((argv[0], *options), None, argv[index + 1], tuple(argv[index + 2 :]))
-        if arg in ("-W", "-X") and index + 1 < len(argv):
-            options += argv[index : index + 2]
-            index += 2
-            continue
-        if _is_option(arg):
-            options.append(arg)
-        elif arg.startswith("-"):
-            return f"the interpreter option {arg!r} is not a script or -m module"
-        else:
-            return ForkTarget((argv[0], *options), arg, None, tuple(argv[index + 1 :]))
-        index += 1
-    return "the command names no script or -m module"
-
-
-def _is_option(arg: str) -> bool:
-    """An interpreter option that changes nothing about what runs (-u, -B, -X dev, -W ...)."""
-    if arg.startswith(("-W", "-X")):
-        return len(arg) > 2
-    return arg.startswith("-") and len(arg) > 1 and set(arg[1:]) <= _FLAG_LETTERS
 
 
 class ForkServerError(Exception):
@@ -148,7 +98,7 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The agent's script or module is named too, so that `ps` shows whose server it is.
         agent = target.script if target.script is not None else f"-m {target.module}"
-        config = {"agent": agent, "preload": list(preload), "path0": _path0(target, cwd)}
+        config = {"agent": agent, "preload": list(preload), "path0": target.path0(cwd)}
         argv = [*target.interpreter, str(BOOTSTRAP), str(theirs.fileno()), json.dumps(config)]
         try:
             with theirs:
@@ -312,14 +262,6 @@ class ForkServer:
             await terminate_group(self.process, grace_seconds=1)
             with contextlib.suppress(OSError, anyio.BrokenResourceError):
                 await self.process.aclose()
-
-
-def _path0(target: ForkTarget, cwd: Path | None) -> str:
-    """sys.path[0] as the agent's own interpreter would set it, for the preload imports."""
-    base = Path.cwd() if cwd is None else cwd
-    if target.script is None:
-        return str(base.absolute())
-    return os.path.dirname(os.path.realpath(base / target.script))
 
 
 class ForkedProcess(Process):

@@ -22,12 +22,11 @@ from types import TracebackType
 import anyio
 from anyio.abc import Process, TaskGroup
 
+from harness.agent.fork_target import ForkTarget, fork_target
 from harness.agent.forkserver import (
     ForkServer,
     ForkServerError,
-    ForkTarget,
     PreloadError,
-    fork_target,
     open_forked,
 )
 from harness.agent.spawn import threaded_spawn_supported

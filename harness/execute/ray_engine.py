@@ -31,7 +31,7 @@ from harness.execute.folder import RunFolder
 from harness.execute.options import RunOptions
 from harness.execute.pool import STOP_FAIL_FAST, PoolSettings
 from harness.execute.prepare import Prepared
-from harness.execute.ray_shard import ShardJob, ShardOutput, decode_output
+from harness.execute.ray_shard import ShardJob, ShardReport, decode_output
 from harness.results import AttemptResult
 
 SHARD_MIN, SHARD_MAX = 16, 32
@@ -111,7 +111,7 @@ _remote_cache: dict[str, Any] = {}
 def _shard_task(ray: Any) -> Any:
     if "task" not in _remote_cache:
 
-        def run_shard_task(job: ShardJob) -> list[ShardOutput]:
+        def run_shard_task(job: ShardJob) -> ShardReport:
             # Imported on the worker that runs the task (cloudpickle ships it by value).
             from harness.execute.ray_shard import run_shard
 
@@ -129,11 +129,13 @@ async def run_on_ray(
     address: str | None,
     on_result: Callable[[AttemptOutput], None],
     write_stderr: Callable[[AttemptPlan, bytes], str],
+    note: Callable[[str], None],
     *,
     stopped: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Run every attempt of `job` on the cluster; `on_result` sees each attempt once. Returns
-    early, cancelling the shards still running, once `stopped()` says so."""
+    """Run every attempt of `job` on the cluster; `on_result` sees each attempt once and `note`
+    each distinct note of the workers once. Returns early, cancelling the shards still running,
+    once `stopped()` says so."""
     # On the event loop's thread: Ray sets signal handlers as it starts, which only the main
     # thread may do. It blocks the loop for the 2-3 s a local cluster takes to start, once.
     ray, root, shipped = _connect(address, job.suite_dir, job.named)
@@ -159,13 +161,19 @@ async def run_on_ray(
         )
         pending.append(task.remote(shard))
     seen: set[str] = set()
+    noted: set[str] = set()
     try:
         while pending and not stopped():
             ready, pending = await anyio.to_thread.run_sync(
                 functools.partial(ray.wait, pending, num_returns=1, timeout=WAIT_SECONDS)
             )
             for ref in ready:
-                for item in _get(ray, ref):
+                report = _get(ray, ref)
+                for message in report.notes:
+                    if message not in noted:  # every worker that falls back says so
+                        noted.add(message)
+                        note(message)
+                for item in report.outputs:
                     if item.attempt_id in seen or item.attempt_id not in by_id:
                         continue
                     seen.add(item.attempt_id)
@@ -179,13 +187,13 @@ async def run_on_ray(
             ray.cancel(ref, force=True)
 
 
-def _get(ray: Any, ref: Any) -> list[ShardOutput]:
+def _get(ray: Any, ref: Any) -> ShardReport:
     try:
-        outputs: list[ShardOutput] = ray.get(ref)
+        report: ShardReport = ray.get(ref)
     except ray.exceptions.RayError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InfrastructureError(f"--engine ray: a shard failed: {first}") from exc
-    return outputs
+    return report
 
 
 def _with_stderr(result: AttemptResult, path: str) -> AttemptResult:
@@ -227,6 +235,7 @@ class RayEngine:
             self.options.ray_address,
             self._write,
             self._write_stderr,
+            self.folder.note,
             stopped=lambda: self.stop_reason is not None,
         )
 

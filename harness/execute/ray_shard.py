@@ -59,6 +59,15 @@ class ShardOutput:
     stderr: bytes | None
 
 
+@dataclass(frozen=True)
+class ShardReport:
+    """What a shard hands back: each attempt's output, and what the worker did otherwise than
+    asked while it ran (a fork server's fallback to spawning), for the driver to say once."""
+
+    outputs: list[ShardOutput]
+    notes: list[str]
+
+
 # Agents kept between two shards that a worker process runs are ended after this long idle:
 # shards of one run follow each other closely; after the run nothing should linger.
 IDLE_SECONDS = 2.0
@@ -81,7 +90,6 @@ class _Loop:
     async def _main(
         ready: queue.Queue[tuple[BlockingPortal, KeptProcesses, ForkServers]],
     ) -> None:
-        # A shard's fallback notes stay in the worker: the driver's run.json does not see them.
         async with (
             BlockingPortal() as portal,
             KeptProcesses() as slots,
@@ -101,13 +109,17 @@ class _Loop:
 
 
 _loop: _Loop | None = None
+# Notes said since the running shard started: it hands them to the driver (one shard at a time
+# runs in a worker process), which writes them to the console and run.json.
+_notes: list[str] = []
 
 
 def _log_note(message: str) -> None:
     logging.getLogger("harness.ray_shard").warning("%s", message)
+    _notes.append(message)
 
 
-def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
+def run_shard(job: ShardJob, base: Path) -> ShardReport:
     """Run the shard with the suite's copy at `base` (blocking, on the process's loop)."""
     global _loop
     if job.cwd_rel is not None:
@@ -125,7 +137,8 @@ def run_shard(job: ShardJob, base: Path) -> list[ShardOutput]:
         loop.portal.start_task_soon(loop.reap_when_idle, loop.generation)
 
 
-async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> list[ShardOutput]:
+async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> ShardReport:
+    _notes.clear()
     prepared = _prepare(job, base)
     host: AgentHost | None = None
     if job.reuse == "per_worker":
@@ -173,7 +186,9 @@ async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> list[ShardOutput
         log_path_by_id = {attempt.attempt_id: log_path(attempt) for attempt in attempts}
         pool = Pool(PoolSettings(workers=workers, retry=prepared.retry))
         await pool.run(attempts, run_one, on_result)
-    return outputs
+    notes = list(_notes)
+    _notes.clear()
+    return ShardReport(outputs, notes)
 
 
 # A Ray worker process runs many shards of one run: the suite is loaded and planned once per run,

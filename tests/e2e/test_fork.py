@@ -19,8 +19,11 @@ import pytest
 
 import harness
 from harness.results import AttemptResult
-from tests.support.cli_runs import REPO, Harness, surviving_processes
+from tests.support.cli_runs import REPO, Harness, Run, surviving_processes
 from tests.support.files import read_json, write_suite
+from tests.support.llm_suites import CLIENTS, llm_suite, standin_script
+from tests.support.offline import run_offline, why_not_offline
+from tests.support.providers import running_providers
 
 FORK_AGENT = REPO / "tests" / "agents" / "fork_agent.py"
 PYTHON39 = Path.home() / ".pyenv" / "versions" / "3.9.18" / "bin" / "python3.9"
@@ -245,6 +248,65 @@ def test_a_case_workspace_is_the_child_s_cwd(tmp_path: Path) -> None:
     assert output["ppid"] != os.getpid()  # still forked
 
 
+# Runs the LLM agent given as its first argument, after saying on stderr who its parent is.
+PARENT_SAYING_AGENT = """\
+import os, runpy, sys
+with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+    sys.stderr.write("forked\\n" if b"fork_bootstrap.py" in parent.read() else "spawned\\n")
+agent = sys.argv.pop(1)
+runpy.run_path(agent, run_name="__main__")
+"""
+
+
+def test_model_cassettes_reach_each_forked_child_at_its_attempt_s_base_url(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The openai SDK imported once by the server; each child, two at a time, calls the model
+    proxy with its own attempt's base URL and key: recorded, then replayed with no network."""
+    if why_not_offline() is not None:
+        pytest.skip(str(why_not_offline()))
+    wrapper = tmp_path / "parent_saying_agent.py"
+    wrapper.write_text(PARENT_SAYING_AGENT)
+    key = "sk-fork-test-" + "ab" * 16
+    command = [sys.executable, str(wrapper), CLIENTS["openai-chat"].command[1]]
+    suite = llm_suite(
+        tmp_path / "s",
+        "openai-chat",
+        agent_command=command,
+        model_proxy={},
+        agent_reuse="fork",
+        preload=["openai", "harness.sdk"],
+    )
+    with running_providers(standin_script(api_keys=[key])) as providers:
+        harness.env.update(providers.upstream_env(), OPENAI_API_KEY=key)
+        recorded = harness.run(suite, "--mode", "record", "--workers", "2", timeout_seconds=180)
+    assert recorded.exit_code == 0, recorded.describe()
+    for name in ("OPENAI_API_KEY", "HARNESS_UPSTREAM_OPENAI_BASE_URL"):
+        harness.env.pop(name, None)
+
+    replayed = run_offline(harness, suite, "--workers", "2")
+
+    assert replayed.exit_code == 0, replayed.describe()
+    cases = set(CLIENTS["openai-chat"].variants)
+    for run in (recorded, replayed):
+        assert run.run_json().get("notes", []) == []
+        assert set(run.results_by_case()) == cases
+        for case_id in cases:
+            assert run.stderr_log(case_id).read_text().splitlines()[0] == "forked"
+
+    def answers(run: Run) -> dict[str, list[str]]:
+        return {
+            case_id: [event["output"]["answer"] for event in run.events_of(case_id, "final_output")]
+            for case_id in cases
+        }
+
+    assert answers(replayed) == answers(recorded)
+    assert all(len(said) == 1 and "09:30" in said[0] for said in answers(replayed).values())
+    for case_id in cases:
+        calls = replayed.events_of(case_id, "model_call")
+        assert len(calls) == 3 and {call["source"] for call in calls} == {"replay"}
+
+
 @pytest.mark.skipif(not PYTHON39.exists(), reason="no Python 3.9 interpreter on this machine")
 def test_the_server_runs_on_the_agent_s_own_python_3_9(tmp_path: Path) -> None:
     cases = [{"id": f"c{i}", "input": {"exit": 0} if i == 2 else {}} for i in range(3)]
@@ -260,21 +322,32 @@ def test_the_server_runs_on_the_agent_s_own_python_3_9(tmp_path: Path) -> None:
     assert outputs["c0"]["ppid"] == outputs["c1"]["ppid"] != os.getpid()
 
 
-@pytest.mark.slow  # a Ray cluster of its own: ~10-30 s
+@pytest.mark.slow  # a Ray cluster of its own: ~15-40 s
 def test_ray_workers_run_one_server_each(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
     import logging
 
-    cases = [{"id": f"c{i}", "input": {}} for i in range(12)]
+    cases = [{"id": f"c{i}", "input": {}} for i in range(40)]  # two shards of 20
     suite = _suite(tmp_path / "s", cases)
+    # Every worker falls back to spawning the shell command: the driver says so once.
+    shell = _suite(
+        tmp_path / "shell",
+        cases,
+        agent_command=["sh", "-c", f"exec {sys.executable} {FORK_AGENT}"],
+    )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
         report = _run(suite, tmp_path / "out", engine="ray", workers=2)
+        spawned = _run(shell, tmp_path / "out", engine="ray", workers=2)
     finally:
         ray.shutdown()
+    assert {result.status for result in spawned.results} == {"pass"}
+    (note,) = _notes(spawned)
+    assert "spawning a process per attempt" in note and "'sh' is not a Python interpreter" in note
+    assert _notes(report) == []
     assert {result.status for result in report.results} == {"pass"}
     seen = list(_outputs(report).values())
-    assert len(seen) == 12 and all(output["parent_is_server"] for output in seen)
+    assert len(seen) == 40 and all(output["parent_is_server"] for output in seen)
     servers_of: dict[int, set[int]] = {}
     for output in seen:
         servers_of.setdefault(output["grandparent"], set()).add(output["ppid"])

@@ -13,11 +13,10 @@ import anyio
 import pytest
 
 from harness.agent import forkserver
+from harness.agent.fork_target import ForkTarget, fork_target
 from harness.agent.forkserver import (
     ForkServer,
-    ForkTarget,
     PreloadError,
-    fork_target,
     open_forked,
 )
 from harness.errors import ForkServerLostError
@@ -35,6 +34,7 @@ PY = sys.executable
          ForkTarget(("python3.11", "-OO", "-Wignore"), "a.py", None, ())),
         (["python", "-m", "pkg.agent", "1"], ForkTarget(("python",), None, "pkg.agent", ("1",))),
         (["/usr/bin/pypy3", "-I", "a.py"], ForkTarget(("/usr/bin/pypy3", "-I"), "a.py", None, ())),
+        (["python3", "-P", "a.py"], ForkTarget(("python3", "-P"), "a.py", None, ())),
     ],
 )  # fmt: skip
 def test_python_scripts_and_modules_can_be_forked(argv: list[str], expected: ForkTarget) -> None:
