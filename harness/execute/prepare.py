@@ -84,15 +84,13 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
         workers=workers,
         retry=_retry_policy(suite.retry, options.max_retries),
         tooling=tooling,
-        model_proxy=_model_proxy(suite, tooling, strict, options.engine),
+        model_proxy=_model_proxy(suite, tooling, strict),
     )
 
 
-def _model_proxy(suite: Suite, tooling: Tooling, strict: bool, engine: str) -> ProxySettings | None:
+def _model_proxy(suite: Suite, tooling: Tooling, strict: bool) -> ProxySettings | None:
     if suite.model_proxy is None:
         return None
-    if engine != "local":
-        raise UsageError(f"--engine {engine}: model_proxy runs with the local engine only")
     if suite.mode.value != "replay" and importlib.util.find_spec("httpx") is None:
         raise UsageError(
             f"--mode {suite.mode.value}: model_proxy calls the providers with httpx; install it "
@@ -122,6 +120,9 @@ def _check_engine(engine: str, suite: Suite) -> None:
         raise UsageError(
             f"--engine {engine} replays only; run --mode {suite.mode.value} with the local engine"
         )
+    if engine != "local" and suite.model_proxy is not None:
+        # said before whether Ray is installed: installing it would not help
+        raise UsageError(f"--engine {engine}: model_proxy runs with the local engine only")
     if engine == "ray" and importlib.util.find_spec("ray") is None:  # found without importing
         raise UsageError("--engine ray needs Ray; install it with `pip install 'harness[ray]'`")
 
