@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import msgspec
 
 from harness.attempt.spec import AttemptPlan
+from harness.config.commands import python_element
 from harness.config.schema import Case, RecordMode, Suite
 from harness.config.yaml_source import display_path
 from harness.errors import ConfigError, ConfigErrors, UsageError
@@ -112,13 +112,10 @@ def substitute(text: str, model: str) -> str:
     return text.replace(MODEL_PLACEHOLDER, model)
 
 
-PYTHON_PLACEHOLDER = "{python}"
-
-
 def agent_argv(argv: Sequence[str], model: str | None) -> tuple[str, ...]:
     """The agent command for one model: `{model}` placeholders filled in, and an element that
     is `{python}` replaced by the interpreter running harness (which has harness's SDK)."""
-    elements = [sys.executable if element == PYTHON_PLACEHOLDER else element for element in argv]
+    elements = [python_element(element) for element in argv]
     if model is None:
         return tuple(elements)
     return tuple(substitute(element, model) for element in elements)

@@ -26,7 +26,7 @@ _SEGMENT = re.compile(r"\.(\w+)|\[(\d+)\]|\[\.\.\.\]")
 _ASSERTION_TYPE = re.compile(r"\$\.assertions\[\d+\]\.type")
 _KIND_NAMES = {"object": "mapping", "array": "list", "dict": "mapping", "NoneType": "null"}
 _HINTS = {"$.agent_command": "; write the command as a list, e.g. [python3, agent.py]"}
-_COMMAND_ELEMENT = re.compile(r"\$\.agent_command\[\d+\]")
+_COMMAND_ELEMENT = re.compile(r"\$\.(?:agent_command|(?:tools|mcp_servers)\..+\.command)\[\d+\]")
 # YAML reads `{...}` unquoted in a flow list as a mapping: what a brace in a command wants.
 _BRACE_HINT = '; unquoted, `{...}` in a list is a YAML mapping: quote it ("{model}")'
 _TYPE_INFO: dict[type[Any], mi.Type] = {}
@@ -149,8 +149,8 @@ def _explain(document: Document, value: Any, text: str, info: mi.Type) -> Config
     actual = _sample(_value_at(value, path))
     if expected := re.fullmatch(r"Expected `(.+?)`, got `(.+?)`", message):
         got = _kinds(expected[2])
-        if path.endswith("[...]"):  # a dict's value: msgspec does not say which key
-            path, actual = _dict_entry(value, path.removesuffix("[...]"), got)
+        if "[...]" in path:  # a dict's value: msgspec does not say which key
+            path, actual = _dict_entry(value, path, got) or (path, actual)
         text = f"expected {_kinds(expected[1])}, got {got}{actual}"
         if got == "mapping" and _COMMAND_ELEMENT.fullmatch(path):
             text += _BRACE_HINT
@@ -196,13 +196,17 @@ def _value_at(value: Any, path: str) -> Any:
     return value
 
 
-def _dict_entry(value: Any, path: str, kind: str) -> tuple[str, str]:
-    """The path and sample of the first entry of the dict at `path` whose value is a `kind`."""
-    entries = _value_at(value, path)
-    for key, item in entries.items() if isinstance(entries, dict) else ():
-        if _kind_of(item) == kind:
-            return f"{path}.{key}", _sample(item)
-    return path, ""
+def _dict_entry(value: Any, path: str, kind: str) -> tuple[str, str] | None:
+    """`path` with each `[...]` (a dict's value: msgspec does not say which key) filled in by
+    the first key that leads to a `kind` value, and a sample of that value."""
+    head, marker, rest = path.partition("[...]")
+    found = _value_at(value, head)
+    if not marker:
+        return (path, _sample(found)) if _kind_of(found) == kind else None
+    for key, item in found.items() if isinstance(found, dict) else ():
+        if (entry := _dict_entry(item, "$" + rest, kind)) is not None:
+            return f"{head}.{key}{entry[0][1:]}", entry[1]
+    return None
 
 
 def _types_hint(path: str) -> str:

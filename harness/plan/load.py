@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from harness.config import runledger
+from harness.config.commands import unbraced
 from harness.config.schema import (
     CaseFile,
     RecordMode,
@@ -29,11 +30,6 @@ from harness.config.yaml_source import (
 from harness.grading import loading as grading
 from harness.plan.checks import check_case, check_suite
 from harness.plan.convert import convert
-
-# The placeholders an agent_command element may be. Unquoted in a flow list
-# (`[{python}, agent.py]`, as the README writes it) YAML reads one as a mapping with one key
-# and no value: that is taken back to the placeholder it was meant to be.
-_COMMAND_PLACEHOLDERS = ("python", "model")
 
 
 def load_suite(
@@ -97,23 +93,25 @@ def load_suite(
 
 
 def _unbraced_placeholders(document: Document) -> Document:
-    """`agent_command` with each `{python: null}` (and `{model: null}`) element read as the
-    `{python}` placeholder YAML's flow syntax turned into a mapping."""
+    """The suite with every command's `{python: null}` (or `{model: null}`) element read as the
+    placeholder YAML's flow syntax turned into a mapping: agent_command, and each command tool's
+    and MCP server's `command`."""
     value = document.value
-    command = value.get("agent_command") if isinstance(value, dict) else None
-    if not isinstance(command, list) or not any(map(_braced, command)):
+    if not isinstance(value, dict):
         return document
-    elements = [f"{{{next(iter(item))}}}" if _braced(item) else item for item in command]
-    return msgspec.structs.replace(document, value={**value, "agent_command": elements})
+    changed = dict(value)
+    if "agent_command" in value:
+        changed["agent_command"] = unbraced(value["agent_command"])
+    for key in ("tools", "mcp_servers"):
+        if isinstance(entries := value.get(key), dict):
+            changed[key] = {name: _command_unbraced(entry) for name, entry in entries.items()}
+    return document if changed == value else msgspec.structs.replace(document, value=changed)
 
 
-def _braced(item: Any) -> bool:
-    return (
-        isinstance(item, dict)
-        and len(item) == 1
-        and next(iter(item)) in _COMMAND_PLACEHOLDERS
-        and next(iter(item.values())) is None
-    )
+def _command_unbraced(entry: Any) -> Any:
+    if isinstance(entry, dict) and "command" in entry:
+        return {**entry, "command": unbraced(entry["command"])}
+    return entry
 
 
 def _check_unique_ids(documents: list[Document], problems: Problems) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config.commands import python_element
 from harness.config.schema import (
     DEFAULT_TOOL_TIMEOUT_MS,
     CommandToolSpec,
@@ -203,7 +204,9 @@ def _error(suite: Suite, field_path: str, message: str) -> ConfigError:
 
 
 def _suite_path(suite_dir: Path, element: str) -> str:
-    # As for agent_command: an element naming a file beside the suite becomes absolute.
+    # As for agent_command: `{python}` is the interpreter running harness, and an element
+    # naming a file beside the suite becomes absolute.
+    element = python_element(element)
     if not element or os.path.isabs(element) or not os.path.exists(suite_dir / element):
         return element
     return os.path.abspath(suite_dir / element)

@@ -29,7 +29,8 @@ from tests.support.record_suites import (
 PYTHON_TOOLS = {
     "weather": {"backend": "python", "function": "tools:weather"},
     "forecast": {"backend": "python", "function": "tools:forecast", "timeout_ms": 5000},
-    "add": {"backend": "command", "command": [sys.executable, "command_tool.py"]},
+    # {python}: the interpreter running harness
+    "add": {"backend": "command", "command": ["{python}", "command_tool.py"]},
 }
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from harness.config.schema import (
     Budgets,
     CaseFile,
+    CommandToolSpec,
     HttpToolSpec,
     JsonSchemaAssertion,
     McpToolSpec,
@@ -825,6 +826,28 @@ match: {ignore_args: ["$.request_id", "search:$.page"]}
     assert isinstance(suite.tools["clock"], McpToolSpec) and suite.tools["clock"].server == "time"
     assert suite.redact is not None and suite.redact.env == ["K"]
     assert suite.match is not None and suite.match.ignore_args[1] == "search:$.page"
+
+
+def test_tool_and_mcp_server_commands_take_python_unquoted(tmp_path: Path) -> None:
+    suite = load_suite(
+        suite_at(
+            tmp_path,
+            """tools:
+  weather: {backend: command, command: [{python}, shout.py]}
+  clock: {backend: mcp, server: time}
+mcp_servers:
+  time: {command: [{python}, -m, mcp_server_time]}
+""",
+        )
+    )
+    shout = suite.tools["weather"]
+    assert isinstance(shout, CommandToolSpec) and shout.command == ["{python}", "shout.py"]
+    assert suite.mcp_servers["time"].command == ["{python}", "-m", "mcp_server_time"]
+    braces = tool_errors(tmp_path, "tools:\n  weather: {backend: command, command: [{py}, a]}\n")
+    assert braces == [
+        "suite.yaml:7: tools.weather.command[0]: expected str, got mapping; unquoted, `{...}` in"
+        ' a list is a YAML mapping: quote it ("{model}")'
+    ]
 
 
 def test_each_mistake_is_one_line_at_its_place(tmp_path: Path) -> None:
