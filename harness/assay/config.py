@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from harness.assay import expected as legacy
+from harness.config.containment import Project
 from harness.config.schema import GraderSpec
 from harness.config.suggest import did_you_mean
 from harness.config.yaml_source import Document, Problems, display_path, read_yaml
@@ -228,14 +229,13 @@ class _Loader:
     def _test(self, i: int, test: TestFile) -> AssayTest:
         path = f"$.tests[{i}]"
         base = self.document.path.parent
+        project = Project.of_suite(base)
         expected, metric = None, "must_contain"
         if test.expected is not None:
             metric = str(type(test.expected).__struct_config__.tag)
-            spec = _as_grader(
-                test.expected, Preparation(self.document, f"{path}.expected", base, self.problems)
-            )
+            where = Preparation(self.document, f"{path}.expected", base, project, self.problems)
+            spec = _as_grader(test.expected, where)
             if spec is not None:
-                where = Preparation(self.document, f"{path}.expected", base, self.problems)
                 expected = prepare_spec(where, spec, allow_ineffective=self.allow_ineffective)
                 self._policy_warning(expected, f"{path}.expected")
         elif not test.assertions and not self.allow_ineffective:
@@ -248,6 +248,7 @@ class _Loader:
             self.document,
             list(test.assertions or []),
             base_dir=base,
+            project=project,
             problems=self.problems,
             allow_ineffective=self.allow_ineffective,
             prefix=f"{path}.assertions",

@@ -41,7 +41,7 @@ class AttemptContext:
     def gateway(self, case: Case) -> ToolGateway:
         if self.gateway_for is not None:
             return self.gateway_for(case)
-        return ReplayGateway(case.cassette_path, strict=self.strict)
+        return ReplayGateway(case.cassette_path, strict=self.strict, project=case.project)
 
 
 @dataclass

@@ -45,7 +45,10 @@ async def run_attempt(
         return await _converse_and_grade(plan, agent, context, stderr_path, on_output, None)
     try:
         async with open_workspace(
-            spec, plan.attempt_id, keep_under=context.keep_workspace_under
+            spec,
+            plan.attempt_id,
+            keep_under=context.keep_workspace_under,
+            project=plan.case.project,
         ) as workspace:
             moved = dataclasses.replace(agent, cwd=workspace.path)
             # A kept agent process lives in another folder: this attempt gets its own.

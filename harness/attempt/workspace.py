@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import msgspec
 
+from harness.config.containment import PathOutsideProject, Project
 from harness.config.paths import PathEscapeError, inside, parse_duration
 from harness.config.schema import WorkspaceFile, WorkspaceSpec
 from harness.errors import AttemptError
@@ -40,9 +41,14 @@ class Workspace(msgspec.Struct, frozen=True):  # a Struct: cheaper to define tha
 
 @contextlib.asynccontextmanager
 async def open_workspace(
-    spec: WorkspaceSpec, attempt_id: str, *, keep_under: Path | None
+    spec: WorkspaceSpec,
+    attempt_id: str,
+    *,
+    keep_under: Path | None,
+    project: Project | None = None,
 ) -> AsyncIterator[Workspace]:
-    """A seeded workspace for one attempt; removed on exit unless `keep_under` is given."""
+    """A seeded workspace for one attempt; removed on exit unless `keep_under` is given. Each
+    source must still be inside `project` when it is copied."""
     if keep_under is not None:
         path = keep_under / safe_name(attempt_id)
         await anyio.to_thread.run_sync(_fresh_folder, path)
@@ -50,7 +56,7 @@ async def open_workspace(
         path = Path(tempfile.mkdtemp(prefix="harness-ws-"))
     workspace = Workspace(path=path, kept=keep_under is not None)
     try:
-        await anyio.to_thread.run_sync(_copy_files, spec, path)
+        await anyio.to_thread.run_sync(_copy_files, spec, path, project)
         await _run_setup(spec, path)
         yield workspace
     finally:
@@ -65,18 +71,20 @@ def _fresh_folder(path: Path) -> None:
     path.mkdir(parents=True)
 
 
-def _copy_files(spec: WorkspaceSpec, root: Path) -> None:
+def _copy_files(spec: WorkspaceSpec, root: Path, project: Project | None) -> None:
     for entry in spec.files:
         assert isinstance(entry, WorkspaceFile)  # resolve_files made every entry one
         source = Path(entry.src)
         try:
             target = inside(root, entry.dest or source.name)
+            if project is not None:
+                source = project.contain(source, "workspace file")
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
             else:
                 shutil.copy2(source, target)
-        except (OSError, PathEscapeError) as exc:
+        except (OSError, PathEscapeError, PathOutsideProject) as exc:
             raise WorkspaceError(f"workspace: cannot copy {source} to {entry.dest}: {exc}") from exc
 
 

@@ -19,6 +19,8 @@ from harness.cassette.model_entry import (
     model_line_fields,
     to_model_entry,
 )
+from harness.config.containment import PathOutsideProject, Project
+from harness.config.files import NotRegularFile, open_regular
 from harness.errors import CassetteError
 from harness.protocol.codec import json_type_name
 
@@ -28,6 +30,7 @@ HEADER_TYPE = "cassette_header"
 RECORD_HINT = "record it by running the suite with --mode record"
 
 _BOM = b"\xef\xbb\xbf"
+_FIRST_LINE_BYTES = 1 << 20  # what check_replaceable reads of a file's first line
 # RunLedger's loader splits with str.splitlines(), which also breaks on these three; escaping
 # them keeps our cassettes readable by it. Each UTF-8 sequence can only be that character.
 _LINE_BREAKERS = (
@@ -79,22 +82,37 @@ class CassetteFile(msgspec.Struct):
     entries: list[Entry] = []
 
 
-def load_cassette(path: Path) -> list[Interaction]:
+def load_cassette(path: Path, project: Project | None = None) -> list[Interaction]:
     """Read a cassette's interactions, skipping any header.
 
     Raises:
         CassetteError: the file is missing, unreadable, or a line is not a valid interaction.
     """
-    return read_cassette(path).interactions
+    return read_cassette(path, project).interactions
 
 
-def read_cassette(path: Path) -> CassetteFile:
+def contained(path: Path, project: Project | None) -> Path:
+    """The file to open for the cassette `path`: resolved inside the suite's project, checked
+    here, where it is used, since `{model}` or a symlink made since loading can lead out.
+
+    Raises:
+        CassetteError: it resolves outside the project.
+    """
+    if project is None:  # a case made outside load_suite
+        return path
+    try:
+        return project.contain(path, "cassette")
+    except PathOutsideProject as exc:
+        raise CassetteError(str(exc), path=str(path)) from None
+
+
+def read_cassette(path: Path, project: Project | None = None) -> CassetteFile:
     """Read a cassette with its header (None for RunLedger files) and each entry's line.
 
     Raises:
         CassetteError: `path:line: what is wrong; what to do`.
     """
-    data = _read_bytes(path)
+    data = _read_bytes(path, contained(path, project))
     loaded = CassetteFile(path=path, sha256=hashlib.sha256(data).hexdigest())
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -105,6 +123,50 @@ def read_cassette(path: Path) -> CassetteFile:
             continue
         _add_line(loaded, _decode_object(path, number, line), number)
     return loaded
+
+
+def check_replaceable(path: Path, real: Path) -> None:
+    """Record mode replaces a cassette whole without reading it: refuse when the file there is
+    not a cassette (a symlink or a `{model}` that leads to another file must not make harness
+    write over it). An empty file or none at all may be written.
+
+    Raises:
+        CassetteError: it is not a regular file, or its first line is not a cassette's.
+    """
+    try:
+        handle = open_regular(real)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CassetteError(
+            f"{path}: {exc.strerror or exc}; not overwritten: point `cassette:` at a .jsonl file",
+            path=str(path),
+        ) from None
+    with handle:
+        number, line = 0, b""
+        while not line.strip():
+            line = handle.readline(_FIRST_LINE_BYTES)
+            line = line.removeprefix(_BOM) if number == 0 else line
+            number += 1
+            if not line:
+                return  # empty, or blank lines only
+    if len(line) == _FIRST_LINE_BYTES and not line.endswith(b"\n"):
+        if line.lstrip().startswith(b"{"):
+            return  # a first entry too long to read here; it starts as one
+        raise _not_cassette(path, number)
+    try:
+        _add_line(CassetteFile(path=path, sha256=""), _decode_object(path, number, line.strip()), 1)
+    except CassetteError:
+        raise _not_cassette(path, number) from None
+
+
+def _not_cassette(path: Path, number: int) -> CassetteError:
+    return CassetteError(
+        f"{path}:{number}: not a cassette line, so the file is not overwritten; move it away or "
+        "point `cassette:` at another file",
+        path=str(path),
+        line=number,
+    )
 
 
 def encode_interaction(interaction: Interaction) -> bytes:
@@ -170,15 +232,20 @@ def _escape_line_breakers(line: bytes) -> bytes:
     return line
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, real: Path) -> bytes:
     try:
-        return path.read_bytes()
+        with open_regular(real) as handle:
+            return handle.read()
     except FileNotFoundError:
         raise CassetteError(f"{path}: cassette not found; {RECORD_HINT}", path=str(path)) from None
     except IsADirectoryError:
         raise CassetteError(
             f"{path}: is a directory, not a cassette file; point `cassette:` at a .jsonl file",
             path=str(path),
+        ) from None
+    except NotRegularFile as exc:
+        raise CassetteError(
+            f"{path}: {exc.strerror}; point `cassette:` at a .jsonl file", path=str(path)
         ) from None
     except OSError as exc:
         raise CassetteError(

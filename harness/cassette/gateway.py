@@ -31,6 +31,7 @@ from harness.cassette.matching import ReplayCassette
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
+from harness.config.containment import Project
 from harness.errors import CassetteError, CassetteMissError
 from harness.kinds import FailureKind
 from harness.results import Failure
@@ -157,10 +158,12 @@ class ReplayGateway:
         strict: bool,
         case_id: str | None = None,
         matcher: Matcher | None = None,
+        project: Project | None = None,
     ) -> None:
         self.cassette_path = cassette_path
         self.strict = strict
         self.case_id = case_id
+        self.project = project
         self.matcher = matcher or Matcher(None, None)
         self._cassette: ReplayCassette | None = None
         self._file: CassetteFile | None = None
@@ -184,7 +187,7 @@ class ReplayGateway:
         if self._file is None:
             if self.cassette_path is None:
                 raise _no_cassette()
-            cassette = read_cassette(self.cassette_path)
+            cassette = read_cassette(self.cassette_path, self.project)
             check_redaction_key(
                 self.cassette_path, cassette.header, cassette.interactions, self.matcher.redactor
             )
@@ -268,11 +271,13 @@ class RecordGateway(LiveGateway):
         recorder: CassetteRecorder,
         case_id: str,
         cassette_path: Path | None,
+        project: Project | None = None,
     ) -> None:
         super().__init__(tools, redactor)
         self.recorder = recorder
         self.case_id = case_id
         self.cassette_path = cassette_path
+        self.project = project
         self.staged: list[Entry] = []
 
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
@@ -303,7 +308,9 @@ class RecordGateway(LiveGateway):
                 _not_written(f"{path} was left as it was: the attempt ended before final_output")
             ]
         try:
-            self.sha256 = self.recorder.commit(self.case_id, path, self.staged, append=self.append)
+            self.sha256 = self.recorder.commit(
+                self.case_id, path, self.staged, append=self.append, project=self.project
+            )
         except CassetteError as exc:
             return [Failure(type=FailureKind.CASSETTE_ERROR, message=exc.message)]
         return []
@@ -324,9 +331,15 @@ class AutoGateway(RecordGateway):
         case_id: str,
         cassette_path: Path | None,
         matcher: Matcher,
+        project: Project | None = None,
     ) -> None:
         super().__init__(
-            tools, redactor, recorder=recorder, case_id=case_id, cassette_path=cassette_path
+            tools,
+            redactor,
+            recorder=recorder,
+            case_id=case_id,
+            cassette_path=cassette_path,
+            project=project,
         )
         self.matcher = matcher
         self._cassette: ReplayCassette | None = None
@@ -350,10 +363,10 @@ class AutoGateway(RecordGateway):
         """The entries recorded so far, as this run sees them (an earlier attempt's included);
         an unreadable file is an error, never overwritten."""
         path = self.cassette_path
-        everything = [] if path is None else self.recorder.existing(path) or []
+        everything = [] if path is None else self.recorder.existing(path, self.project) or []
         entries = [entry for entry in everything if isinstance(entry, Interaction)]
         if path is not None and path.exists():
-            cassette = read_cassette(path)
+            cassette = read_cassette(path, self.project)
             check_redaction_key(path, cassette.header, entries, self.matcher.redactor)
             self.sha256 = cassette.sha256
         return self.matcher.cassette(

@@ -101,6 +101,7 @@ class Gateways:
                 strict=tooling.strict,
                 case_id=case.id,
                 matcher=tooling.matcher,
+                project=case.project,
             )
         if tooling.mode is RecordMode.auto:
             return AutoGateway(
@@ -110,6 +111,7 @@ class Gateways:
                 case_id=case.id,
                 cassette_path=case.cassette_path,
                 matcher=tooling.matcher,
+                project=case.project,
             )
         return RecordGateway(
             tools,
@@ -117,6 +119,7 @@ class Gateways:
             recorder=recorder,
             case_id=case.id,
             cassette_path=case.cassette_path,
+            project=case.project,
         )
 
     def redact_line(self, line: bytes) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -25,12 +26,15 @@ from harness.cassette.format import (
     CassetteHeader,
     Entry,
     Interaction,
+    check_replaceable,
+    contained,
     encode_entry,
     encode_header,
     read_cassette,
 )
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.redact import Redactor
+from harness.config.containment import Project
 from harness.config.schema import Case
 from harness.errors import CassetteError
 from harness.storage.atomic import atomic_write, remove_stale_temps
@@ -71,54 +75,69 @@ class CassetteRecorder:
                 self._users.setdefault(case.cassette_path, set()).add(case.id)
         self._entries: dict[Path, list[Entry]] = {}
 
-    def existing(self, path: Path) -> list[Entry] | None:
+    def existing(self, path: Path, project: Project | None = None) -> list[Entry] | None:
         """The file's entries as this run last wrote or read them; None when there is no file.
 
         Raises:
-            CassetteError: the file exists but cannot be read.
+            CassetteError: the file exists but cannot be read, or is outside the project.
         """
         if path not in self._entries:
-            if not path.exists():
+            if not os.path.lexists(contained(path, project)):
                 return None
-            self._entries[path] = read_cassette(path).entries
+            self._entries[path] = read_cassette(path, project).entries
         return self._entries[path]
 
-    def is_shared(self, path: Path, case_id: str) -> bool:
+    def is_shared(self, path: Path, case_id: str, project: Project | None = None) -> bool:
         if len(self._users.get(path, ())) > 1:
             return True
         try:
-            entries = self.existing(path) or []
+            entries = self.existing(path, project) or []
         except CassetteError:
             return False
         return any(entry.case not in (None, case_id) for entry in entries)
 
-    def commit(self, case_id: str, path: Path, new: Sequence[Entry], *, append: bool) -> str:
+    def commit(
+        self,
+        case_id: str,
+        path: Path,
+        new: Sequence[Entry],
+        *,
+        append: bool,
+        project: Project | None = None,
+    ) -> str:
         """Write `new` as the case's entries (append: after the ones it already has).
 
         Returns:
             The sha256 of the bytes written.
 
         Raises:
-            CassetteError: the existing file is unreadable and its other entries must be kept.
+            CassetteError: the existing file is unreadable and its other entries must be kept,
+                it is no cassette, or the path leads out of the project.
             InfrastructureError: the file cannot be written.
         """
-        shared = self.is_shared(path, case_id)
-        # Re-recording a file only this case uses keeps nothing of it, so it is not even read.
-        old = self._readable(path, case_id) if shared or append else []
+        real = contained(path, project)
+        shared = self.is_shared(path, case_id, project)
+        if shared or append:
+            old = self._readable(path, case_id, project)
+        else:
+            # Re-recording a file only this case uses keeps nothing of it, so it is not read
+            # whole; but it must be a cassette, or it is not written over.
+            check_replaceable(path, real)
+            old = []
         if shared:
             entries = _merge(old, case_id, new, append=append)
         else:
             entries = [msgspec.structs.replace(entry, case=None) for entry in (*old, *new)]
         entries = [self._redacted(entry) for entry in entries]
         data = self._header(entries) + b"".join(encode_entry(e) for e in entries)
-        remove_stale_temps(path)  # a run killed while writing this cassette left one
-        atomic_write(path, data)
+        remove_stale_temps(real)  # a run killed while writing this cassette left one
+        atomic_write(real, data)
         self._entries[path] = entries
         return hashlib.sha256(data).hexdigest()
 
-    def _readable(self, path: Path, case_id: str) -> list[Entry]:
+    def _readable(self, path: Path, case_id: str, project: Project | None) -> list[Entry]:
         try:
-            return self.existing(path) or []
+            return self.existing(path, project) or []
         except CassetteError as exc:
             raise CassetteError(
                 f"{exc.message}; {case_id}'s recording was not written, so the other entries "

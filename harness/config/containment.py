@@ -1,11 +1,19 @@
-"""Where a suite's cassettes and schemas may live: inside the suite's project, never anywhere
-on the machine.
+"""Where the files a suite names may be: inside the suite's project, never anywhere else.
 
-A suite from an untrusted branch must not make harness read (into reports, or as a "schema")
-or overwrite (record mode) files elsewhere. RunLedger suites legitimately reach up to a shared
-`cassettes/` folder (`../../cassettes/x.jsonl`), so the line is drawn at the project, not the
-suite folder: the git repository that holds the suite, or else the directory harness runs
-from. Paths are compared after symlinks are resolved, so a link cannot lead out either.
+A suite from an untrusted branch must not make harness read (into reports, or as a "schema" or
+a workspace file) or overwrite (record mode) files elsewhere. RunLedger suites legitimately
+reach up to a shared `cassettes/` folder (`../../cassettes/x.jsonl`), so the line is drawn at
+the project, not the suite folder.
+
+The project is the git work tree that holds the suite (the nearest folder above it with a
+`.git`); outside any repository, the suite's own folder. The folder harness runs from never
+counts: run from `/` it would hold every file of the machine. A work tree at `/` does not count
+either, for the same reason.
+
+`Project.contain` is the one check: every path a config can name goes through it once it is
+final (after `{model}` is substituted) and again where it is opened, and what is opened is
+the resolved path it returns, so a symlink that appears later (one the agent made, say) cannot
+lead out between the check and the use.
 """
 
 from __future__ import annotations
@@ -14,49 +22,80 @@ import os
 import stat
 from pathlib import Path
 
+import msgspec
 
-def project_roots(suite_dir: Path, cwd: Path | None = None) -> tuple[Path, ...]:
-    """The folders a suite's files may be in: its repository, the cwd (when the suite is
-    inside it), and the suite folder itself."""
-    suite_dir = Path(os.path.realpath(suite_dir))
-    cwd = Path(os.path.realpath(cwd or Path.cwd()))
-    roots = [suite_dir]
-    for folder in (suite_dir, *suite_dir.parents):
-        if (folder / ".git").exists():
-            roots.append(folder)
-            break
-    if suite_dir.is_relative_to(cwd):
-        roots.append(cwd)
-    return tuple(roots)
+
+class PathOutsideProject(ValueError):
+    """A path that resolves (symlinks followed) outside the suite's project."""
+
+
+class Project(msgspec.Struct, frozen=True):
+    """The folder every file a suite names must resolve into."""
+
+    root: Path  # resolved; never `/`
+
+    @classmethod
+    def of_suite(cls, suite_dir: Path) -> Project:
+        suite_dir = Path(os.path.realpath(suite_dir))
+        for folder in (suite_dir, *suite_dir.parents):
+            if folder.parent != folder and os.path.lexists(folder / ".git"):
+                return cls(folder)
+        return cls(suite_dir)
+
+    def outside(self, path: Path) -> bool:
+        return not resolved(path).is_relative_to(self.root)
+
+    def contain(self, path: Path, kind: str) -> Path:
+        """`path` resolved, symlinks followed: the path to open.
+
+        Raises:
+            PathOutsideProject: it resolves outside the project; the message says what to do.
+        """
+        real = resolved(path)
+        if not real.is_relative_to(self.root):
+            raise PathOutsideProject(self.escape_message(kind, path, real))
+        return real
+
+    def escape_message(self, kind: str, path: Path, real: Path | None = None) -> str:
+        shown = str(path) if real is None or real == path else f"{path} (resolving to {real})"
+        return (
+            f"{kind} {shown} is outside the suite's project ({self.root}); keep the files a "
+            "suite names in the suite's git repository (or, outside a repository, in the suite "
+            "folder)"
+        )
+
+
+def resolved(path: Path) -> Path:
+    return Path(os.path.realpath(path))
 
 
 def outside(path: Path, roots: tuple[Path, ...]) -> bool:
-    real = Path(os.path.realpath(path))
-    return not any(real.is_relative_to(root) for root in roots)
+    """True when `path` resolves (links followed) outside every folder of `roots`."""
+    real = resolved(path)
+    return not any(real.is_relative_to(resolved(root)) for root in roots)
 
 
 class Containment:
-    """`outside()` for the many files of one load: each folder is resolved once, then one
-    lstat per file tells whether the file is a plain one (a link, a missing file, anything in
-    a folder outside the roots is resolved in full). Same answers as `outside()`, at ~1
+    """`Project.outside()` for the many files of one load: each folder is resolved once, then
+    one lstat per file tells whether the file is a plain one (a link, a missing file, anything
+    in a folder outside the project is resolved in full). Same answers as `outside()`, at ~1
     syscall a file instead of one per path component."""
 
-    def __init__(self, roots: tuple[Path, ...]) -> None:
-        self.roots = roots
+    def __init__(self, project: Project) -> None:
+        self.project = project
         self._folder_inside: dict[str, bool] = {}
 
     def outside(self, path: Path) -> bool:
         folder, name = os.path.split(path)
         if name in ("", ".", "..") or not plain_file(path):
-            return outside(path, self.roots)
+            return self.project.outside(path)
         inside = self._folder_inside.get(folder)
         if inside is None:
-            real = Path(os.path.realpath(folder))
-            inside = any(real.is_relative_to(root) for root in self.roots)
+            inside = resolved(Path(folder)).is_relative_to(self.project.root)
             self._folder_inside[folder] = inside
-        # realpath(folder/name) is realpath(folder)/name when name is no link: under a root if
-        # the folder is; otherwise (say, the file is a root itself) the full check decides.
-        return not inside and outside(path, self.roots)
+        # realpath(folder/name) is realpath(folder)/name when name is no link: inside if the
+        # folder is; otherwise (say, the file is the root itself) the full check decides.
+        return not inside and self.project.outside(path)
 
 
 def plain_file(path: Path) -> bool:
@@ -66,11 +105,3 @@ def plain_file(path: Path) -> bool:
         return not stat.S_ISLNK(os.lstat(path).st_mode)
     except OSError:
         return False
-
-
-def escape_message(kind: str, path: Path, roots: tuple[Path, ...]) -> str:
-    widest = min(roots, key=lambda root: len(root.parts))
-    return (
-        f"{kind} {path} is outside the suite's project ({widest}); keep cassettes and schemas "
-        "in the suite's git repository, or run harness from a folder that contains them"
-    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from harness.config.containment import Containment, escape_message, project_roots
+from harness.config.containment import Containment, Project
 from harness.config.schema import (
     REGRESSION_ALIASES,
     Budgets,
@@ -52,6 +52,7 @@ class Layout(msgspec.Struct, frozen=True):  # a Struct: cheaper to define than a
     dir: Path
     suite: Document
     case_files: list[Path]
+    project: Project
 
 
 def find_suite_file(path: Path) -> Path:
@@ -78,7 +79,8 @@ def read_layout(suite_file: Path, problems: Problems) -> Layout:
     """Read the suite file (raising if it is unreadable) and find its case files."""
     suite = _rename_aliases(read_yaml(suite_file), problems)
     folder = suite_file.parent
-    return Layout(folder, suite, _case_files(suite, folder, problems))
+    project = Project.of_suite(folder)
+    return Layout(folder, suite, _case_files(suite, folder, project, problems), project)
 
 
 def _rename_aliases(suite: Document, problems: Problems) -> Document:
@@ -98,11 +100,14 @@ def _rename_aliases(suite: Document, problems: Problems) -> Document:
     return msgspec.structs.replace(suite, value={**suite.value, "regression": renamed}, lines=lines)
 
 
-def _case_files(suite: Document, folder: Path, problems: Problems) -> list[Path]:
+def _case_files(suite: Document, folder: Path, project: Project, problems: Problems) -> list[Path]:
     cases_path = suite.value.get("cases_path") if isinstance(suite.value, dict) else None
     if not isinstance(cases_path, str):
         return []  # converting the suite reports the missing or mistyped key
     cases_dir = _resolve(folder, cases_path)
+    if project.outside(cases_dir):
+        problems.add(suite.error(project.escape_message("cases folder", cases_dir), "$.cases_path"))
+        return []
     shown = display_path(cases_dir)
     try:
         with os.scandir(cases_dir) as entries:
@@ -122,7 +127,14 @@ def _case_files(suite: Document, folder: Path, problems: Problems) -> list[Path]
         problem = f"no case files (*.yaml, *.yml) in {shown}; add one file per case"
     if not names:
         problems.add(suite.error(problem, "$.cases_path"))
-    return [cases_dir / name for name in names]
+    containment = Containment(project)
+    inside = []
+    for path in (cases_dir / name for name in names):
+        if containment.outside(path):  # a case file that is a link leading out
+            problems.add(suite.error(project.escape_message("case file", path), "$.cases_path"))
+        else:
+            inside.append(path)
+    return inside
 
 
 def _resolve(folder: Path, relative: str) -> Path:
@@ -137,7 +149,8 @@ def resolve(
     problems: Problems,
 ) -> Suite:
     """The checked specs -> a `Suite`; problems found on the way are recorded, not raised."""
-    resolver = _Resolver(layout, suite, problems)
+    project = layout.project
+    resolver = _Resolver(layout, suite, problems, project)
     resolved = [resolver.case(document, case) for document, case in cases]
     digest = hashlib.sha256(layout.suite.raw)
     for document, _ in cases:
@@ -152,7 +165,8 @@ def resolve(
         tool_module=suite.tool_module,
         cases=tuple(resolved),
         regression=suite.regression,
-        baseline_path=resolver.optional_path(suite.baseline_path),
+        baseline_path=resolver.contained(layout.suite, "$.baseline_path", suite.baseline_path),
+        # Not contained: harness only makes a new run folder under it, as under --output-dir.
         output_dir=resolver.optional_path(suite.output_dir),
         agent_cwd=resolver.agent_cwd(suite.agent_cwd),
         agent_env=suite.agent_env,
@@ -174,6 +188,7 @@ def resolve(
         redact=suite.redact,
         match=suite.match,
         model_proxy=suite.model_proxy,
+        project=project,
     )
 
 
@@ -181,13 +196,23 @@ def _default(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
+# What a path field names, in the messages about it.
+_PATH_KINDS = {
+    "cassette": "cassette",
+    "schema_path": "schema",
+    "baseline_path": "baseline",
+}
+
+
 class _Resolver:
     """Resolves paths against the suite folder and merges each case over the suite."""
 
-    def __init__(self, layout: Layout, suite: SuiteFile, problems: Problems) -> None:
+    def __init__(
+        self, layout: Layout, suite: SuiteFile, problems: Problems, project: Project
+    ) -> None:
         self.dir = layout.dir
-        self.roots = project_roots(layout.dir)
-        self.containment = Containment(self.roots)
+        self.project = project
+        self.containment = Containment(project)
         self.document = layout.suite
         self.problems = problems
         self.registry = frozenset(suite.tool_registry)
@@ -215,6 +240,7 @@ class _Resolver:
             schemas={**self.suite_schemas, **schemas},
             tags=case.tags,
             models=tuple(self.models if case.models is None else case.models),
+            project=self.project,
         )
 
     def optional_path(self, relative: str | None) -> Path | None:
@@ -224,8 +250,8 @@ class _Resolver:
         """The resolved path, or None after recording that it is outside the suite's project."""
         target = self.optional_path(relative)
         if target is not None and self.containment.outside(target):
-            kind = "cassette" if json_path == "$.cassette" else "schema"
-            self.problems.add(document.error(escape_message(kind, target, self.roots), json_path))
+            kind = _PATH_KINDS.get(json_path.rpartition(".")[2], "file")
+            self.problems.add(document.error(self.project.escape_message(kind, target), json_path))
             return None
         return target
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from harness.config.containment import Project
 from harness.config.model_proxy import ModelProxySpec
 from harness.config.suggest import did_you_mean
 
@@ -353,6 +354,9 @@ class Case(msgspec.Struct, frozen=True):
     threshold: float | None = None  # the case's, else the suite's
     workspace: WorkspaceSpec | None = None  # merged over the suite's; sources absolute
     cassette_line: int | None = None  # where `cassette:` is written, for errors about it
+    # Where its cassette and workspace files must be, checked again where they are opened;
+    # None only for a case made outside load_suite.
+    project: Project | None = None
 
 
 class Suite(msgspec.Struct, frozen=True):
@@ -372,6 +376,7 @@ class Suite(msgspec.Struct, frozen=True):
     max_line_bytes: int
     kill_grace_ms: int
     strict: bool
+    project: Project  # where every file the suite names must be (harness/config/containment)
     agent_reuse: str | None = None  # never | per_worker | fork; None: per_worker
     preload: tuple[str, ...] = ()  # agent_reuse: fork
     output_type: str = "object"  # object | any: what final_output.output may be

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.config.containment import Project
 from harness.config.paths import PathEscapeError, check_relative, parse_duration
 from harness.config.schema import WorkspaceFile, WorkspaceSpec
 
@@ -21,9 +22,12 @@ def merge(suite: WorkspaceSpec | None, case: WorkspaceSpec | None) -> WorkspaceS
     )
 
 
-def resolve_files(spec: WorkspaceSpec, base_dir: Path) -> tuple[WorkspaceSpec, list[str]]:
-    """Sources made absolute (relative to the config folder), destinations defaulted to the
-    source's name; the problems found, each as `field: message`."""
+def resolve_files(
+    spec: WorkspaceSpec, base_dir: Path, project: Project
+) -> tuple[WorkspaceSpec, list[str]]:
+    """Sources made absolute (relative to the config folder) and checked to be inside the
+    project, destinations defaulted to the source's name; the problems found, each as
+    `field: message`."""
     problems = []
     files: list[WorkspaceFile | str] = []
     for i, entry in enumerate(spec.files):
@@ -32,6 +36,8 @@ def resolve_files(spec: WorkspaceSpec, base_dir: Path) -> tuple[WorkspaceSpec, l
         dest = item.dest if item.dest is not None else source.name
         if not source.exists():
             problems.append(f"files[{i}].src: {item.src!r} not found (relative to the config)")
+        elif project.outside(source):
+            problems.append(f"files[{i}].src: {project.escape_message('file', source)}")
         try:
             check_relative(dest)
         except PathEscapeError as exc:

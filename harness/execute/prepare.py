@@ -13,6 +13,7 @@ from harness.agent.process import is_shell_shim, resolve_executable
 from harness.attempt.host import agent_reuse
 from harness.attempt.spec import AgentSpec, AttemptPlan
 from harness.cassette.modes import Tooling, prepare_tooling
+from harness.config.containment import PathOutsideProject
 from harness.config.schema import RetrySpec, Suite
 from harness.errors import ConfigError, SpawnError, UsageError
 from harness.execute.events import RunEvents
@@ -175,6 +176,11 @@ def _baseline(options: GateOptions, suite: Suite) -> Baseline | None:
     path = options.baseline or (None if options.export_baseline else suite.baseline_path)
     if path is None:
         return None
+    if path == suite.baseline_path:  # named by the suite, not by the user's flag
+        try:
+            path = suite.project.contain(path, "baseline")
+        except PathOutsideProject as exc:
+            raise ConfigError(str(suite.file), str(exc), field="baseline_path") from None
     baseline = load_baseline(path)
     check_same_suite(baseline, suite.name)
     return baseline

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import msgspec
 
+from harness.config.containment import Project
 from harness.config.schema import CaseFile, GraderSpec, Suite, SuiteFile, WorkspaceSpec
 from harness.config.workspace import merge, resolve_files
 from harness.config.yaml_source import Document, Problems
@@ -37,6 +38,7 @@ def prepare_file(
     spec: F,
     *,
     base_dir: Path,
+    project: Project,
     problems: Problems,
     tool_registry: frozenset[str] | None,
     allow_ineffective: bool,
@@ -49,6 +51,7 @@ def prepare_file(
         document,
         spec.assertions,
         base_dir=base_dir,
+        project=project,
         problems=problems,
         tool_registry=tool_registry,
         allow_ineffective=allow_ineffective,
@@ -65,13 +68,13 @@ def attach_case_settings(
 ) -> Suite:
     """Each resolved case gets its threshold (its own, else the suite's) and its workspace
     (the case's over the suite's, sources made absolute)."""
-    suite_workspace = _resolved(suite_file, suite_document, suite.dir, problems)
+    suite_workspace = _resolved(suite_file, suite_document, suite, problems)
     by_id = {case.id: (document, case) for document, case in cases}
     resolved = []
     for case in suite.cases:
         document, case_file = by_id[case.id]
         threshold = case_file.threshold if case_file.threshold is not None else suite_file.threshold
-        own = _resolved(case_file, document, suite.dir, problems)
+        own = _resolved(case_file, document, suite, problems)
         workspace = merge(suite_workspace, own)
         if workspace is None:
             # The case's assertions are the suite's, then its own (harness.config.runledger).
@@ -104,11 +107,11 @@ def _check_no_workspace_graders(
 
 
 def _resolved(
-    spec: SuiteFile | CaseFile, document: Document, base_dir: Path, problems: Problems
+    spec: SuiteFile | CaseFile, document: Document, suite: Suite, problems: Problems
 ) -> WorkspaceSpec | None:
     if spec.workspace is None:
         return None
-    workspace, found = resolve_files(spec.workspace, base_dir)
+    workspace, found = resolve_files(spec.workspace, suite.dir, suite.project)
     for problem in found:
         field, message = problem.split(": ", 1)
         problems.add(document.error(message, f"$.workspace.{field}"))

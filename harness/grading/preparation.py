@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.config.containment import PathOutsideProject, Project
 from harness.config.runledger import load_json_schema
 from harness.config.yaml_source import Document, Problems, display_path
 from harness.errors import ConfigError
@@ -23,6 +24,7 @@ class Preparation:
     document: Document
     path: str  # the spec's JSON path in the document, `$.assertions[2]`
     base_dir: Path  # relative paths resolve against this folder
+    project: Project  # every file a spec names must be inside it (harness.config.containment)
     problems: Problems
     tool_registry: frozenset[str] | None = None  # None: any tool may be called
 
@@ -33,10 +35,19 @@ class Preparation:
     def resolve(self, relative: str) -> Path:
         return Path(os.path.abspath(self.base_dir / relative))
 
+    def contained(self, relative: str, field: str, kind: str) -> Path | None:
+        """The file `relative` names, resolved inside the project; None after an error."""
+        try:
+            return self.project.contain(self.resolve(relative), kind)
+        except PathOutsideProject as exc:
+            self.error(str(exc), field)
+            return None
+
     def load_schema(self, relative: str, field: str) -> Any:
         """The JSON Schema document at `relative` (JSON or YAML), or None after an error."""
-
-        target = self.resolve(relative)
+        target = self.contained(relative, field, "schema")
+        if target is None:
+            return None
         if not target.is_file():
             message = f"schema file {display_path(target)} not found (relative to the config)"
             self.error(message, field)

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.containment import Project
 from harness.config.schema import GraderSpec
 from harness.config.yaml_source import Document, Problems
 from harness.grading.catalogue import grader_of
@@ -29,6 +30,7 @@ def prepare_specs(
     specs: Sequence[GraderSpec],
     *,
     base_dir: Path,
+    project: Project,
     problems: Problems,
     tool_registry: frozenset[str] | None = None,
     allow_ineffective: bool = False,
@@ -37,7 +39,7 @@ def prepare_specs(
     """Each spec of a list checked and prepared, at `prefix[i]`."""
     return [
         prepare_spec(
-            Preparation(document, f"{prefix}[{i}]", base_dir, problems, tool_registry),
+            Preparation(document, f"{prefix}[{i}]", base_dir, project, problems, tool_registry),
             spec,
             allow_ineffective=allow_ineffective,
         )

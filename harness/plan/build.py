@@ -20,6 +20,7 @@ import msgspec
 
 from harness.attempt.spec import AttemptPlan
 from harness.config.commands import python_element
+from harness.config.containment import PathOutsideProject
 from harness.config.schema import Case, RecordMode, Suite
 from harness.config.yaml_source import display_path
 from harness.errors import ConfigError, ConfigErrors, UsageError
@@ -100,11 +101,22 @@ def seed_for(case_id: str, trial: int) -> int:
 
 
 def with_model(case: Case, model: str | None) -> Case:
-    """The case with `{model}` in its cassette path replaced by the model name."""
+    """The case with `{model}` in its cassette path replaced by the model name.
+
+    Raises:
+        ConfigError: the path it makes leads out of the suite's project (a symlink named like
+            the model, say); checked again where the cassette is opened.
+    """
     path = case.cassette_path
     if model is None or path is None or MODEL_PLACEHOLDER not in str(path):
         return case
-    return msgspec.structs.replace(case, cassette_path=Path(substitute(str(path), model)))
+    final = Path(substitute(str(path), model))
+    if case.project is not None:
+        try:
+            case.project.contain(final, f"for model {model!r}, cassette")
+        except PathOutsideProject as exc:
+            raise ConfigError(str(case.file), str(exc), line=case.line, field="cassette") from None
+    return msgspec.structs.replace(case, cassette_path=final)
 
 
 def substitute(text: str, model: str) -> str:

@@ -60,6 +60,7 @@ def load_suite(
     prepare = functools.partial(
         grading.prepare_file,
         base_dir=layout.dir,
+        project=layout.project,
         problems=problems,
         tool_registry=registry,
         allow_ineffective=allow_ineffective,
@@ -86,7 +87,8 @@ def load_suite(
         problems.check()  # raises: why the suite is None was recorded
         raise AssertionError("unreachable")
     # A bad mode is recorded already; resolving anyway finds the other problems too.
-    resolved = runledger.resolve(layout, suite, cases, record_mode or RecordMode.replay, problems)
+    mode_or_default = record_mode or RecordMode.replay
+    resolved = runledger.resolve(layout, suite, cases, mode_or_default, problems)
     resolved = grading.attach_case_settings(resolved, suite, layout.suite, cases, problems)
     problems.check()
     return resolved

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.containment import Project
 from harness.config.schema import GraderSpec
 from harness.config.yaml_source import Document, Problems
 from harness.grading.catalogue import grader_types
@@ -68,7 +69,13 @@ class GraderBuilder:
                 continue
             spec = self._convert(entry, grader, path, counts[entry.type] > 1)
             if spec is not None:
-                where = Preparation(self.document, f"{path}.config", self.base_dir, self.problems)
+                where = Preparation(
+                    self.document,
+                    f"{path}.config",
+                    self.base_dir,
+                    Project.of_suite(self.base_dir),
+                    self.problems,
+                )
                 specs.append(prepare_spec(where, spec, allow_ineffective=True))
         return specs
 

@@ -67,8 +67,8 @@ def test_clean_env_and_allowlist(tmp_path: Path) -> None:
 
 
 def test_cassette_and_schema_paths_cannot_leave_the_project(tmp_path: Path) -> None:
-    """Outside a git repository the project is the folder harness runs from; a path that
-    leads out of it, by `..`, an absolute path or a symlink, is a one-line error, exit 2."""
+    """Outside a git repository the project is the suite folder; a path that leads out of
+    it, by `..`, an absolute path or a symlink, is a one-line error, exit 2."""
     with started(tmp_path / "project") as harness:
         harness.cwd.mkdir(parents=True, exist_ok=True)
         outside_file = tmp_path / "elsewhere.jsonl"

@@ -22,8 +22,11 @@ def _policy_file(relative: str, where: Preparation) -> Any:
     """A policy file: relative to the config's folder, else (Assay's rule) to the cwd."""
 
     for base in (where.base_dir, Path.cwd()):
-        target = Path(os.path.abspath(base / relative))
-        if target.is_file():
+        found = Path(os.path.abspath(base / relative))
+        if found.is_file():
+            target = where.contained(str(found), "policy", "policy file")
+            if target is None:
+                return None
             try:
                 return load_json_schema(target) if target.suffix == ".json" else _yaml(target)
             except ConfigError as exc:
