@@ -16,6 +16,7 @@ import msgspec
 
 from harness._version import __version__
 from harness.assay.config import AssayConfig
+from harness.config.files import read_regular
 from harness.config.yaml_source import display_path
 from harness.errors import ConfigError
 from harness.storage.atomic import atomic_write
@@ -53,7 +54,7 @@ def export_baseline(path: Path, config: AssayConfig, rows: list[dict[str, Any]])
 def load_baseline(path: Path, config: AssayConfig) -> tuple[dict[tuple[str, str], Any], list[str]]:
     shown = display_path(path)
     try:
-        document = msgspec.json.decode(path.read_bytes())
+        document = msgspec.json.decode(read_regular(path))
     except OSError as exc:
         raise BaselineError(shown, f"cannot read the baseline: {exc.strerror or exc}") from None
     except msgspec.DecodeError as exc:

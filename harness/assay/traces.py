@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.files import read_regular
 from harness.config.yaml_source import display_path
 from harness.errors import ConfigError
 from harness.grading.context import ToolCall
@@ -70,7 +71,7 @@ class TraceFile:
 def read_trace(path: Path) -> TraceFile:
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise TraceError(shown, f"trace file cannot be read: {exc.strerror or exc}") from None
     reader = _Reader(shown)

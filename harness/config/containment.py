@@ -42,6 +42,11 @@ class Project(msgspec.Struct, frozen=True):
                 return cls(folder)
         return cls(suite_dir)
 
+    @classmethod
+    def at(cls, root: Path) -> Project:
+        """A project the caller names (a Ray shard: its copy of the shipped folder)."""
+        return cls(resolved(root))
+
     def outside(self, path: Path) -> bool:
         return not resolved(path).is_relative_to(self.root)
 

@@ -48,6 +48,18 @@ def read_regular(path: Path) -> bytes:
         return handle.read()
 
 
+def not_a_file(path: Path) -> str | None:
+    """Why `path` (links followed) cannot be read as a file: `is a folder`, `is a named pipe
+    (FIFO), not a regular file`; None when it is a regular file or does not exist."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, expected a file"
+    return None if stat.S_ISREG(mode) else f"is {_kind(mode)}, not a regular file"
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a named pipe (FIFO)"

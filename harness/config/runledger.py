@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from harness.config.containment import Containment, Project
+from harness.config.files import not_a_file
 from harness.config.schema import (
     REGRESSION_ALIASES,
     Budgets,
@@ -75,11 +76,12 @@ def find_suite_file(path: Path) -> Path:
     return found[0]
 
 
-def read_layout(suite_file: Path, problems: Problems) -> Layout:
-    """Read the suite file (raising if it is unreadable) and find its case files."""
+def read_layout(suite_file: Path, problems: Problems, project_root: Path | None = None) -> Layout:
+    """Read the suite file (raising if it is unreadable) and find its case files; the project
+    is `project_root` when given, else the suite's (harness.config.containment)."""
     suite = _rename_aliases(read_yaml(suite_file), problems)
     folder = suite_file.parent
-    project = Project.of_suite(folder)
+    project = Project.of_suite(folder) if project_root is None else Project.at(project_root)
     return Layout(folder, suite, _case_files(suite, folder, project, problems), project)
 
 
@@ -249,9 +251,15 @@ class _Resolver:
     def contained(self, document: Document, json_path: str, relative: str | None) -> Path | None:
         """The resolved path, or None after recording that it is outside the suite's project."""
         target = self.optional_path(relative)
-        if target is not None and self.containment.outside(target):
-            kind = _PATH_KINDS.get(json_path.rpartition(".")[2], "file")
+        if target is None:
+            return None
+        kind = _PATH_KINDS.get(json_path.rpartition(".")[2], "file")
+        if self.containment.outside(target):
             self.problems.add(document.error(self.project.escape_message(kind, target), json_path))
+            return None
+        if (problem := not_a_file(target)) is not None:
+            # A FIFO would block harness at its first read, with nothing on the screen.
+            self.problems.add(document.error(f"{kind} {display_path(target)} {problem}", json_path))
             return None
         return target
 

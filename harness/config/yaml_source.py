@@ -7,7 +7,6 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ import msgspec
 import yaml
 import yaml.constructor
 
+from harness.config.files import NotRegularFile, open_regular
 from harness.errors import ConfigError, ConfigErrors
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -130,19 +130,19 @@ def read_yaml(path: Path, shown: str | None = None) -> Document:
 def read_bytes(path: Path, shown: str) -> bytes:
     """The file's bytes; refuses folders, pipes and devices (reading a FIFO would block)."""
     try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise config_error(shown, "is a folder, expected a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise config_error(shown, "is not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise config_error(shown, f"is larger than {MAX_FILE_BYTES} bytes")
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise config_error(shown, f"is larger than {MAX_FILE_BYTES} bytes")
             # read(MAX_FILE_BYTES) would allocate 64 MiB for every 100-byte case file first.
-            data = stream.read(min(info.st_size + 1, MAX_FILE_BYTES))
-            if len(data) > info.st_size:  # it grew since stat(): on to the same cap as ever
+            data = stream.read(min(size + 1, MAX_FILE_BYTES))
+            if len(data) > size:  # it grew since fstat(): on to the same cap as ever
                 data += stream.read(MAX_FILE_BYTES - len(data))
             return data
+    except IsADirectoryError:
+        raise config_error(shown, "is a folder, expected a file") from None
+    except NotRegularFile as exc:
+        raise config_error(shown, f"{exc.strerror}; point it at a file") from None
     except FileNotFoundError:
         raise config_error(shown, "file not found") from None
     except PermissionError:

@@ -60,3 +60,6 @@ class RunOptions:
     grader_plugins: tuple[str, ...] = ()  # modules that register grader types
     allow_ineffective: bool = False  # run assertions that can never fail
     clean_env: bool = False  # agents get only the suite's agent_env_allow, else CLEAN_ENV
+    # The folder every file the suite names must be in (harness.config.containment); None: the
+    # suite's git work tree, else its folder. A Ray shard names its copy of the shipped folder.
+    project_root: Path | None = None

@@ -56,7 +56,10 @@ def prepare_run(options: RunOptions, events: RunEvents | None = None) -> Prepare
     events = events or RunEvents()
     check_grade_options(options.grade, options.grader_plugins)
     loaded = load_suite(
-        options.suite, mode=options.mode, allow_ineffective=options.allow_ineffective
+        options.suite,
+        mode=options.mode,
+        allow_ineffective=options.allow_ineffective,
+        project_root=options.project_root,
     )
     suite = select_cases(loaded, options.case_ids, options.tags)
     plan = build_plan(suite, models=parse_models(options.models), runs=options.runs)

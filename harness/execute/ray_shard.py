@@ -199,7 +199,10 @@ _prepared: dict[tuple[str, str], Prepared] = {}
 def _prepare(job: ShardJob, base: Path) -> Prepared:
     key = (job.run_key, str(base))
     if not job.run_key or key not in _prepared:
-        options = dataclasses.replace(job.options, suite=base / job.suite_rel, engine="local")
+        # The copy holds everything the suite names (ray_engine.shared_root), but not `.git`.
+        options = dataclasses.replace(
+            job.options, suite=base / job.suite_rel, engine="local", project_root=base
+        )
         _prepared.clear()  # one run at a time is kept
         _prepared[key] = prepare_run(options)
     return _prepared[key]

@@ -12,6 +12,7 @@ import msgspec
 
 from harness.aggregate.completeness import Completeness
 from harness.aggregate.tally import FAILED_KEPT, RunTally
+from harness.config.files import read_regular
 from harness.plan.build import Plan
 from harness.results import PASS, UNGRADED, AttemptResult
 
@@ -62,7 +63,7 @@ class RunReport:
         if self.run_dir is None:
             return dict(self.overview)
         with contextlib.suppress(OSError, msgspec.DecodeError, UnicodeDecodeError):
-            value = msgspec.json.decode((self.run_dir / "summary.json").read_bytes())
+            value = msgspec.json.decode(read_regular(self.run_dir / "summary.json"))
             if isinstance(value, dict):
                 return value
         # summary.json could not be written (a full disk): the same rows, from results.jsonl.

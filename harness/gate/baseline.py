@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.files import read_regular
 from harness.errors import ConfigError, UsageError
 from harness.storage.atomic import atomic_write
 
@@ -61,7 +62,7 @@ def load_baseline(path: Path) -> Baseline:
     """Read and check a baseline file; every problem is a one-line ConfigError (exit 2)."""
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
         raise ConfigError(
             shown, "baseline not found; create one with --export-baseline or `baseline promote`"
@@ -154,7 +155,7 @@ def read_summary(run: Path) -> tuple[dict[str, Any], Path]:
     """The summary.json of a run directory (or the file itself), with its path."""
     path = run / "summary.json" if run.is_dir() else run
     try:
-        value = msgspec.json.decode(path.read_bytes())
+        value = msgspec.json.decode(read_regular(path))
     except FileNotFoundError:
         raise UsageError(f"{path}: not found; pass a run directory or its summary.json") from None
     except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:

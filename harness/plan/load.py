@@ -33,7 +33,11 @@ from harness.plan.convert import convert
 
 
 def load_suite(
-    path: str | Path, *, mode: str | None = None, allow_ineffective: bool = False
+    path: str | Path,
+    *,
+    mode: str | None = None,
+    allow_ineffective: bool = False,
+    project_root: Path | None = None,
 ) -> Suite:
     """Load, check and resolve a suite, reporting every problem found in one error.
 
@@ -41,6 +45,8 @@ def load_suite(
         path: the suite folder, or its `suite.yaml` (or `suite.yml`) file.
         mode: overrides the suite's `mode`, as the CLI's `--mode` does.
         allow_ineffective: run assertions that can never fail instead of refusing them.
+        project_root: where every file the suite names must be (default: its git work tree,
+            else its folder; see harness.config.containment).
 
     Returns:
         The resolved suite: paths absolute, case settings merged over the suite's.
@@ -49,7 +55,8 @@ def load_suite(
         ConfigError: the one problem found; `ConfigErrors` when there are several.
     """
     problems = Problems()
-    layout = runledger.read_layout(runledger.find_suite_file(Path(path)), problems)
+    suite_file = runledger.find_suite_file(Path(path))
+    layout = runledger.read_layout(suite_file, problems, project_root)
     shown = [display_path(case_file) for case_file in layout.case_files]
     problems.file_order = [layout.suite.shown, *shown]
     suite_kind, case_kind = grading.file_kinds()

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.files import read_regular
 from harness.errors import UsageError
 from harness.reports.run_data import HISTORY_FILE, RunData
 from harness.reports.summary import case_row
@@ -38,7 +39,7 @@ def load_run(run_dir: Path) -> RunData:
 
 def _read_json(path: Path) -> Any:
     try:
-        return msgspec.json.decode(path.read_bytes())
+        return msgspec.json.decode(read_regular(path))
     except FileNotFoundError:
         return None
     except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:

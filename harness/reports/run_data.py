@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from harness.aggregate.result_index import ResultIndex
+from harness.config.files import read_regular
 from harness.results import AttemptResult
 from harness.storage.runs import iter_results, safe_name
 
@@ -115,7 +116,7 @@ class RunData:
 def _read_lines(path: Path) -> list[dict[str, Any]]:
     """JSON objects, one a line; a torn last line (a killed run) is skipped."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError:
         return []
     events = []

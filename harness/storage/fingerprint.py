@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from harness._version import __version__
+from harness.config.files import read_regular
 from harness.config.schema import Case, Suite
 
 # Bump when the fingerprint's inputs change meaning, so old history rows stop matching.
@@ -31,7 +32,7 @@ def _encode(value: Any) -> bytes:
 
 def _file_digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_regular(path)).hexdigest()
     except OSError:
         return None
 

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 
+from harness.config.files import open_regular
 from harness.results import AttemptResult
 from harness.storage.atomic import LineAppender, atomic_stream, atomic_write, disk_error
 
@@ -161,7 +162,7 @@ def iter_fields(path: Path, kind: type[T], *, missing_ok: bool = False) -> Itera
     if decoder is None:
         decoder = _decoders[kind] = msgspec.json.Decoder(kind)
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed below; a generator cannot use `with` here)
+        handle = open_regular(path)  # closed below; a generator cannot use `with` here
     except FileNotFoundError:
         if missing_ok:
             return
