@@ -142,7 +142,7 @@ def read_bytes(path: Path, shown: str) -> bytes:
     except IsADirectoryError:
         raise config_error(shown, "is a folder, expected a file") from None
     except NotRegularFile as exc:
-        raise config_error(shown, f"{exc.strerror}; point it at a file") from None
+        raise config_error(shown, str(exc.strerror)) from None
     except FileNotFoundError:
         raise config_error(shown, "file not found") from None
     except PermissionError:

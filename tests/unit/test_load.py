@@ -524,7 +524,7 @@ def test_files_that_cannot_be_read() -> None:
         "s/cases/dangling.yaml: file not found",
         "s/cases/dir.yaml: is a folder, expected a file",
         "s/cases/loop.yaml: cannot read: Too many levels of symbolic links",
-        "s/cases/pipe.yaml: is not a regular file",
+        "s/cases/pipe.yaml: is a named pipe (FIFO), not a regular file",
     ]
 
 
