@@ -30,6 +30,7 @@ from harness.config.yaml_source import (
 from harness.grading import loading as grading
 from harness.plan.checks import check_case, check_suite
 from harness.plan.convert import convert
+from harness.storage.runs import safe_name
 
 
 def load_suite(
@@ -126,14 +127,24 @@ def _command_unbraced(entry: Any) -> Any:
 def _check_unique_ids(documents: list[Document], problems: Problems) -> None:
     # On the raw values, so a case that fails to convert still claims its id.
     first: dict[str, Document] = {}
+    folders: dict[str, tuple[str, Document]] = {}
     for document in documents:
         case_id = document.value.get("id") if isinstance(document.value, dict) else None
-        if (
-            isinstance(case_id, str)
-            and (other := first.setdefault(case_id, document)) is not document
-        ):
+        if not isinstance(case_id, str):
+            continue
+        if (other := first.setdefault(case_id, document)) is not document:
             where = f"{other.shown}:{other.line_of('$.id')}"
             message = f"duplicate case id {case_id!r}, also used in {where}; ids must be unique"
+            problems.add(document.error(message, "$.id"))
+            continue
+        # safe_name hashes every id it changes: two ids share a folder only if made to.
+        other_id, other = folders.setdefault(safe_name(case_id), (case_id, document))
+        if other is not document:
+            where = f"{other.shown}:{other.line_of('$.id')}"
+            message = (
+                f"case id {case_id!r} would share its run folder with {other_id!r} "
+                f"({where}); rename one"
+            )
             problems.add(document.error(message, "$.id"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import secrets
@@ -38,6 +39,8 @@ _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 PRETTY_MAX_BYTES = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_HASH_SUFFIX = re.compile(r"-[0-9a-f]{10}$")
+_NAME_CHARS = 120
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -46,9 +49,18 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A file-name-safe form of a case id (ids may hold `/`, spaces or dots only)."""
-    cleaned = _UNSAFE.sub("_", name).strip("._")
-    return cleaned[:120] or "case"
+    """A folder name for an id (a case id, a model, an attempt id), distinct for distinct ids.
+
+    A safe id is its own name. Any other (`a/b`, `a b`, a 200-character id) becomes its safe
+    form plus 10 hex of its sha256: `a/b` -> `a_b-1f0e...`, never `a_b`, so the stderr logs,
+    transcripts and workspaces of two ids never share a folder. A safe id that ends like such
+    a suffix is hashed too, so it cannot take another id's name.
+    """
+    cleaned = _UNSAFE.sub("_", name).strip("._")[:_NAME_CHARS]
+    if cleaned == name and not _HASH_SUFFIX.search(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{cleaned[: _NAME_CHARS - 11] or 'id'}-{digest}"
 
 
 def encode_line(value: Any) -> bytes:
@@ -65,7 +77,9 @@ class RunDirectory:
 
     @classmethod
     def create(cls, output_dir: Path, suite_name: str, run_id: str) -> RunDirectory:
-        root = output_dir / safe_name(suite_name) / run_id
+        # Not safe_name: a suite's folder name stays as users' CI scripts know it.
+        root = output_dir / (_UNSAFE.sub("_", suite_name).strip("._")[:_NAME_CHARS] or "suite")
+        root /= run_id
         root.mkdir(parents=True, exist_ok=False)
         return cls(root)
 
