@@ -6,9 +6,10 @@ reach up to a shared `cassettes/` folder (`../../cassettes/x.jsonl`), so the lin
 the project, not the suite folder.
 
 The project is the git work tree that holds the suite (the nearest folder above it with a
-`.git`); outside any repository, the suite's own folder. The folder harness runs from never
-counts: run from `/` it would hold every file of the machine. A work tree at `/` does not count
-either, for the same reason.
+`.git`); outside any repository, the suite's own folder. A checkout without its `.git` (a
+container image, a CI artifact) names its root in `HARNESS_PROJECT_ROOT`. The folder harness
+runs from never counts: run from `/` it would hold every file of the machine; nor does `/`
+itself, whichever way it is named.
 
 `Project.contain` is the one check: every path a config can name goes through it once it is
 final (after `{model}` is substituted) and again where it is opened, and what is opened is
@@ -23,6 +24,8 @@ import stat
 from pathlib import Path
 
 import msgspec
+
+PROJECT_ROOT_ENV = "HARNESS_PROJECT_ROOT"
 
 
 class PathOutsideProject(ValueError):
@@ -43,9 +46,24 @@ class Project(msgspec.Struct, frozen=True):
         return cls(suite_dir)
 
     @classmethod
-    def at(cls, root: Path) -> Project:
-        """A project the caller names (a Ray shard: its copy of the shipped folder)."""
-        return cls(resolved(root))
+    def at(cls, root: Path, suite_dir: Path) -> Project:
+        """A project the user names (HARNESS_PROJECT_ROOT; a Ray shard: its copy of the shipped
+        folder). It must hold the suite and must not be `/`.
+
+        Raises:
+            PathOutsideProject: it is `/`, or the suite is not inside it.
+        """
+        project = cls(resolved(root))
+        if project.root.parent == project.root:
+            raise PathOutsideProject(
+                f"project root {root} is the filesystem root, which would let a suite write "
+                f"anywhere; set {PROJECT_ROOT_ENV} to the folder that holds the project"
+            )
+        if project.outside(suite_dir):
+            raise PathOutsideProject(
+                f"the suite {suite_dir} is outside the project root {root} ({PROJECT_ROOT_ENV})"
+            )
+        return project
 
     def outside(self, path: Path) -> bool:
         return not resolved(path).is_relative_to(self.root)
@@ -65,8 +83,8 @@ class Project(msgspec.Struct, frozen=True):
         shown = str(path) if real is None or real == path else f"{path} (resolving to {real})"
         return (
             f"{kind} {shown} is outside the suite's project ({self.root}); keep the files a "
-            "suite names in the suite's git repository (or, outside a repository, in the suite "
-            "folder)"
+            "suite names in the suite's git repository (outside a repository: in the suite "
+            f"folder, or set {PROJECT_ROOT_ENV} to the project's folder)"
         )
 
 

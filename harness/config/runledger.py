@@ -12,7 +12,12 @@ from typing import Any
 
 import msgspec
 
-from harness.config.containment import Containment, Project
+from harness.config.containment import (
+    PROJECT_ROOT_ENV,
+    Containment,
+    PathOutsideProject,
+    Project,
+)
 from harness.config.files import not_a_file
 from harness.config.schema import (
     REGRESSION_ALIASES,
@@ -81,8 +86,17 @@ def read_layout(suite_file: Path, problems: Problems, project_root: Path | None 
     is `project_root` when given, else the suite's (harness.config.containment)."""
     suite = _rename_aliases(read_yaml(suite_file), problems)
     folder = suite_file.parent
-    project = Project.of_suite(folder) if project_root is None else Project.at(project_root)
+    project = _project(folder, project_root or os.environ.get(PROJECT_ROOT_ENV) or None)
     return Layout(folder, suite, _case_files(suite, folder, project, problems), project)
+
+
+def _project(suite_dir: Path, root: str | Path | None) -> Project:
+    if root is None:
+        return Project.of_suite(suite_dir)
+    try:
+        return Project.at(Path(root), suite_dir)
+    except PathOutsideProject as exc:
+        raise config_error(display_path(suite_dir), str(exc)) from None
 
 
 def _rename_aliases(suite: Document, problems: Problems) -> Document:

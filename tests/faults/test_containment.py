@@ -202,3 +202,20 @@ def test_suite_paths_outside_the_project_are_refused_at_load(tmp_path: Path, fie
         assert run.exit_code == 2, run.describe()
         line = one_error_line(run)
         assert "suite.yaml:" in line and "outside the suite's project" in line, line
+
+
+def test_a_checkout_without_git_names_its_root_in_the_environment(tmp_path: Path) -> None:
+    """A container image or CI artifact has no .git: HARNESS_PROJECT_ROOT says where the
+    project is, so a RunLedger suite sharing `../shared/` keeps working there."""
+    with started(tmp_path) as harness:
+        checkout = tmp_path / "checkout"
+        suite = record_suite(checkout, [lookup_case("../shared/c.jsonl")])
+        run = harness.run(suite)
+        assert run.exit_code == 2, run.describe()
+        assert "HARNESS_PROJECT_ROOT" in one_error_line(run)
+        harness.env["HARNESS_PROJECT_ROOT"] = str(checkout)
+        assert harness.run(suite).exit_code == 0
+        assert (checkout / "shared" / "c.jsonl").is_file()
+        harness.env["HARNESS_PROJECT_ROOT"] = "/"
+        run = harness.run(suite)
+        assert run.exit_code == 2 and "filesystem root" in one_error_line(run), run.describe()

@@ -149,3 +149,16 @@ def test_the_project_is_the_git_work_tree_or_the_suite_folder_never_the_root(
     assert project.contain(repo / "cassettes" / "x.jsonl", "cassette")
     with pytest.raises(PathOutsideProject, match=r"cassette .* is outside the suite's project"):
         project.contain(repo / ".." / "x.jsonl", "cassette")
+
+
+def test_a_named_project_root_must_hold_the_suite_and_not_be_the_filesystem_root(
+    tmp_path: Path,
+) -> None:
+    suite = tmp_path / "checkout" / "suites" / "a"
+    suite.mkdir(parents=True)
+    named = Project.at(tmp_path / "checkout", suite)  # a checkout without its .git
+    assert named.root == Path(os.path.realpath(tmp_path / "checkout"))
+    with pytest.raises(PathOutsideProject, match="filesystem root"):
+        Project.at(Path("/"), suite)
+    with pytest.raises(PathOutsideProject, match="is outside the project root"):
+        Project.at(tmp_path / "elsewhere", suite)
