@@ -6,7 +6,7 @@ import collections
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
@@ -65,7 +65,7 @@ class AgentChannel:
             raise AgentProtocolError(
                 f"agent stdout line {self.lines_read + 1}: line longer than "
                 f"{self._max_line_bytes} bytes (max_line_bytes); "
-                f"starts with: {excerpt(bytes(self._stdout.buffer[:400]))}",
+                f"starts with: {excerpt(self._stdout.buffer)}",
                 line=self.lines_read + 1,
             ) from None
         except (anyio.IncompleteRead, anyio.EndOfStream, anyio.ClosedResourceError):
@@ -77,6 +77,23 @@ class AgentChannel:
             raise AgentClosedStdout from None
 
 
+class StreamRedactor(Protocol):
+    """What the stderr sink needs of redaction (harness.cassette.redact.Redactor)."""
+
+    def lines(self, data: bytes) -> bytes:
+        """Whole lines (or a piece of a line too long to wait for), secrets replaced."""
+        ...
+
+    def split_point(self, data: bytes) -> int:
+        """Where a line too long to wait for may be cut: no secret spans the offset returned."""
+        ...
+
+    def held(self, data: bytes) -> int:
+        """Bytes at the end of `data` that may begin a secret spanning a line break: they wait
+        for what follows."""
+        ...
+
+
 class StderrSink:
     """Copies the agent's stderr to a log file as it arrives and keeps a bounded tail."""
 
@@ -84,12 +101,14 @@ class StderrSink:
         self,
         log_path: Path | None,
         echo: Callable[[bytes], None] | None = None,
-        redact: Callable[[bytes], bytes] | None = None,
+        redact: StreamRedactor | None = None,
     ) -> None:
         self.log_path = log_path
         self.echo = echo  # also shown live (`--verbose`)
         # Secrets are redacted line by line before anything is kept: a secret split across two
-        # reads is still one line. A partial line waits for its end (or for 64 KiB).
+        # reads is still one line. A partial line waits for its end, or for 64 KiB: then the
+        # part before `split_point` is redacted and kept, and the rest waits, so a secret that
+        # straddles two 64 KiB pieces is still seen whole.
         self.redact = redact
         self._partial = b""
         self._file: BinaryIO | None = None
@@ -125,9 +144,11 @@ class StderrSink:
         pending = self._partial + chunk
         cut = len(pending) if final else pending.rfind(b"\n") + 1
         if cut == 0 and len(pending) >= _REDACT_PENDING_BYTES:
-            cut = len(pending)
+            cut = self.redact.split_point(pending)
+        elif cut and not final:
+            cut -= self.redact.held(pending[:cut])
         ready, self._partial = pending[:cut], pending[cut:]
-        return b"".join(self.redact(line) for line in ready.splitlines(keepends=True))
+        return self.redact.lines(ready) if ready else b""
 
     def _keep(self, chunk: bytes) -> None:
         if self.echo is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.agent.session import StreamRedactor
 from harness.attempt.host import AgentHost
 from harness.attempt.trace import Trace
 from harness.cassette.gateway import ReplayGateway, ToolGateway
@@ -32,7 +33,7 @@ class AttemptContext:
     # Keep each attempt's workspace in a folder of this one (else it goes when graded).
     keep_workspace_under: Path | None = None
     # Masks secrets in each stderr line before it reaches the log.
-    redact_line: Callable[[bytes], bytes] | None = None
+    redact_stderr: StreamRedactor | None = None
     # The gateway that answers a case's tool calls; None: replay the case's cassette.
     gateway_for: Callable[[Case], ToolGateway] | None = None
     # The model calls' session of an attempt (gateway, attempt id); None: no model_proxy.

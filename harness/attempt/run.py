@@ -78,7 +78,7 @@ async def _converse_and_grade(
     workspace: Workspace | None,
 ) -> AttemptOutput:
     case = plan.case
-    sink = StderrSink(stderr_path, echo=_echo_stderr(on_output), redact=context.redact_line)
+    sink = StderrSink(stderr_path, echo=_echo_stderr(on_output), redact=context.redact_stderr)
     gateway = context.gateway(case)
     conversation = Conversation(
         plan=plan,

@@ -20,6 +20,7 @@ from harness.config.containment import PathOutsideProject, Project
 from harness.config.paths import PathEscapeError, inside, parse_duration
 from harness.config.schema import WorkspaceFile, WorkspaceSpec
 from harness.errors import AttemptError
+from harness.excerpts import cut_tail
 from harness.grading.subprocesses import run_captured
 from harness.kinds import FailureKind
 from harness.storage.runs import safe_name
@@ -100,7 +101,7 @@ async def _run_setup(spec: WorkspaceSpec, root: Path) -> None:
         if done.timed_out:
             raise WorkspaceError(f"workspace setup {command!r} timed out after {seconds:g}s")
         if done.exit_code != 0:
-            tail = (done.stderr.strip() or done.stdout.strip())[-500:]
+            tail = cut_tail(done.stderr.strip() or done.stdout.strip(), 500)
             raise WorkspaceError(
                 f"workspace setup {command!r} exited with code {done.exit_code}: "
                 f"{tail or 'no output'}"

@@ -14,6 +14,7 @@ import msgspec
 
 from harness.cassette.format import RECORD_HINT, Interaction
 from harness.errors import CassetteMissError
+from harness.excerpts import WINDOW_CHARS, redact
 
 NEAREST_SHOWN = 3
 DIFF_LINES_SHOWN = 6
@@ -250,8 +251,9 @@ def _show(value: Any) -> str:
 
 
 def _short(encoded: bytes, limit: int = VALUE_CHARS) -> str:
-    """The text whole, or cut where a word or a JSON item ends, never inside one."""
-    text = encoded.decode("utf-8", errors="replace")
+    """The text whole, or cut where a word or a JSON item ends, never inside one; redacted
+    first (harness.excerpts), so no cut leaves part of a secret."""
+    text = redact(encoded[: (limit + WINDOW_CHARS) * 4].decode("utf-8", errors="replace"))
     if len(text) <= limit:
         return text
     head = text[: limit - 3]

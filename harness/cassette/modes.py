@@ -122,28 +122,27 @@ class Gateways:
             project=case.project,
         )
 
-    def redact_line(self, line: bytes) -> bytes:
-        return self.redactor.line(line)
-
     def redact_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.redactor.clean(events):
             return events
         return [self.redactor.value(event) for event in events]
 
     def redact_result(self, result: AttemptResult) -> AttemptResult:
-        """The result as it may be written: messages, tails and details redacted."""
-        if self.redactor.clean(result):  # key rules too: stricter than needed, never looser
-            return result
-        raw = msgspec.to_builtins(result)
-        # Key-name rules apply inside failures (their details hold args and results); the
-        # result's own fields are typed counters and names (a tool called `token`), so only
-        # their text is redacted, which keeps every type.
-        redacted = {
-            name: self.redactor.value(item, keys=name == "failures") for name, item in raw.items()
-        }
-        if redacted == raw:
-            return result
-        return msgspec.convert(redacted, AttemptResult)
+        return redact_result(self.redactor, result)
+
+
+def redact_result(redactor: Redactor, result: AttemptResult) -> AttemptResult:
+    """The result as it may be written: messages, tails and details redacted."""
+    if redactor.clean(result):  # key rules too: stricter than needed, never looser
+        return result
+    raw = msgspec.to_builtins(result)
+    # Key-name rules apply inside failures (their details hold args and results); the
+    # result's own fields are typed counters and names (a tool called `token`), so only
+    # their text is redacted, which keeps every type.
+    redacted = {name: redactor.value(item, keys=name == "failures") for name, item in raw.items()}
+    if redacted == raw:
+        return result
+    return msgspec.convert(redacted, AttemptResult)
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,12 @@ enough to guess, and set the same key where the cassettes are replayed.
 What is a secret:
   - the value of each environment variable named in `redact.env`, and by default of every one
     whose name has a part KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIALS (values of at
-    least 8 characters; named ones of at least 4);
+    least 8 characters; named ones of at least 4: a shorter value is not treated as a secret,
+    since hiding every `abc` in every output would hide the output, and cannot be guessed
+    back from markers only when the HMAC key is secret). Each is found as it is and in every
+    encoding harness writes text in: JSON-escaped (`\"`, `\\`, `\u00e9`), Python-repr
+    escaped, and XML/HTML-escaped (`&amp;`, `&quot;`, `&#x27;`), each replaced by the marker
+    of the secret itself;
   - the value under an object key named like `api_key`, `password`, `authorization` (the whole
     key, case and `-`/`_` ignored, so `token_count` is left alone), plus `redact.keys`;
   - text matching a pattern: Bearer tokens, `sk-...`, `ghp_...`, AWS key ids, JWTs, private key
@@ -21,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -36,6 +43,9 @@ MARKER_RE = re.compile(r"\[REDACTED(?::[0-9a-f]{16})?\]")
 _MARKER_START = "[REDACTED"
 MIN_NAMED_SECRET = 4
 MIN_GUESSED_SECRET = 8
+# What of a stream cut into pieces waits for the next one, so a pattern's secret (a bearer
+# token, a private key block) up to this long straddling a cut is still redacted whole.
+PIECE_OVERLAP = 8 * 1024
 # A replacement can make a pattern match that did not before (a `\b` at a new edge), so a text
 # is redacted again until nothing changes; real texts settle in one or two rounds.
 _MAX_ROUNDS = 4
@@ -162,9 +172,17 @@ class Redactor:
         self.secrets = secret_values(spec, environ, extra_env)
         patterns = [*(DEFAULT_PATTERNS if spec.defaults else ()), *spec.patterns]
         self._passes: list[re.Pattern[str]] = [compile_pattern(p) for p in patterns]
-        if self.secrets:
-            literal = "|".join(re.escape(secret) for secret in self.secrets)
-            self._passes.insert(0, re.compile(literal))
+        # Each encoding of a secret -> the secret, whose marker replaces it.
+        self._encoded: dict[str, str] = {}
+        for secret in reversed(self.secrets):  # a longer secret's form wins a tie
+            self._encoded.update(dict.fromkeys(encodings(secret), secret))
+        self.longest = max(map(len, self._encoded), default=0)
+        # Forms that span a line break: a stream redacted line by line must see them whole.
+        self._spanning_forms = sorted((form for form in self._encoded if "\n" in form), key=len)
+        self._spanning = _literal_regex(self._spanning_forms)
+        self._literal = _literal_regex(list(self._encoded))
+        if self._literal is not None:
+            self._passes.insert(0, self._literal)
         self._any = _union(self._passes)
         self._keys_re = _keys_regex(self.keys)
         self._screenable = not any(_EDGE_SENSITIVE.search(p.pattern) for p in self._passes)
@@ -246,6 +264,46 @@ class Redactor:
         redacted = self.text(text)
         return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
 
+    def lines(self, data: bytes) -> bytes:
+        """Lines of a byte stream: secrets that span lines first, then each line (so a
+        pattern's `^` and `$` keep meaning a line's start and end)."""
+        text = data.decode("utf-8", "surrogateescape")
+        if self._spanning is not None:
+            text = self._spanning.sub(self._replace, text)
+        redacted = "".join(self.text(line) for line in _LINE_END.split(text))
+        return redacted.encode("utf-8", "surrogateescape")
+
+    def held(self, data: bytes) -> int:
+        """How many bytes at the end of `data` must wait for more: the longest end that begins
+        a secret spanning a line break (none at all when no secret does)."""
+        if not self._spanning_forms:
+            return 0
+        text = data[-self.longest * 4 :].decode("utf-8", "surrogateescape")
+        for size in range(min(self.longest, len(text)), 0, -1):
+            end = text[-size:]
+            if any(len(form) > size and form.startswith(end) for form in self._spanning_forms):
+                return len(end.encode("utf-8", "surrogateescape"))
+        return 0
+
+    def split_point(self, data: bytes) -> int:
+        """Where a line too long to hold whole may be cut, redacted piece by piece: the last
+        `PIECE_OVERLAP` characters wait for the next piece (an environment secret is shorter,
+        so one that starts before the cut ends in `data`), and the cut moves past any secret
+        found across it."""
+        text = data.decode("utf-8", "surrogateescape")
+        window = max(self.longest, PIECE_OVERLAP)
+        cut = max(len(text) - window, 0)
+        for found in self._finds(text, max(cut - window, 0)):
+            if found.start() >= cut:
+                break
+            cut = max(cut, found.end())
+        return len(text[:cut].encode("utf-8", "surrogateescape"))
+
+    def _finds(self, text: str, start: int) -> list[re.Match[str]]:
+        passes = self._passes if self._any is None else [self._any]
+        found = [match for pattern in passes for match in pattern.finditer(text, start)]
+        return sorted(found, key=lambda match: match.start())
+
     def _entry(self, key: Any, value: Any) -> Any:
         if isinstance(key, str) and normalize_key(key) in self.keys and value is not None:
             if isinstance(value, str) and MARKER_RE.fullmatch(value):
@@ -285,6 +343,8 @@ class Redactor:
         return pattern.sub(self._replace, text)
 
     def _replace(self, found: re.Match[str]) -> str:
+        if found.re is self._literal or found.re is self._spanning:
+            return self.marker(self._encoded[found.group(0)])
         if found.re.groups and found.group(1) is not None:
             start, end = found.span(1)
             whole_start = found.start()
@@ -298,6 +358,15 @@ class Redactor:
 # rule with any of them (or a `^` that may negate a class) keeps the per-string walk.
 _EDGE_SENSITIVE = re.compile(r"\^|\$|\\[AZz]|\(\?<?[=!]")
 _screen_encoder = msgspec.json.Encoder()
+
+
+_LINE_END = re.compile("(?<=\n)")
+
+
+def _literal_regex(forms: list[str]) -> re.Pattern[str] | None:
+    """Any of `forms`, the longest first."""
+    ordered = sorted(forms, key=lambda form: (-len(form), form))
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
 def _keys_regex(keys: frozenset[str]) -> re.Pattern[str] | None:
@@ -339,6 +408,26 @@ def _interleave(parts: list[str], markers: list[str]) -> list[str]:
 
 def _encode(value: Any) -> str:
     return _encoder.encode(value).decode()
+
+
+def encodings(secret: str) -> set[str]:
+    """`secret` as harness may write it: raw, JSON-escaped (UTF-8 and ASCII-only), repr-escaped
+    and XML/HTML-escaped (with and without quotes)."""
+    try:
+        encoded = _encoder.encode(secret).decode()[1:-1]
+    except UnicodeEncodeError:  # a lone surrogate (an environment value that is not UTF-8)
+        encoded = secret
+    forms = {
+        secret,
+        encoded,
+        json.dumps(secret)[1:-1],
+        repr(secret)[1:-1],
+        html.escape(secret, quote=False),
+        html.escape(secret),
+        html.escape(secret).replace("&#x27;", "&apos;"),  # XML's own name for '
+        html.escape(secret).replace("&#x27;", "&#39;"),
+    }
+    return {form for form in forms if form}
 
 
 def contains_marker(value: Any) -> bool:

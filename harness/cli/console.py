@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from harness.aggregate.tally import FAILED_KEPT
+from harness.excerpts import ELLIPSIS, cut, redact
 from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def _detail(message: str, expected: Any, observed: Any) -> str:
         text += f"\nexpected: {_short(expected)}"
     if observed is not None:
         text += f"\nobserved: {_short(observed)}"
-    return clip_lines(text, MAX_DETAIL_CHARS)
+    # Redacted whole before any line is cut (harness.excerpts).
+    return clip_lines(redact(text), MAX_DETAIL_CHARS)
 
 
 def _short(value: Any) -> str:
@@ -113,7 +115,7 @@ def _short(value: Any) -> str:
     import msgspec
 
     text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
-    return text if len(text) <= 200 else text[:200] + "..."
+    return cut(text, 200 + len(ELLIPSIS))
 
 
 def github_annotation(result: AttemptResult) -> str:

@@ -125,7 +125,7 @@ class LocalEngine:
             grading=self.options.grade,
             host=self._host(),
             keep_workspace_under=self.keep_workspaces,
-            redact_line=tools.redact_line,
+            redact_stderr=tools.redactor,
             gateway_for=tools.for_case,
             model_for=None if proxy is None else _sessions(proxy),
         )

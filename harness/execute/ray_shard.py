@@ -27,6 +27,8 @@ from harness.attempt.persistent import KeptProcesses
 from harness.attempt.run import run_attempt
 from harness.attempt.spec import AttemptPlan
 from harness.attempt.trace import Trace
+from harness.cassette.modes import Gateways
+from harness.excerpts import redacting
 from harness.execute.options import RunOptions
 from harness.execute.pool import Pool, PoolSettings
 from harness.execute.prepare import Prepared, prepare_run
@@ -140,6 +142,13 @@ def run_shard(job: ShardJob, base: Path) -> ShardReport:
 async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> ShardReport:
     _notes.clear()
     prepared = _prepare(job, base)
+    with redacting(prepared.tooling.redactor.text):  # as a local run: redacted before cut
+        return await _run_prepared_shard(job, base, prepared, loop)
+
+
+async def _run_prepared_shard(
+    job: ShardJob, base: Path, prepared: Prepared, loop: _Loop
+) -> list[ShardOutput]:
     host: AgentHost | None = None
     if job.reuse == "per_worker":
         host = loop.slots
@@ -158,11 +167,14 @@ async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> ShardReport:
         def log_path(attempt: AttemptPlan) -> Path:
             return logs / f"{len(by_id)}-{attempt.attempt_id.replace('/', '_')}.log"
 
+        tools = Gateways(prepared.tooling)  # replay: redaction and matching, as run locally
         context = AttemptContext(
             tool_registry=prepared.suite.tool_registry,
             strict=prepared.strict,
             grading=job.options.grade,
             host=host,
+            redact_stderr=tools.redactor,
+            gateway_for=tools.for_case,
         )
 
         async def run_one(attempt: AttemptPlan, try_number: int) -> AttemptOutput:

@@ -8,6 +8,7 @@ cassette miss) are kept as they were; grading's own are replaced.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 
 import msgspec
 
+from harness.cassette.modes import redact_result
+from harness.cassette.redact import Redactor
 from harness.config.schema import Case, Suite
 from harness.errors import UsageError
+from harness.excerpts import redacting
 from harness.execute.finish import RunEnd, decide
 from harness.grading.engine import (
     GRADER_ERROR,
@@ -80,17 +84,22 @@ async def regrade_run(
     traces = data.traces()
     warnings: list[str] = []
     results = []
-    for result in data.results:
-        case = cases.get(result.case_id)
-        events = traces.get(attempt_key(result))
-        if case is None:
-            warnings.append(f"{attempt_key(result)}: case no longer in the suite; kept as it was")
-            results.append(result)
-        elif not events:
-            warnings.append(f"{attempt_key(result)}: no transcript in the run; kept as it was")
-            results.append(result)
-        else:
-            results.append(await _regrade(result, case, events, options))
+    # Kept workspaces hold what the agent wrote, unredacted: evidence quoting them is
+    # redacted before it is cut, and every result before it is written, as in a run.
+    redactor = Redactor(suite.redact, os.environ)
+    with redacting(redactor.text):
+        for result in data.results:
+            case = cases.get(result.case_id)
+            events = traces.get(attempt_key(result))
+            if case is None:
+                warnings.append(f"{attempt_key(result)}: case no longer in the suite; kept as is")
+                results.append(result)
+            elif not events:
+                warnings.append(f"{attempt_key(result)}: no transcript in the run; kept as is")
+                results.append(result)
+            else:
+                graded = await _regrade(result, case, events, options)
+                results.append(redact_result(redactor, graded))
     return _write(run_dir, data.run, suite, results, options, plugins, warnings)
 
 

@@ -9,6 +9,7 @@ import anyio
 from harness.attempt.spec import AttemptPlan
 from harness.cassette.modes import Gateways, Tooling, open_gateways
 from harness.errors import EXIT_OK, HarnessError
+from harness.excerpts import redacting
 from harness.execute.engine import Engine, make_engine
 from harness.execute.events import RunEvents
 from harness.execute.finish import finish_run
@@ -36,6 +37,14 @@ async def run_suite(
     events.plan_ready(plan)
     if not plan.attempts:
         return RunReport(run_dir=None, exit_code=EXIT_OK, status="validated", plan=plan)
+    with redacting(prepared.tooling.redactor.text):  # every cut the run makes: redacted first
+        return await _run_prepared(prepared, options, events, handle_signals)
+
+
+async def _run_prepared(
+    prepared: Prepared, options: RunOptions, events: RunEvents, handle_signals: bool
+) -> RunReport:
+    plan = prepared.plan
     gate = prepare_gate(options.gate, prepared.suite, plan.attempts)
     folder = _create_folder(prepared, options, gate, events)
     events.started(prepared.suite, folder.root, len(plan))

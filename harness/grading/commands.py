@@ -12,6 +12,7 @@ import msgspec
 
 from harness.config.paths import PathEscapeError, check_relative, inside, parse_duration
 from harness.config.schema import GraderSpec
+from harness.excerpts import cut_tail
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import Completed, run_captured
@@ -100,7 +101,7 @@ def _judge(spec: RunCommand, shown: str, done: Completed) -> Verdict:
     passed_count = len(checks) - len(failed)
     evidence = "; ".join(failed) if failed else "; ".join(message for _, message in checks)
     if failed and not done.timed_out:
-        tail = (done.stderr.strip() or done.stdout.strip())[-400:]
+        tail = cut_tail(done.stderr.strip() or done.stdout.strip(), 400)
         if tail:
             evidence += f"; output tail: {shorten(tail, 400)}"
     return verdict(
@@ -112,8 +113,8 @@ def _judge(spec: RunCommand, shown: str, done: Completed) -> Verdict:
         observed={"exit_code": done.exit_code, "timed_out": done.timed_out},
         details={
             "command": shown,
-            "stdout": done.stdout[-4000:],
-            "stderr": done.stderr[-4000:],
+            "stdout": cut_tail(done.stdout, 4000),
+            "stderr": cut_tail(done.stderr, 4000),
             "seconds": round(done.seconds, 3),
         },
     )

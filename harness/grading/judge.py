@@ -20,6 +20,7 @@ import msgspec
 
 from harness.config.paths import parse_duration
 from harness.config.schema import GraderSpec
+from harness.excerpts import cut, cut_tail
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import run_captured
@@ -141,7 +142,7 @@ def parse_answer(answer: Any, who: str) -> Vote:
 
 def _short(value: Any) -> str:
     text = msgspec.json.encode(value).decode() if _encodable(value) else repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return cut(text, 200)
 
 
 def _encodable(value: Any) -> bool:
@@ -186,7 +187,7 @@ async def _ask_command(spec: Judge, request: dict[str, Any], seconds: float) -> 
     if done.timed_out:
         raise GraderError(f"{who} gave no answer within {spec.timeout}")
     if done.exit_code != 0:
-        tail = done.stderr.strip()[-300:]
+        tail = cut_tail(done.stderr.strip(), 300)
         raise GraderError(f"{who} exited with code {done.exit_code}: {tail or 'no stderr'}")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     try:

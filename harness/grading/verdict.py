@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from harness.excerpts import WINDOW_CHARS, cut, redact
 from harness.results import Verdict, VerdictStatus
 
 __all__ = ["ERRORED", "FAILED", "PASSED", "STATUSES", "UNCERTAIN", "GraderError", "Verdict"]
@@ -73,9 +74,12 @@ def with_status(spec: GraderSpec, status: VerdictStatus, evidence: str, **fields
 
 
 def shorten(value: Any, limit: int = 120) -> str:
-    """A value as evidence shows it: JSON for non-strings, cut at `limit` characters."""
-    text = repr(value) if isinstance(value, str) else _json(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """A value as evidence shows it: JSON for non-strings, redacted, then cut at `limit`
+    characters (harness.excerpts: a cut must never leave part of a secret)."""
+    text = (
+        _json(value) if not isinstance(value, str) else repr(redact(value[: limit + WINDOW_CHARS]))
+    )
+    return cut(text, limit)
 
 
 def _json(value: Any) -> str:

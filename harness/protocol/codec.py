@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from harness.errors import AgentProtocolError
+from harness.excerpts import ELLIPSIS, WINDOW_CHARS, cut_bytes
 from harness.protocol.messages import AGENT_MESSAGE_TYPES, AgentMessage, RunnerMessage
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -21,9 +22,9 @@ def encode_message(message: RunnerMessage) -> bytes:
     return _encoder.encode(message) + b"\n"
 
 
-def excerpt(line: bytes, limit: int = EXCERPT_CHARS) -> str:
-    text = line[: limit * 4].decode("utf-8", errors="replace")
-    return text if len(text) <= limit else text[:limit] + "..."
+def excerpt(line: bytes | bytearray, limit: int = EXCERPT_CHARS) -> str:
+    """The start of an agent's line for a message: redacted, then cut (harness.excerpts)."""
+    return cut_bytes(bytes(line[: (limit + WINDOW_CHARS) * 4]), limit + len(ELLIPSIS))
 
 
 def decode_agent_line(line: bytes, line_number: int) -> AgentMessage:

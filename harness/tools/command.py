@@ -21,6 +21,7 @@ from anyio.abc import ByteReceiveStream
 
 from harness.agent.process import open_agent
 from harness.errors import SpawnError
+from harness.excerpts import cut, cut_tail
 from harness.tools.backend import ToolFailure, ToolUnavailable, TransientToolError
 from harness.tools.stderr import show_tool_stderr
 
@@ -83,7 +84,7 @@ async def _read_all(stream: ByteReceiveStream, into: dict[str, bytes], name: str
 
 
 def _answer(program: str, status: int, stdout: bytes, stderr: bytes) -> Any:
-    err = stderr.decode("utf-8", "replace").strip()[-ERROR_CHARS:]
+    err = cut_tail(stderr.decode("utf-8", "replace").strip(), ERROR_CHARS)
     if status == EX_TEMPFAIL:
         raise TransientToolError(f"{program} exited with status 75 (try again): {err}".rstrip())
     if status != 0:
@@ -96,5 +97,5 @@ def _answer(program: str, status: int, stdout: bytes, stderr: bytes) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise ToolFailure(
-            f"{program} printed something that is not JSON on stdout: {text[:200]!r}"
+            f"{program} printed something that is not JSON on stdout: {cut(text, 200)!r}"
         ) from None

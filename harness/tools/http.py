@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from harness.excerpts import cut
 from harness.tools.backend import ToolFailure, TransientToolError, describe_exception
 
 if TYPE_CHECKING:
@@ -64,9 +65,9 @@ class HttpBackend:
             raise TransientToolError(describe_exception(exc)) from exc
         body = response.text
         if response.status_code in TRANSIENT_STATUSES:
-            raise TransientToolError(f"HTTP {response.status_code}: {body[:BODY_CHARS]}")
+            raise TransientToolError(f"HTTP {response.status_code}: {cut(body, BODY_CHARS)}")
         if not response.is_success:
-            raise ToolFailure(f"HTTP {response.status_code}: {body[:BODY_CHARS]}")
+            raise ToolFailure(f"HTTP {response.status_code}: {cut(body, BODY_CHARS)}")
         if not body.strip():
             return None
         try:

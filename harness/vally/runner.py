@@ -152,7 +152,7 @@ class Runner:
             tool_registry=registry,
             strict=False,
             grading=GradeOptions(skip=True),
-            redact_line=self.redactor.line,
+            redact_stderr=self.redactor,
             gateway_for=lambda case: self.toolbox.gateway(case, spec, stimulus),
         )
         agent = dataclasses.replace(
