@@ -1,5 +1,5 @@
-"""Agent-produced text cut to a length for people to read (evidence, excerpts, tails): redacted
-first, whole, then cut.
+"""Agent-produced text made fit to show: cut to a length for people to read (evidence,
+excerpts, tails), redacted first, whole, then cut; and stripped of what drives a terminal.
 
 Redaction recognises a secret whole: cut first, and the 40 characters of a key left before the
 cut are no longer that key, so they would reach results, reports and the console. Every place
@@ -15,6 +15,7 @@ and two runs in one process never see each other's. Outside a run nothing is in 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
@@ -60,3 +61,14 @@ def cut_tail(text: str, limit: int) -> str:
 def cut_bytes(data: bytes, limit: int, ellipsis: str = ELLIPSIS) -> str:
     """`cut` of bytes decoded as UTF-8 (bad bytes replaced), reading no more than it needs."""
     return cut(data[: (limit + WINDOW_CHARS) * 4].decode("utf-8", "replace"), limit, ellipsis)
+
+
+# What drives a terminal rather than shows on it: C0 controls but tab and newline (ESC starts
+# escape sequences, BEL rings, CR overwrites the line), DEL, C1 controls, and the
+# bidirectional overrides and isolates that reorder what is shown ("Trojan Source").
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(text: str) -> str:
+    """`text` fit to show on a terminal: each control character replaced by U+FFFD."""
+    return _TERMINAL_UNSAFE.sub("\ufffd", text)

@@ -19,6 +19,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from harness.errors import EXIT_INTERRUPTED, HarnessError
+from harness.excerpts import for_terminal
 
 # Subcommands defined in modules of their own: name -> (module, attribute); a Typer attribute
 # is a command group. Importing all nine and building every one's options took `harness run`
@@ -113,7 +114,7 @@ CLOSING_LINE = "harness.closing_line"
 def report_error(exc: HarnessError) -> None:
     """One `error:` line for each line of the message (ConfigErrors hold one a problem)."""
     for line in str(exc).splitlines() or [type(exc).__name__]:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {for_terminal(line)}", file=sys.stderr)
 
 
 class LazyCommands(MutableMapping[str, Any]):

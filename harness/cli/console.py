@@ -1,6 +1,7 @@
-"""The end-of-run console report: failures with expected/observed, totals, the run dir.
+"""The end-of-run console report: failures with expected/observed, totals, the run dir; and
+`echo`/`plain`, the one way the CLI shows text that came from an agent or a stored file.
 
-Live progress is harness/reports/progress.py."""
+Live progress is harness/cli/progress.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from harness.aggregate.tally import FAILED_KEPT
-from harness.excerpts import ELLIPSIS, cut, redact
+from harness.excerpts import ELLIPSIS, cut, for_terminal, redact
 from harness.results import ERROR, FAIL, PASS, UNGRADED, AttemptResult
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from harness.api import RunReport
 
 # A failure's detail: a cassette miss (the call, three nearest calls and their diffs) fits.
@@ -22,6 +25,21 @@ MAX_FAILURES_SHOWN = FAILED_KEPT
 CI_LOG_WIDTH = 160
 
 
+def echo(text: str, *, err: bool = False) -> None:
+    """Print a line that holds text from an agent, a tool or a stored file: its control
+    characters replaced (an agent's escape sequences must not drive the user's terminal)."""
+    print(for_terminal(text), file=sys.stderr if err else sys.stdout)
+
+
+def plain(text: str) -> Text:
+    """A rich cell of such text: never read as markup (`[/]` in an agent's message is text),
+    its control characters replaced."""
+    # lazy: only the failure table and the sweep tables pay for rich
+    from rich.text import Text
+
+    return Text(for_terminal(text))
+
+
 def print_report(report: RunReport) -> None:
     if report.run_dir is None:  # --runs 0: validated, nothing ran
         return
@@ -29,13 +47,13 @@ def print_report(report: RunReport) -> None:
     if failed:
         _print_failures(shown[:MAX_FAILURES_SHOWN])
         if failed > MAX_FAILURES_SHOWN:
-            print(f"... and {failed - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
+            echo(f"... and {failed - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
     if "sweep" in report.overview:
         _print_sweep(report)
     if failed and os.environ.get("GITHUB_ACTIONS") == "true":
         for result in report.iter_results():  # read back one at a time: a sweep fails many
             if result.status not in (PASS, UNGRADED):
-                print(github_annotation(result))
+                echo(github_annotation(result))
     passed = report.passed
     ungraded = report.count(UNGRADED)
     total = report.finished - ungraded
@@ -79,12 +97,14 @@ def _print_failures(failed: list[AttemptResult]) -> None:
     for result in sorted(failed, key=lambda r: r.attempt_id or r.case_id):
         for index, failure in enumerate(result.failures or []):
             table.add_row(
-                (result.attempt_id or result.case_id) if index == 0 else "",
-                result.status if index == 0 else "",
-                failure.type,
-                _detail(failure.message, failure.expected, failure.observed)
-                if failure.type != "budget_exceeded"  # its message names limit and actual
-                else failure.message,
+                plain((result.attempt_id or result.case_id) if index == 0 else ""),
+                plain(result.status if index == 0 else ""),
+                plain(failure.type),
+                plain(
+                    _detail(failure.message, failure.expected, failure.observed)
+                    if failure.type != "budget_exceeded"  # its message names limit and actual
+                    else failure.message
+                ),
             )
     # Off a terminal (CI logs) rich would assume 80 columns and fold every message.
     width = None if sys.stdout.isatty() else CI_LOG_WIDTH

@@ -17,6 +17,7 @@ def diff_command(
     """Compare a run with a baseline under the run's own gate settings. Exit 0 (no
     regression), 1 (regression), 2 (unreadable input or a different suite)."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+    from harness.cli.console import echo
     from harness.cli.gate_flags import print_gate
     from harness.errors import UsageError
     from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
@@ -34,11 +35,11 @@ def diff_command(
     diffs = gate.case_diffs
     for change in diffs.get("status_changed", []):
         model = f" [{change['model']}]" if change.get("model") else ""
-        print(f"changed  {change['id']}{model}: {change['baseline']} -> {change['current']}")
+        echo(f"changed  {change['id']}{model}: {change['baseline']} -> {change['current']}")
     for name in diffs.get("new_in_current", []):
-        print(f"new      {name}")
+        echo(f"new      {name}")
     for name in diffs.get("missing_in_current", []):
-        print(f"missing  {name}")
+        echo(f"missing  {name}")
     if not any(diffs.values()):
         print("no case changed status")
     print_gate({"regression": gate.to_json()})

@@ -6,7 +6,6 @@ Imported when the CLI starts: pathlib only, the rest inside functions.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,9 @@ def gate_options(
 def print_gate(summary: dict[str, Any]) -> None:
     """The gate's verdict on the console: failed checks and every case that is not a plain pass,
     each with what it was in the baseline and what it is now."""
+    # lazy: only commands that print a gate pay for these (`harness --help` stays fast)
+    from harness.cli.console import echo
+
     gate = summary.get("regression")
     if not isinstance(gate, dict):
         return
@@ -51,20 +53,19 @@ def print_gate(summary: dict[str, Any]) -> None:
     failed_checks = [check for check in gate.get("checks", []) if not check.get("passed")]
     if not baseline and not noted and not failed_checks and not gate.get("checks"):
         return
-    out = sys.stdout
     if baseline:
         title = f"Regression gate against {baseline}"
     else:
         title = "Gate (no baseline: every case must pass; --baseline FILE compares with one)"
-    print(f"{title}: {'passed' if gate.get('passed') else 'FAILED'}", file=out)
+    echo(f"{title}: {'passed' if gate.get('passed') else 'FAILED'}")
     for check in gate.get("checks", []):
         mark = "ok  " if check.get("passed") else "FAIL"
         extra = f" ({check['message']})" if check.get("message") else ""
         value, limit = _num(check.get("value")), _num(check.get("limit"))
-        print(f"  {mark} {check['name']}: {value} (limit {limit}){extra}", file=out)
+        echo(f"  {mark} {check['name']}: {value} (limit {limit}){extra}")
     order = {True: 0, False: 1}
     for unit in sorted(noted, key=lambda u: (order[bool(u.get("gating"))], u["case_id"])):
-        print(_unit_line(unit, has_baseline=bool(baseline)), file=out)
+        echo(_unit_line(unit, has_baseline=bool(baseline)))
 
 
 def _unit_line(unit: dict[str, Any], *, has_baseline: bool) -> str:

@@ -5,7 +5,6 @@ Only typer is imported at module level: `harness --help` stays fast.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,6 +53,7 @@ def grade_command(
     import anyio
 
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+    from harness.cli.console import echo
     from harness.execute.regrade import regrade_run
     from harness.storage.latest import resolve_run_dir
 
@@ -72,11 +72,11 @@ def grade_command(
         )
     )
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        echo(f"warning: {warning}", err=True)
     for result in report.results:
         if result.status != "pass":
             first = result.failures[0].message.splitlines()[0] if result.failures else ""
-            print(f"{result.attempt_id or result.case_id}: {result.status}: {first}")
+            echo(f"{result.attempt_id or result.case_id}: {result.status}: {first}")
     total = len(report.results)
     print(f"{report.passed} passed, {total - report.passed} not passed ({report.reason})")
     print(f"Grade directory: {report.grade_dir}")

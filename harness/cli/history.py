@@ -111,9 +111,12 @@ def _unit_trend(
 
 
 def _print_suite(block: dict[str, Any]) -> None:
+    # lazy: only this command pays for these (`harness --help` and other commands stay fast)
+    from harness.cli.console import echo
+
     runs = block["runs"]
     rates = [run["pass_rate"] for run in runs]
-    print(f"suite {block['suite']}: {len(runs)} run(s), oldest first")
+    echo(f"suite {block['suite']}: {len(runs)} run(s), oldest first")
     first, last = runs[0]["run_id"], runs[-1]["run_id"]
     print(
         f"  pass rate  {spark(rates)}  {_pct(rates[0])} -> {_pct(rates[-1])}  ({first} .. {last})"
@@ -128,7 +131,7 @@ def _print_suite(block: dict[str, Any]) -> None:
         mark = "  FLAKY: " + unit["flaky"] if unit["flaky"] else ""
         mark += "  (flips often)" if unit["flips"] >= 2 and not mark else ""
         latest_calls = next((c for c in reversed(calls) if c is not None), None)
-        print(
+        echo(
             f"  {unit['case_id']:<28} {unit['model'] or '-':<14} {unit['runs']:>4} "
             f"{_pct(unit['pass_rate']):>6}  {spark(unit['pass_trend'])}  {unit['flips']:>5}  "
             f"{spark(scaled(walls)):<{len(runs)}} {_num(walls[-1]):>6}  {_num(latest_calls):>5}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import sys
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Any
 from harness.api import RunEvents
 from harness.attempt.spec import AttemptPlan
 from harness.config.schema import Suite
+from harness.excerpts import for_terminal
 from harness.plan.build import Plan
 from harness.results import BUDGET_EXCEEDED, FAILED, INFRA_ERROR, PASSED, AttemptResult
 
@@ -27,7 +27,6 @@ QUIET, NORMAL, VERBOSE = "quiet", "normal", "verbose"
 PLAIN_INTERVAL_SECONDS = 10.0
 RUNNING_SHOWN = 6
 PLAIN_MODELS_SHOWN = 6
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class _Tally:
@@ -214,7 +213,7 @@ class ProgressEvents(RunEvents):
                 f"[{style}]{label} {outcomes.get(key, 0)}[/]" for label, key, style in _STYLED
             )
             table.add_row(
-                Text(name),
+                Text(for_terminal(name)),
                 ProgressBar(total=max(planned, 1), completed=done, width=30),
                 f"{done}/{planned}",
                 counts,
@@ -224,13 +223,13 @@ class ProgressEvents(RunEvents):
         if running:
             shown = ", ".join(f"{key} {now - since:.0f}s" for key, since in running[:RUNNING_SHOWN])
             more = f" (+{len(running) - RUNNING_SHOWN})" if len(running) > RUNNING_SHOWN else ""
-            table.add_row("running", Text(f"{shown}{more}"), "", "")
+            table.add_row("running", Text(for_terminal(f"{shown}{more}")), "", "")
         return table
 
     def _print(self, text: str) -> None:
         # markup=False and no control characters: attempt ids and agent output are data, and an
         # agent's escape sequences must not drive the user's terminal.
-        text = _CONTROL.sub("\ufffd", text)
+        text = for_terminal(text)
         if self._live is not None:
             self.console.print(text, markup=False, highlight=False, emoji=False)
             return

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 
 from harness.api import Prepared, RunOptions, run_suite, validate_run
-from harness.cli.console import print_report
+from harness.cli.console import echo, print_report
 from harness.cli.gate_flags import print_gate
 from harness.cli.progress import NORMAL, QUIET, VERBOSE, ProgressEvents
 from harness.errors import EXIT_OK, UsageError
@@ -89,7 +89,7 @@ def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool
         print_gate(report.overview)
     print_report(report)
     for line in (report.message or "").splitlines():
-        print(f"error: {line}", file=sys.stderr)
+        echo(f"error: {line}", err=True)
     return report.exit_code
 
 
@@ -98,7 +98,7 @@ def _plan_only(options: RunOptions, events: ProgressEvents, *, list_only: bool) 
     prepared = validate_run(options, events)
     if list_only:
         for attempt in prepared.plan.attempts:
-            print(attempt.attempt_id)
+            echo(attempt.attempt_id)
     verb = "planned" if list_only else "validated, nothing run (--runs 0)"
     print(f"{prepared.suite.name}: {plan_shape(prepared)}; {verb}", file=sys.stderr)
     return EXIT_OK

@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.aggregate.completeness import Completeness
 from harness.aggregate.sweep import ESTIMATORS
+from harness.excerpts import for_terminal
 
 # summary.md ---------------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ def console_tables(sweep: dict[str, Any]) -> list[Any]:
         models.add_column(name, justify="right")
     for row in sweep["per_model"]:
         models.add_row(
-            Text(_model(row["model"]) if row["model"] is not None else "(no model)"),
+            Text(for_terminal(_model(row["model"]) if row["model"] is not None else "(no model)")),
             str(row["trials_counted"]),
             str(row["passed"]),
             _pct(row["pass_rate"]),
@@ -128,10 +129,10 @@ def console_tables(sweep: dict[str, Any]) -> list[Any]:
         matrix = Table(title="Model x case (passed/trials, outcomes; ~ flaky)", expand=False)
         matrix.add_column("case")
         for model in names:
-            matrix.add_column(Text("(no model)" if model is None else model))
+            matrix.add_column(Text("(no model)" if model is None else for_terminal(model)))
         cells = {(row["case_id"], row["model"]): row for row in sweep["cases"]}
         for case_id in dict.fromkeys(row["case_id"] for row in sweep["cases"]):
             shown = [_cell(cells.get((case_id, model))).replace("`", "") for model in names]
-            matrix.add_row(Text(case_id), *(Text(cell) for cell in shown))
+            matrix.add_row(Text(for_terminal(case_id)), *(Text(cell) for cell in shown))
         tables.append(matrix)
     return tables
