@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from harness.config.containment import Containment, PathOutsideProject, Project
 from harness.grading.assay.schema import AssayFile
 from harness.grading.catalogue import file_kinds
+from harness.grading.registry import every_type
+from harness.grading.vally.catalogue import ensure_registered as ensure_vally_registered
 from tests.support.trees import SYMLINK_NAMES, symlink_tree
 
 
@@ -44,55 +46,74 @@ def test_containment_answers_as_resolving_in_full(tmp_path: Path) -> None:
 
 # Every field of a config file that names a file or folder, and how it is kept in the project.
 # A field whose name says "path" and is in neither table fails the test below: a new one cannot
-# be forgotten. Field names are `Struct.field`.
+# be forgotten. Keys are `module.Struct.field` (module without `harness.`).
 CONTAINED = {
-    "CaseFile.cassette": "runledger._Resolver.contained; again after {model} (plan.build."
-    "with_model) and where it is opened (cassette.format.contained)",
-    "SuiteFile.cases_path": "runledger._case_files: case files are read only from inside it",
-    "SuiteFile.baseline_path": "runledger._Resolver.contained; again in execute.prepare",
-    "JsonSchemaAssertion.schema_path": "runledger._Resolver.contained",
-    "JsonMatch.schema_path": "Preparation.load_schema",
-    "JsonMatch.schema_file": "Preparation.load_schema",
-    "TraceToolArgsSchema.schema_file": "Preparation.load_schema",
-    "AssayJsonSchema.schema_file": "becomes JsonMatch.schema_file",
-    "ArgsValid.policy": "grading.assay.graders._policy_file (Preparation.contained)",
-    "SequenceValid.policy": "grading.assay.graders._policy_file (Preparation.contained)",
-    "WorkspaceFile.src": "config.workspace.resolve_files; again in attempt.workspace._copy_files",
+    "config.schema.CaseFile.cassette": "runledger._Resolver.contained; again after {model} "
+    "(plan.build.with_model) and where it is opened (cassette.format.contained)",
+    "config.schema.SuiteFile.cases_path": "runledger._case_files: the folder and each case file",
+    "config.schema.SuiteFile.baseline_path": "runledger._Resolver.contained; execute.prepare",
+    "config.schema.JsonSchemaAssertion.schema_path": "runledger._Resolver.contained",
+    "grading.output.JsonMatch.schema_path": "Preparation.load_schema",
+    "grading.output.JsonMatch.schema_file": "Preparation.load_schema",
+    "grading.calls.TraceToolArgsSchema.schema_file": "Preparation.load_schema",
+    "grading.assay.schema.AssayJsonSchema.schema_file": "becomes JsonMatch.schema_file",
+    "grading.assay.metrics.ArgsValid.policy": "grading.assay.graders._policy_file",
+    "grading.assay.metrics.SequenceValid.policy": "grading.assay.graders._policy_file",
+    "config.schema.WorkspaceFile.src": "config.workspace.resolve_files; "
+    "again in attempt.workspace._copy_files",
 }
+_WORKSPACE = "workspace-relative: config.paths.inside at the point of use"
+_VALLY_GLOB = "a glob matched inside the attempt's workspace only"
 EXEMPT = {
-    # Inside the attempt's workspace, by harness.config.paths.inside at the point of use.
-    "WorkspaceFile.dest": "workspace-relative (config.paths.check_relative, paths.inside)",
-    "FileExists.path": "workspace-relative (config.paths.inside)",
-    "FileNotExists.path": "workspace-relative (config.paths.inside)",
-    "FileContains.path": "workspace-relative (config.paths.inside)",
-    "FileNotContains.path": "workspace-relative (config.paths.inside)",
-    "FileMatches.path": "workspace-relative (config.paths.inside)",
-    "FileNotMatches.path": "workspace-relative (config.paths.inside)",
-    "RunCommand.sub_path": "workspace-relative (config.paths.inside)",
+    "config.schema.WorkspaceFile.dest": _WORKSPACE,
+    "grading.files.FileExists.path": _WORKSPACE,
+    "grading.files.FileNotExists.path": _WORKSPACE,
+    "grading.files.FileContains.path": _WORKSPACE,
+    "grading.files.FileNotContains.path": _WORKSPACE,
+    "grading.files.FileMatches.path": _WORKSPACE,
+    "grading.files.FileNotMatches.path": _WORKSPACE,
+    "grading.commands.RunCommand.sub_path": _WORKSPACE,
+    "grading.vally.files.FileExists.path": _VALLY_GLOB,
+    "grading.vally.files.FileContains.path": _VALLY_GLOB,
+    "grading.vally.files.FileMatches.path": _VALLY_GLOB,
+    "grading.vally.files.DiffContains.path": _VALLY_GLOB,
+    "grading.vally.files.DiffEmpty.path": _VALLY_GLOB,
+    "grading.vally.files.DiffNotContains.path": _VALLY_GLOB,
+    "grading.vally.files.FileNotContains.path": _VALLY_GLOB,
+    "grading.vally.files.FileNotExists.path": _VALLY_GLOB,
+    "grading.vally.files.FileNotMatches.path": _VALLY_GLOB,
+    "grading.vally.program.Program.sub_path": _WORKSPACE,
+    "grading.vally.program.VallyRunCommand.sub_path": _WORKSPACE,
+    "grading.vally.steps.ToolMatch.path": "a regex over a tool call's `path` argument, no file",
     # Nothing is read or replaced there.
-    "SuiteFile.output_dir": "harness only makes a new run folder under it, as --output-dir",
-    "SuiteFile.agent_cwd": "where the agent (trusted to run as the user) starts",
-    "CommandToolSpec.cwd": "where a trusted tool command starts",
-    "McpServerSpec.cwd": "where a trusted MCP server starts",
-    "SuiteFile.tool_module": "a Python module name, imported like any trusted suite code",
-    "Ref.path": "refused at load: an unresolved $ref cannot run",
+    "config.schema.SuiteFile.output_dir": "harness only makes a new run folder under it",
+    "config.schema.SuiteFile.agent_cwd": "where the agent (run as the user) starts",
+    "config.schema.CommandToolSpec.cwd": "where a trusted tool command starts",
+    "config.schema.McpServerSpec.cwd": "where a trusted MCP server starts",
+    "config.schema.SuiteFile.tool_module": "a module name, imported as trusted suite code",
+    "grading.assay.schema.Ref.path": "refused at load: an unresolved $ref cannot run",
 }
-_PATHLIKE = re.compile(r"path|file|dir|src|dest|cwd|cassette|policy|module", re.IGNORECASE)
+_PATHLIKE = re.compile(r"path|file|dir|src|dest|cwd|cassette|policy|module|glob", re.IGNORECASE)
+
+
+def _key(cls: type[msgspec.Struct]) -> str:
+    return f"{cls.__module__.removeprefix('harness.')}.{cls.__name__}"
 
 
 def _config_structs() -> dict[str, type[msgspec.Struct]]:
-    """Every Struct a suite, case or Assay config can hold, grader specs included."""
+    """Every Struct a suite, case, Assay config or Vally eval spec can hold: every registered
+    grader type's spec included."""
+    ensure_vally_registered()
     suite_kind, case_kind = file_kinds()
+    roots = [suite_kind, case_kind, AssayFile, *(grader.spec for grader in every_type())]
     found: dict[str, type[msgspec.Struct]] = {}
-    pending: list[mi.Type] = [mi.type_info(kind) for kind in (suite_kind, case_kind, AssayFile)]
+    pending: list[mi.Type] = [mi.type_info(kind) for kind in roots]
     while pending:
         info = pending.pop()
         if isinstance(info, mi.StructType):
-            if found.setdefault(info.cls.__name__, info.cls) is not info.cls and info.cls not in (
-                suite_kind,
-                case_kind,
-            ):
+            if _key(info.cls) in found and info.cls not in (suite_kind, case_kind):
                 continue
+            found[_key(info.cls)] = info.cls
             pending.extend(field.type for field in info.fields)
         elif isinstance(info, mi.UnionType):
             pending.extend(info.types)

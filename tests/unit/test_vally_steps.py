@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness.config.containment import Project
 from harness.config.yaml_source import Document, Problems
 from harness.grading.preparation import Preparation
 from harness.grading.vally.steps import (
@@ -106,7 +107,9 @@ async def test_assistant_contains_tool_output() -> None:
 async def test_skill_overlap_and_empty_checks_are_load_errors() -> None:
     problems = Problems()
     document = Document(Path("e.yaml"), "e.yaml", b"", {}, {})
-    where = Preparation(document, "$.stimuli[0].graders[0]", Path("."), problems)
+    where = Preparation(
+        document, "$.stimuli[0].graders[0]", Path("."), Project.of_suite(Path(".")), problems
+    )
     prepare_skills(SkillInvocation(required=["a"], disallowed=["a"]), where)
     prepare_tool_calls(ToolCalls(sequence=[ToolMatch(name="(", result="x")]), where)
     messages = [error.render() for error in problems.errors]

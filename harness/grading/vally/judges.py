@@ -20,6 +20,7 @@ import anyio
 import msgspec
 
 from harness.config.schema import GraderSpec
+from harness.excerpts import cut_tail
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import run_captured
@@ -94,7 +95,7 @@ async def ask_judge(judge: JudgeConfig, request: Mapping[str, Any]) -> dict[str,
     if done.timed_out:
         raise GraderError(f"{who} gave no answer within {judge.timeout_seconds:g}s")
     if done.exit_code != 0:
-        tail = done.stderr.strip()[-300:]
+        tail = cut_tail(done.stderr.strip(), 300)
         raise GraderError(f"{who} exited with code {done.exit_code}: {tail or 'no stderr'}")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     try:

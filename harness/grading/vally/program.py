@@ -14,6 +14,7 @@ import msgspec
 
 from harness.config.paths import PathEscapeError, check_relative, inside
 from harness.config.schema import GraderSpec
+from harness.excerpts import cut_tail
 from harness.grading.commands import RunCommand, prepare_run_command
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
@@ -90,8 +91,8 @@ async def grade_program(spec: Program, context: GradingContext) -> Verdict:
 def _result(spec: Program, done: Completed) -> Verdict:
     shown = _shown(spec)
     details: dict[str, Any] = {
-        "stdout": done.stdout[-4000:],
-        "stderr": done.stderr[-4000:],
+        "stdout": cut_tail(done.stdout, 4000),
+        "stderr": cut_tail(done.stderr, 4000),
         "exit_code": done.exit_code,
     }
     if done.timed_out:
@@ -107,7 +108,7 @@ def _result(spec: Program, done: Completed) -> Verdict:
         passed = done.exit_code == 0
         evidence = f"Program '{shown}' exited with code {done.exit_code}"
         if not passed and done.stderr.strip():
-            evidence += f": {shorten(done.stderr.strip()[-300:], 300)}"
+            evidence += f": {shorten(cut_tail(done.stderr.strip(), 300), 300)}"
         return verdict(spec, passed, evidence, score=1.0 if passed else 0.0, details=details)
     try:
         answer = msgspec.json.decode(text.splitlines()[-1], type=_GraderResult)

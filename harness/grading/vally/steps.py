@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from harness.config.schema import GraderSpec
+from harness.excerpts import cut
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
 from harness.grading.vally.text import js_regex, regex_problem, shown
@@ -200,7 +201,7 @@ def grade_quotes_tool(spec: AssistantContainsToolOutput, context: GradingContext
             long_enough = len(fragment) >= spec.min_chars or (fragment == whole and fragment)
             if long_enough and fragment in said:
                 evidence = f"Assistant output contains output of tool '{use.name}': {fragment!r}"
-                return verdict(spec, True, evidence[:300], score=1.0)
+                return verdict(spec, True, cut(evidence, 300), score=1.0)
     names = shown(sorted({use.name for use in uses}))
     return verdict(spec, False, f"Assistant output contains no output of tools: {names}", score=0)
 
