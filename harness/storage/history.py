@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config.files import not_a_file
 from harness.errors import UsageError
 from harness.results import AttemptResult
 
@@ -111,6 +112,22 @@ class RunRecord(msgspec.Struct, frozen=True):
     config_hash: str | None = None
 
 
+def _check_location(path: Path) -> None:
+    """The database's folder made, or one line saying why it cannot be (a file named
+    `.harness` where the folder goes, say): a usage error, exit 2, never a traceback."""
+    fix = "pass --db PATH elsewhere (or --db :memory:)"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        reason = f"{blocker} is a file, not a folder" if blocker.exists() else exc.strerror
+        raise UsageError(
+            f"{path}: cannot create the history database's folder: {reason}; {fix}"
+        ) from None
+    if (problem := not_a_file(path)) is not None:  # sqlite would block on a FIFO
+        raise UsageError(f"{path}: the history database {problem}; {fix}")
+
+
 class History:
     """An open history database. Use as a context manager, or call close()."""
 
@@ -122,7 +139,7 @@ class History:
         """Open (creating and migrating) the database at `path`, or `:memory:`."""
         target = str(path)
         if target != MEMORY:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            _check_location(Path(target))
         try:
             connection = sqlite3.connect(target, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
             connection.row_factory = sqlite3.Row
