@@ -24,6 +24,9 @@ stderr.
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 from harness.kinds import FailureKind
 
 EXIT_OK = 0
@@ -91,6 +94,18 @@ class InfrastructureError(HarnessError):
     """The run itself cannot go on: the output directory is unwritable, the disk is full."""
 
     exit_code = EXIT_INFRA
+
+
+def disk_error(path: Path, exc: OSError) -> InfrastructureError:
+    """A write that failed (a full disk, a file-size limit, a quota) as the error that ends the
+    run: exit 3, one line naming the file."""
+    if exc.errno == errno.ENOSPC:
+        return InfrastructureError(f"{path}: disk full; results written so far are kept")
+    if exc.errno in (errno.EFBIG, errno.EDQUOT):  # a file size limit (ulimit -f) or a quota
+        return InfrastructureError(
+            f"{path}: cannot write: {exc.strerror}; results written so far are kept"
+        )
+    return InfrastructureError(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 class AttemptError(HarnessError):

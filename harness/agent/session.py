@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -12,7 +14,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from harness.errors import AgentProtocolError
+from harness.errors import AgentProtocolError, InfrastructureError, disk_error
 from harness.protocol.codec import decode_agent_line, encode_message, excerpt
 from harness.protocol.messages import AgentMessage, RunnerMessage
 
@@ -116,6 +118,9 @@ class StderrSink:
         self._tail_bytes = 0
         self.total_bytes = 0
         self.done = anyio.Event()
+        # Set when the log could not be written: the run cannot go on (harness.errors).
+        self.write_error: InfrastructureError | None = None
+        self.failed = anyio.Event()
 
     async def pump(self, stream: ByteReceiveStream) -> None:
         try:
@@ -153,19 +158,39 @@ class StderrSink:
     def _keep(self, chunk: bytes) -> None:
         if self.echo is not None:
             self.echo(chunk)
-        if self.log_path is not None:
-            if self._file is None:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.log_path.open("ab")
-            self._file.write(chunk)
+        if self.log_path is not None and self.write_error is None:
+            try:
+                self._write_log(self.log_path, chunk)
+            except OSError as exc:
+                # A full disk or a file-size limit: stop writing, keep draining (an agent
+                # blocked on its stderr would end as max_idle_ms, blamed for harness's disk),
+                # and say so: the attempt stops now and the run ends with exit 3.
+                self.write_error = disk_error(self.log_path, exc)
+                self._close_log()
+                self.failed.set()
         self._tail.append(chunk)
         self._tail_bytes += len(chunk)
         while self._tail_bytes > STDERR_TAIL_BYTES * 2 and len(self._tail) > 1:
             self._tail_bytes -= len(self._tail.popleft())
 
+    def _write_log(self, path: Path, chunk: bytes) -> None:
+        if self._file is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Unbuffered: a write that does not fit fails here, not unseen at close.
+            self._file = path.open("ab", buffering=0)
+        view = memoryview(chunk)
+        while view:
+            written = self._file.write(view)
+            if not written:  # a full disk can take part of a write without an error
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+
     def close(self) -> None:
         if self.redact is not None and self._partial:
             self._keep(self._redact_lines(b"", final=True))
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()

@@ -11,6 +11,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+
 from harness.agent.session import StderrSink
 from harness.attempt.budgets import LiveBudget
 from harness.attempt.build import Ending, build_result, failure_of, ordered_failures
@@ -21,7 +23,7 @@ from harness.attempt.normalization import Normalizer
 from harness.attempt.spec import AgentSpec, AttemptPlan, OutputHook
 from harness.attempt.trace import Trace
 from harness.attempt.workspace import Workspace, WorkspaceError, open_workspace
-from harness.errors import BudgetExceededError
+from harness.errors import AttemptError, BudgetExceededError
 from harness.grading.engine import Grading, failure_rows, grade_case
 from harness.results import PASS, Failure
 
@@ -92,7 +94,7 @@ async def _converse_and_grade(
         on_output=on_output,
         model=context.model_for(gateway, case, plan.attempt_id) if context.model_for else None,
     )
-    error = await (context.host or OWN_PROCESS).run(conversation)
+    error = await _hold(conversation, context)
     wall_ms = conversation.budget.elapsed_ms()
     trace, counters = conversation.trace, conversation.counters
     model_failures = _model_failures(conversation)
@@ -127,6 +129,29 @@ async def _converse_and_grade(
     )
     trace.end(result.status == PASS, wall_ms)
     return AttemptOutput(result=result, trace=trace, retryable=retryable)
+
+
+async def _hold(conversation: Conversation, context: AttemptContext) -> AttemptError | None:
+    """The conversation on the context's host, stopped at once if the stderr log cannot be
+    written (a full disk, a file-size limit).
+
+    Raises:
+        InfrastructureError: the log could not be written; the run cannot go on (exit 3).
+    """
+    sink = conversation.sink
+    error: AttemptError | None = None
+    async with anyio.create_task_group() as watch:
+
+        async def stop_when_failed() -> None:
+            await sink.failed.wait()
+            watch.cancel_scope.cancel()
+
+        watch.start_soon(stop_when_failed)
+        error = await (context.host or OWN_PROCESS).run(conversation)
+        watch.cancel_scope.cancel()
+    if sink.write_error is not None:
+        raise sink.write_error
+    return error
 
 
 async def _grade(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from harness.errors import InfrastructureError
+from harness.errors import disk_error
 
 
 def _temp_prefix(path: Path) -> str:
@@ -108,13 +108,3 @@ class LineAppender:
                 os.fsync(self._handle.fileno())
                 self._handle.close()
             self._handle = None
-
-
-def disk_error(path: Path, exc: OSError) -> InfrastructureError:
-    if exc.errno == errno.ENOSPC:
-        return InfrastructureError(f"{path}: disk full; results written so far are kept")
-    if exc.errno in (errno.EFBIG, errno.EDQUOT):  # a file size limit (ulimit -f) or a quota
-        return InfrastructureError(
-            f"{path}: cannot write: {exc.strerror}; results written so far are kept"
-        )
-    return InfrastructureError(f"{path}: cannot write: {exc.strerror or exc}")

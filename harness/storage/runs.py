@@ -14,8 +14,9 @@ from typing import Any, BinaryIO, TypeVar
 import msgspec
 
 from harness.config.files import open_regular
+from harness.errors import disk_error
 from harness.results import AttemptResult
-from harness.storage.atomic import LineAppender, atomic_stream, atomic_write, disk_error
+from harness.storage.atomic import LineAppender, atomic_stream, atomic_write
 
 
 def _enc_hook(value: Any) -> Any:

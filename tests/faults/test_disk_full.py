@@ -102,3 +102,42 @@ def test_disk_full_exits_3_and_keeps_what_was_written(tmp_path: Path, limit: str
         [run_dir] = harness.run_dirs()
         assert assert_whole_lines(run_dir / "results.jsonl") > 0, described
         assert_whole_lines(run_dir / "run.jsonl")
+
+
+@pytest.mark.parametrize("limit", ["tmpfs", "rlimit"])
+def test_a_stderr_log_that_cannot_be_written_ends_the_run_at_once(
+    tmp_path: Path, limit: str
+) -> None:
+    """The agent's stderr.log is what fills the disk (or hits `ulimit -f`): harness keeps
+    draining the agent's stderr, stops writing, and ends the run with exit 3 naming the log,
+    at once, never blaming the agent with max_idle_ms (set far beyond the test's timeout)."""
+    with started(tmp_path) as harness, small_disk(harness.out, limit == "tmpfs") as mounted:
+        if limit == "tmpfs" and not mounted:
+            pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+        flood = {"stderr": "e" * 1000, "repeat": 2000}  # 2 MB: past both limits
+        suite = write_suite(
+            harness.cwd / "suite",
+            {
+                "suite_name": "flood",
+                "agent_command": ["python3", str(SCRIPT_AGENT)],
+                "budgets": {"max_idle_ms": 600_000},
+            },
+            [{"id": "flood", "input": {"steps": [flood, {"final": {"ok": True}}]}}],
+        )
+        completed = subprocess.run(
+            harness.argv(suite, "-q", "--db", ":memory:", "--max-retries", "0"),
+            cwd=harness.cwd,
+            env=harness.env,
+            capture_output=True,
+            text=True,
+            timeout=60,  # a run that waited for max_idle_ms would take ten minutes
+            check=False,
+            preexec_fn=None if mounted else limit_file_size,
+        )
+        described = f"mounted={mounted}\n{completed.stdout}\n{completed.stderr}"
+        assert completed.returncode == 3, described
+        assert "Traceback" not in completed.stderr, described
+        [error] = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+        assert "stderr.log" in error, described
+        assert ("disk full" if mounted else "File too large") in error, described
+        assert "max_idle_ms" not in completed.stdout + completed.stderr, described
