@@ -13,10 +13,12 @@ tagged entries yet.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -36,7 +38,7 @@ from harness.cassette.model_entry import ModelEntry
 from harness.cassette.redact import Redactor
 from harness.config.containment import Project
 from harness.config.schema import Case
-from harness.errors import CassetteError
+from harness.errors import CassetteError, disk_error
 from harness.storage.atomic import atomic_write, remove_stale_temps
 
 
@@ -53,7 +55,10 @@ def entries_for_case(entries: Sequence[Entry], case_id: str | None) -> list[int]
 
 class CassetteRecorder:
     """Writes the cassettes of one run. `commit` is synchronous on purpose: attempts run as
-    tasks on one thread, so two commits to one file can never interleave."""
+    tasks on one thread, so two commits to one file can never interleave. Another run (another
+    process) may record into the same file at the same time: each commit holds an exclusive
+    lock on the cassette's folder and merges against the file as it is on disk then, so what
+    the other run wrote in between is kept, never reverted."""
 
     def __init__(
         self,
@@ -69,26 +74,34 @@ class CassetteRecorder:
         """
         self.redactor = redactor
         self.kind_of = kind_of
+        # By the path as the case file writes it: `cassettes/{model}/x.jsonl` is one file per
+        # model, shared by the same cases on every model.
+        self._written_as: dict[str, Path] = {}
         self._users: dict[Path, set[str]] = {}
         for case in cases:
             if case.cassette_path is not None:
+                self._written_as[case.id] = case.cassette_path
                 self._users.setdefault(case.cassette_path, set()).add(case.id)
-        self._entries: dict[Path, list[Entry]] = {}
+        # Entries as last read or written, with the file's identity then (inode, mtime, size):
+        # a file another run replaced since is read again.
+        self._entries: dict[Path, tuple[_Stamp, list[Entry]]] = {}
 
     def existing(self, path: Path, project: Project | None = None) -> list[Entry] | None:
-        """The file's entries as this run last wrote or read them; None when there is no file.
+        """The file's entries as it is on disk now; None when there is no file.
 
         Raises:
             CassetteError: the file exists but cannot be read, or is outside the project.
         """
-        if path not in self._entries:
-            if not os.path.lexists(contained(path, project)):
-                return None
-            self._entries[path] = read_cassette(path, project).entries
-        return self._entries[path]
+        stamp = _stamp(contained(path, project))
+        if stamp is None:
+            return None
+        cached = self._entries.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self._entries[path] = (stamp, read_cassette(path, project).entries)
+        return cached[1]
 
     def is_shared(self, path: Path, case_id: str, project: Project | None = None) -> bool:
-        if len(self._users.get(path, ())) > 1:
+        if len(self._users.get(self._written_as.get(case_id, path), ())) > 1:
             return True
         try:
             entries = self.existing(path, project) or []
@@ -116,6 +129,19 @@ class CassetteRecorder:
             InfrastructureError: the file cannot be written.
         """
         real = contained(path, project)
+        with _locked(real.parent):
+            return self._commit(case_id, path, real, new, append=append, project=project)
+
+    def _commit(
+        self,
+        case_id: str,
+        path: Path,
+        real: Path,
+        new: Sequence[Entry],
+        *,
+        append: bool,
+        project: Project | None,
+    ) -> str:
         shared = self.is_shared(path, case_id, project)
         if shared or append:
             old = self._readable(path, case_id, project)
@@ -132,7 +158,9 @@ class CassetteRecorder:
         data = self._header(entries) + b"".join(encode_entry(e) for e in entries)
         remove_stale_temps(real)  # a run killed while writing this cassette left one
         atomic_write(real, data)
-        self._entries[path] = entries
+        stamp = _stamp(real)
+        if stamp is not None:
+            self._entries[path] = (stamp, entries)
         return hashlib.sha256(data).hexdigest()
 
     def _readable(self, path: Path, case_id: str, project: Project | None) -> list[Entry]:
@@ -206,6 +234,37 @@ def redact_event_data(redact: Redactor, data: str) -> str:
         return text
     redacted = redact.value(parsed)
     return text if redacted == parsed else msgspec.json.encode(redacted).decode()
+
+
+_Stamp = tuple[int, int, int]
+
+
+def _stamp(path: Path) -> _Stamp | None:
+    """The file's identity (inode, mtime, size), None when there is none. An atomic write
+    always makes a new inode, so a file replaced since never looks the same."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return (-1, -1, -1)  # unreadable: read_cassette says why
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` (flock on the folder itself: no lock file is left in the
+    cassettes folder) while a commit reads and replaces a file in it. Other runs wait."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise disk_error(folder, exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _merge(

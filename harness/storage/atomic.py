@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from harness.errors import disk_error
+from harness.errors import disk_error as disk_error  # storage's own name for it, kept
 
 
 def _temp_prefix(path: Path) -> str:
