@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from harness.excerpts import cut
 from harness.reports.markdown import code as _code
 from harness.reports.markdown import escape as _escape
 
@@ -38,7 +39,7 @@ def _pct(value: Any) -> str:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= MAX_EVIDENCE_CHARS else text[: MAX_EVIDENCE_CHARS - 3] + "..."
+    return cut(text, MAX_EVIDENCE_CHARS)
 
 
 def render_markdown(

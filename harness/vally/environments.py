@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.config import containment
 from harness.config.paths import PathEscapeError, check_relative
 from harness.config.yaml_source import Document, Problems
 from harness.grading.vally.metrics import parse_duration
@@ -30,6 +31,12 @@ class Where:
 
     def error(self, message: str, field: str) -> None:
         self.problems.add(self.document.error(message, f"{self.path}.{field}"))
+
+    def outside(self, path: Path, kind: str) -> str | None:
+        """Why `path` may not be used: it resolves outside the spec's project (the git work
+        tree that holds it, else its folder: harness.config.containment); None if inside."""
+        project = containment.Project.of_suite(self.base_dir)
+        return project.escape_message(kind, path) if project.outside(path) else None
 
     def warn(self, message: str, field: str) -> None:
         self.warnings.append(self.document.error(message, f"{self.path}.{field}").render())
@@ -79,6 +86,8 @@ def _files(spec: EnvironmentSpec, where: Where) -> list[tuple[Path, str]]:
             where.error(
                 f"{item.src!r} not found (relative to {where.document.shown})", f"files[{i}].src"
             )
+        elif (outside := where.outside(source, "file")) is not None:
+            where.error(outside, f"files[{i}].src")
         try:
             check_relative(dest)
         except PathEscapeError as exc:
@@ -90,7 +99,11 @@ def _files(spec: EnvironmentSpec, where: Where) -> list[tuple[Path, str]]:
 def _skills(spec: EnvironmentSpec, where: Where) -> list[Skill]:
     skills = []
     for i, entry in enumerate(spec.skills):
-        skill = skill_at(Path(os.path.abspath(where.base_dir / entry)))
+        folder = Path(os.path.abspath(where.base_dir / entry))
+        if (outside := where.outside(folder, "skill")) is not None:
+            where.error(outside, f"skills[{i}]")
+            continue
+        skill = skill_at(folder)
         if isinstance(skill, str):
             where.error(skill, f"skills[{i}]")
         else:
@@ -135,7 +148,9 @@ def _git(spec: EnvironmentSpec, where: Where) -> Git | None:
         return None
     if git.source is not None:
         location = os.path.abspath(where.base_dir / git.source)
-        if not (Path(location) / ".git").exists():
+        if (outside := where.outside(Path(location), "git source")) is not None:
+            where.error(outside, "git.source")
+        elif not (Path(location) / ".git").exists():
             where.error(f"{git.source!r} is not a git repository", "git.source")
     return Git(git.type, location, git.ref, git.shallow, tuple(git.sparse))
 

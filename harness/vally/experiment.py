@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from harness.config import containment
 from harness.config.yaml_source import Document, Problems, read_yaml
 from harness.errors import ConfigError, UsageError
 from harness.plan.convert import convert
@@ -149,6 +150,10 @@ def _set_pointer(document: Document, overrides: dict[str, Any], pointer: str, va
 def _eval_files(document: Document, experiment: ExperimentFile) -> list[Path]:
     base = document.path.parent
     files = sorted({p for pattern in experiment.evals for p in base.glob(pattern) if p.is_file()})
+    project = containment.Project.of_suite(base)
+    for path in files:
+        if project.outside(path):  # read only from inside the project
+            raise document.error(project.escape_message("eval spec", path), "$.evals")
     if not files:
         raise document.error("the eval globs match no file (relative to the experiment)", "$.evals")
     return files

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.config import containment
 from harness.config.yaml_source import Document, Problems, read_yaml
 from harness.errors import ConfigError
 from harness.plan.convert import convert
@@ -133,12 +134,21 @@ def discover(project: Project) -> list[Path]:
     found: set[Path] = set()
     for root in roots:
         folder = project.dir / root
+        _check_inside(project, folder, "paths.evals")
         for directory, subdirs, files in os.walk(folder):
             subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
             for name in files:
                 if any(fnmatch.fnmatch(name, pattern) for pattern in names):
                     found.add(Path(directory) / name)
     return sorted(found)
+
+
+def _check_inside(project: Project, path: Path, field: str) -> None:
+    """Eval specs are read only from inside the project (harness.config.containment)."""
+    where = containment.Project.of_suite(project.dir)
+    if where.outside(path):
+        shown = project.document.shown if project.document else PROJECT_FILE
+        raise ConfigError(shown, where.escape_message("eval spec", path), field=field)
 
 
 def suite_files(project: Project, name: str) -> tuple[list[Path], Suite]:
@@ -159,6 +169,8 @@ def suite_files(project: Project, name: str) -> tuple[list[Path], Suite]:
     if not suite.evals:
         return discover(project), suite
     files = sorted({path for pattern in suite.evals for path in project.dir.glob(pattern)})
+    for path in files:
+        _check_inside(project, path, f"suites.{name}.evals")
     if not files:
         raise ConfigError(None, f"--suite {name}: its evals globs match no file")
     return files, suite

@@ -24,6 +24,7 @@ from harness.attempt.trace import Trace
 from harness.attempt.workspace import WorkspaceError
 from harness.cassette.redact import Redactor
 from harness.config.schema import Budgets, Case
+from harness.excerpts import redacting
 from harness.execute.pool import STOP_INTERRUPTED, Pool, PoolSettings
 from harness.execute.retry import RetryPolicy
 from harness.grading.engine import GradeOptions, Grading
@@ -105,6 +106,16 @@ class Runner:
             on_retry=self._keep_failed_try,
         )
         recorder_cases = [_recorder_case(trial, settings) for trial in self.trials.values()]
+        # Every cut the run makes is of redacted text (harness.excerpts), as in `harness run`.
+        with redacting(self.redactor.text):
+            await self._run_pool(pool, recorder_cases, handle_signals)
+        for unit in self.units:
+            unit.sink.close()
+        return RunOutcome(
+            self.tallies, self.records, pool.stop_reason == STOP_INTERRUPTED, len(self.trials)
+        )
+
+    async def _run_pool(self, pool: Pool, recorder_cases: list[Any], handle_signals: bool) -> None:
         async with anyio.create_task_group() as tasks:
             if handle_signals:
                 tasks.start_soon(_watch_signals, pool)
@@ -112,11 +123,6 @@ class Runner:
                 plans = [self._plan(trial) for trial in self.trials.values()]
                 await pool.run(plans, self._run_one, self._on_result)
             tasks.cancel_scope.cancel()
-        for unit in self.units:
-            unit.sink.close()
-        return RunOutcome(
-            self.tallies, self.records, pool.stop_reason == STOP_INTERRUPTED, len(self.trials)
-        )
 
     def _plan(self, trial: Trial) -> AttemptPlan:
         tools = self.toolbox.offered(trial.unit.spec, trial.stimulus)

@@ -17,6 +17,7 @@ import anyio
 
 from harness.attempt.workspace import WorkspaceError
 from harness.config.paths import PathEscapeError, inside
+from harness.excerpts import cut_tail
 from harness.grading.subprocesses import run_captured
 from harness.vally.model import DEFAULT_COMMAND_TIMEOUT_SECONDS, Environment, Git, Skill
 
@@ -148,7 +149,7 @@ async def _run(
     if done.timed_out:
         raise WorkspaceError(f"{what} timed out after {seconds:g}s (environment.commandTimeout)")
     if done.exit_code != 0:
-        tail = (done.stderr.strip() or done.stdout.strip())[-500:]
+        tail = cut_tail(done.stderr.strip() or done.stdout.strip(), 500)
         raise WorkspaceError(f"{what} exited with code {done.exit_code}: {tail or 'no output'}")
 
 

@@ -19,6 +19,7 @@ from harness.grading.assay.schema import AssayFile
 from harness.grading.catalogue import file_kinds
 from harness.grading.registry import every_type
 from harness.grading.vally.catalogue import ensure_registered as ensure_vally_registered
+from harness.vally.spec import EvalSpecFile, ExperimentFile, HarnessFile, ProjectFile
 from tests.support.trees import SYMLINK_NAMES, symlink_tree
 
 
@@ -61,6 +62,12 @@ CONTAINED = {
     "grading.assay.metrics.SequenceValid.policy": "grading.assay.graders._policy_file",
     "config.schema.WorkspaceFile.src": "config.workspace.resolve_files; "
     "again in attempt.workspace._copy_files",
+    "vally.spec.FileEntry.src": "vally.environments._files (Where.outside)",
+    "vally.spec.EnvironmentSpec.skills": "vally.environments._skills (Where.outside)",
+    "vally.spec.GitSpec.source": "vally.environments._git (Where.outside)",
+    "vally.spec.Paths.evals": "vally.project.discover (_check_inside)",
+    "vally.spec.Suite.evals": "vally.project.suite_files (_check_inside)",
+    "vally.spec.ExperimentFile.evals": "vally.experiment._eval_files",
 }
 _WORKSPACE = "workspace-relative: config.paths.inside at the point of use"
 _VALLY_GLOB = "a glob matched inside the attempt's workspace only"
@@ -92,8 +99,23 @@ EXEMPT = {
     "config.schema.McpServerSpec.cwd": "where a trusted MCP server starts",
     "config.schema.SuiteFile.tool_module": "a module name, imported as trusted suite code",
     "grading.assay.schema.Ref.path": "refused at load: an unresolved $ref cannot run",
+    "vally.spec.FileEntry.dest": _WORKSPACE,
+    "vally.spec.ExecutorSpec.cwd": "where a trusted executor command starts",
+    "vally.spec.McpServerSpec.cwd": "where a trusted MCP server starts",
+    "vally.spec.Paths.results": "harness only makes new result folders under it",
+    "vally.spec.Paths.evalFilenames": "file name patterns matched under paths.evals",
+    "vally.spec.Paths.skills": "read from .vally.yaml for Vally's sake; harness never opens it",
+    # Not paths at all: JSON paths and pointers, regexes.
+    "vally.spec.Axis.path": "a JSON pointer into the resolved config",
+    "config.schema.Normalization.strip_paths": "JSON paths into the output",
+    "config.model_proxy.ModelMatch.ignore_paths": "JSON paths into a model request",
+    "grading.vally.steps.ToolMatch.result": "a regex over a tool call's result",
 }
-_PATHLIKE = re.compile(r"path|file|dir|src|dest|cwd|cassette|policy|module|glob", re.IGNORECASE)
+VALLY_FILES = (EvalSpecFile, ProjectFile, HarnessFile, ExperimentFile)
+_PATHLIKE = re.compile(
+    r"path|file|dir|src|dest|cwd|cassette|policy|module|glob|source|skill|result|eval",
+    re.IGNORECASE,
+)
 
 
 def _key(cls: type[msgspec.Struct]) -> str:
@@ -105,7 +127,13 @@ def _config_structs() -> dict[str, type[msgspec.Struct]]:
     grader type's spec included."""
     ensure_vally_registered()
     suite_kind, case_kind = file_kinds()
-    roots = [suite_kind, case_kind, AssayFile, *(grader.spec for grader in every_type())]
+    roots = [
+        suite_kind,
+        case_kind,
+        AssayFile,
+        *VALLY_FILES,
+        *(grader.spec for grader in every_type()),
+    ]
     found: dict[str, type[msgspec.Struct]] = {}
     pending: list[mi.Type] = [mi.type_info(kind) for kind in roots]
     while pending:
@@ -130,7 +158,9 @@ def _string_fields(cls: type[msgspec.Struct]) -> list[str]:
     names = []
     for field in info.fields:
         kinds = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
-        if any(isinstance(kind, mi.StrType) for kind in kinds):
+        # A string, or a list of them (`skills: [a, b]`).
+        items = [kind.item_type if isinstance(kind, mi.ListType) else kind for kind in kinds]
+        if any(isinstance(kind, mi.StrType) for kind in items):
             names.append(field.name)
     return names
 
