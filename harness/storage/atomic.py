@@ -20,6 +20,24 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}.{os.getpid()}."
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it to read it, which
+    another thread's file could catch): from /proc on Linux, else set and put back once."""
+    if _UMASK:
+        return _UMASK[0]
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    _UMASK.append(mask)
+    return mask
+
+
+_UMASK: list[int] = []  # read once: harness never changes its umask
+
+
 def remove_stale_temps(path: Path) -> list[Path]:
     """Delete the temp files beside `path` left by writers that no longer run (killed between
     creating and renaming one); returns what was removed."""
@@ -58,6 +76,10 @@ def atomic_stream(path: Path) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; the file it becomes gets what open() would give it
+        # (0666 less the umask): cassettes, junit.xml and reports are shared files. None of
+        # harness's files holds a secret by design (every one is redacted first).
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w+b") as handle:
             yield handle
             handle.flush()
