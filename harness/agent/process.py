@@ -28,9 +28,16 @@ live_groups: set[int] = set()
 
 
 def resolve_executable(argv0: str, *, cwd: Path | None = None) -> str:
-    """Resolve the agent's argv[0] once per run, so each spawn skips the PATH search."""
+    """Resolve the agent's argv[0] once per run, so each spawn skips the PATH search, and check
+    that it can start: a program that cannot is the suite's mistake, found before any agent
+    starts (exit 2), not a lost trial per attempt.
+
+    Raises:
+        SpawnError: not found, a folder, not executable, or its `#!` interpreter is missing.
+    """
     if os.sep in argv0:
         path = Path(argv0) if cwd is None or os.path.isabs(argv0) else cwd / argv0
+        _check_startable(path, argv0)
         return str(path)
     found = shutil.which(argv0)
     if found is None and argv0 == "python":
@@ -41,6 +48,30 @@ def resolve_executable(argv0: str, *, cwd: Path | None = None) -> str:
             f"agent command {argv0!r} not found on PATH; install it or use an absolute path",
         )
     return found
+
+
+def _check_startable(path: Path, shown: str) -> None:
+    if not path.exists():
+        raise SpawnError(f"agent command {shown!r} not found ({path})")
+    if path.is_dir():
+        raise SpawnError(f"agent command {shown!r} is a folder, not a program")
+    if not os.access(path, os.X_OK):
+        raise SpawnError(
+            f"agent command {shown!r} is not executable; `chmod +x {shown}`, or put its "
+            "interpreter first (`[python3, agent.py]`)"
+        )
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return  # exec will say why
+    words = first[2:].split() if first.startswith(b"#!") else []
+    interpreter = words[0].decode(errors="replace") if words else ""
+    if interpreter and not os.access(interpreter, os.X_OK):
+        raise SpawnError(
+            f"agent command {shown!r}: its #! interpreter {interpreter} is not there; fix "
+            "the first line, or put an interpreter first in agent_command"
+        )
 
 
 def is_shell_shim(executable: str) -> bool:

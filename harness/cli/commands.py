@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from harness.errors import EXIT_INTERRUPTED, HarnessError
+from harness.errors import EXIT_INFRA, EXIT_INTERRUPTED, HarnessError
 from harness.excerpts import for_terminal
 
 # Subcommands defined in modules of their own: name -> (module, attribute); a Typer attribute
@@ -100,11 +101,27 @@ class RootGroup(WideHelpGroup):
             print("interrupted", file=sys.stderr)
             code = EXIT_INTERRUPTED
             raise typer.Exit(code) from None
+        except _CLICK_ERRORS:
+            raise  # a bad flag: click prints the usage and exits 2, as it always does
+        except Exception:
+            # A bug in harness. Its exit must not read as "a case failed" (1), nor a damaged
+            # input (2): the run could not be judged, as for any infrastructure error.
+            traceback.print_exc()
+            print(f"error: {INTERNAL_ERROR}", file=sys.stderr)
+            code = EXIT_INFRA
+            raise typer.Exit(code) from None
         finally:
             closing = ctx.meta.get(CLOSING_LINE)
             if closing is not None:
                 closing(code)
 
+
+# Click's own errors, whichever click typer uses (its vendored copy in 0.28).
+_CLICK_ERRORS: tuple[type[BaseException], ...] = (
+    *(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "ClickException"),
+    typer.Abort,
+)
+INTERNAL_ERROR = "internal error in harness (a bug): please report it with the traceback above"
 
 # A command's last words, whatever its exit code (`harness ci` names Assay's reason code):
 # set `ctx.meta[CLOSING_LINE] = callable(exit_code)`; click shares `meta` with subcommands.

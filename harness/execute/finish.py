@@ -60,6 +60,7 @@ class RunEnd(NamedTuple):
     passed: int = 0
     ungraded: int = 0  # attempts not graded (--skip-grade)
     total: int = 0
+    lost: int = 0  # trials lost to infrastructure (infra_error results): neither pass nor fail
 
 
 class Decision(NamedTuple):
@@ -100,6 +101,10 @@ def _ungated(end: RunEnd) -> Decision:
     if end.grader_error:
         # A judge or grader that could not run says nothing about the agent: infrastructure.
         return Decision(EXIT_INFRA, "finished", "grader_error")
+    if end.lost and end.passed + end.ungraded + end.lost == end.total:
+        # What did not pass was lost, not failed (harness.kinds): the run measured less than
+        # it planned, which says nothing against the agent. Infrastructure, as a grader error.
+        return Decision(EXIT_INFRA, "finished", "trials_lost")
     if end.passed == end.total:
         return Decision(EXIT_OK, "finished", "all_passed")
     if end.passed + end.ungraded == end.total:
@@ -138,6 +143,7 @@ def run_end(
         passed=tally.statuses[PASS],
         ungraded=tally.statuses[UNGRADED],
         total=tally.total,
+        lost=completeness.lost,
     )
 
 
