@@ -30,7 +30,7 @@ def promote_command(
     """Write the run's summary as a baseline: exit 0, or 2 when the run failed (see
     --allow-failing) or cannot be read."""
     # lazy: only this command pays for these (`harness --help` and other commands stay fast)
-    from harness.gate.baseline import promote
+    from harness.gate.stored import promote
     from harness.storage.latest import resolve_run_dir
 
     path, summary = promote(resolve_run_dir(source), target, allow_failing=allow_failing)

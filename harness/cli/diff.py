@@ -20,8 +20,9 @@ def diff_command(
     from harness.cli.console import echo
     from harness.cli.gate_flags import print_gate
     from harness.errors import UsageError
-    from harness.gate.baseline import check_same_suite, load_baseline, read_summary, rows_of
+    from harness.gate.baseline import check_same_suite, load_baseline, rows_of
     from harness.gate.evaluate import Policy, evaluate
+    from harness.gate.stored import read_summary
     from harness.storage.latest import resolve_run_dir
 
     if baseline is None:

@@ -151,35 +151,8 @@ def write_baseline(path: Path, summary: dict[str, Any]) -> Path:
     return path
 
 
-def read_summary(run: Path) -> tuple[dict[str, Any], Path]:
-    """The summary.json of a run directory (or the file itself), with its path."""
-    path = run / "summary.json" if run.is_dir() else run
-    try:
-        value = msgspec.json.decode(read_regular(path))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: not found; pass a run directory or its summary.json") from None
-    except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise UsageError(f"{path}: cannot read the run summary: {exc}") from None
-    if not isinstance(value, dict) or "cases" not in value:
-        raise UsageError(f"{path}: not a harness or RunLedger summary.json")
-    return value, path
-
-
 def failing_ids(rows: Iterable[CaseRow]) -> list[str]:
     return sorted({row.id for row in rows if not row.passed and row.status != "skipped"})
-
-
-def promote(run: Path, to: Path, *, allow_failing: bool = False) -> tuple[Path, dict[str, Any]]:
-    """Write the run's summary as the baseline `to`; a failing run needs `allow_failing`."""
-    summary, path = read_summary(run)
-    failing = failing_ids(rows_of(summary))
-    if failing and not allow_failing:
-        shown = ", ".join(failing[:10]) + (" ..." if len(failing) > 10 else "")
-        raise UsageError(
-            f"{path}: {len(failing)} case(s) did not pass ({shown}); a baseline should be a "
-            "known-good run: fix them, or promote anyway with --allow-failing"
-        )
-    return write_baseline(to, summary), summary
 
 
 def check_same_suite(baseline: Baseline, suite_name: str) -> None:

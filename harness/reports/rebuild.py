@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import msgspec
-
-from harness.config.files import read_regular
 from harness.errors import UsageError
+from harness.gate.stored import StoredSummary
 from harness.reports.run_data import HISTORY_FILE, RunData
+from harness.reports.stored import StoredHistory, StoredRun, read_document
 from harness.reports.summary import case_row
 from harness.storage.atomic import atomic_write
 from harness.storage.runs import read_results
@@ -25,25 +23,18 @@ REPORT_FILES = {
 
 
 def load_run(run_dir: Path) -> RunData:
-    """Read a run directory; a missing summary.json (a killed run) is rebuilt from results."""
+    """Read a run directory; a missing summary.json (a killed run) is rebuilt from results.
+    Each stored file is checked as it is read: a damaged one is one error naming it (exit 2).
+    """
     if not (run_dir / "results.jsonl").is_file() and not (run_dir / "run.json").is_file():
         raise UsageError(f"{run_dir}: not a run directory (no run.json or results.jsonl)")
-    run = _read_json(run_dir / "run.json") or {}
+    run = read_document(run_dir / "run.json", StoredRun) or {}
     results = read_results(run_dir) if (run_dir / "results.jsonl").is_file() else []
-    summary = _read_json(run_dir / "summary.json")
+    summary = read_document(run_dir / "summary.json", StoredSummary)
     if summary is None:
         summary = {"suite": {"name": run.get("suite")}, "cases": [case_row(r) for r in results]}
-    history = _read_json(run_dir / HISTORY_FILE) or {}
+    history = read_document(run_dir / HISTORY_FILE, StoredHistory) or {}
     return RunData(run_dir, run, summary, results, list(history.get("runs", [])))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return msgspec.json.decode(read_regular(path))
-    except FileNotFoundError:
-        return None
-    except (OSError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
 
 
 def renderers() -> dict[str, Callable[[RunData], bytes]]:

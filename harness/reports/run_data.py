@@ -15,6 +15,7 @@ import msgspec
 
 from harness.aggregate.result_index import ResultIndex
 from harness.config.files import read_regular
+from harness.reports.stored import StoredEvent
 from harness.results import AttemptResult
 from harness.storage.runs import iter_results, safe_name
 
@@ -114,7 +115,8 @@ class RunData:
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
-    """JSON objects, one a line; a torn last line (a killed run) is skipped."""
+    """Trace events, one a line; a torn last line (a killed run), or a line that is not an
+    event (damaged: see harness.reports.stored), is skipped, as results.jsonl's are."""
     try:
         raw = read_regular(path)
     except OSError:
@@ -127,8 +129,11 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
             event = msgspec.json.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             continue
-        if isinstance(event, dict):
-            events.append(event)
+        try:
+            msgspec.convert(event, StoredEvent)
+        except msgspec.ValidationError:
+            continue
+        events.append(event)
     return events
 
 

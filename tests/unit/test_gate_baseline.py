@@ -13,9 +13,9 @@ from harness.gate.baseline import (
     baseline_document,
     check_same_suite,
     load_baseline,
-    promote,
     write_baseline,
 )
+from harness.gate.stored import promote
 
 
 def summary(*rows: dict[str, Any], suite: str = "s") -> dict[str, Any]:
