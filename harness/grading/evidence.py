@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from harness.excerpts import cut, redact
+
 BEFORE = 30  # characters of context shown before the first difference
 AFTER = 50  # and from it on
 MAX_PATHS = 5  # differing paths named in one line of evidence
@@ -32,7 +34,9 @@ def window(text: str, index: int) -> str:
 
 
 def text_difference(expected: str, observed: str) -> str:
-    """`first difference at character 117: expected …'the 4pm call'…, got …'the 5pm call'…`."""
+    """`first difference at character 117: expected …'the 4pm call'…, got …'the 5pm call'…`.
+    Compared once redacted (harness.excerpts): a window must not cut a secret in two."""
+    expected, observed = redact(expected), redact(observed)
     index = first_difference(expected, observed)
     where = f"character {index}"
     if index == len(observed) < len(expected):
@@ -98,7 +102,8 @@ def describe_json_differences(expected: Any, observed: Any) -> str:
 
 def elide_middle(text: str, limit: int = 160) -> str:
     """`text` as a quoted literal, its middle cut when long: both ends show (a regex that did
-    not match may be about the start or the end of the output)."""
+    not match may be about the start or the end of the output); redacted first."""
+    text = redact(text)
     if len(text) <= limit:
         return repr(text)
     half = limit // 2
@@ -128,4 +133,4 @@ def _short(value: Any, limit: int = 60) -> str:
             text = msgspec.json.encode(value).decode()
         except (TypeError, msgspec.EncodeError):
             text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return cut(text, limit)
