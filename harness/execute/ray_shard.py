@@ -211,9 +211,13 @@ _prepared: dict[tuple[str, str], Prepared] = {}
 def _prepare(job: ShardJob, base: Path) -> Prepared:
     key = (job.run_key, str(base))
     if not job.run_key or key not in _prepared:
-        # The copy holds everything the suite names (ray_engine.shared_root), but not `.git`.
+        # A shipped copy holds everything the suite names (ray_engine.shared_root), but not
+        # `.git`: its root is the project. Unshipped, the driver's own paths (and project) hold.
         options = dataclasses.replace(
-            job.options, suite=base / job.suite_rel, engine="local", project_root=base
+            job.options,
+            suite=base / job.suite_rel,
+            engine="local",
+            project_root=base if job.shipped else job.options.project_root,
         )
         _prepared.clear()  # one run at a time is kept
         _prepared[key] = prepare_run(options)

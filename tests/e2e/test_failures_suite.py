@@ -89,10 +89,12 @@ def test_strict_suite_reports_unused_and_out_of_order(strict_run: Run) -> None:
 def test_agent_that_cannot_start_is_a_spawn_error(module_harness: Harness) -> None:
     run = module_harness.run(SUITES / "failures_spawn")
 
-    assert run.exit_code == 1, run.describe()
+    # The trial is lost, not failed (harness.kinds): infrastructure, exit 3.
+    assert run.exit_code == 3, run.describe()
+    assert run.run_json()["reason_code"] == "trials_lost"
     check_tagged_failures(run, SUITES / "failures_spawn")
     (failure,) = run.results()[0]["failures"]
-    assert "not_executable.py" in failure["message"]
+    assert "not_a_program" in failure["message"]
 
 
 def test_agent_command_not_on_path_is_a_config_error(harness: Harness, tmp_path: Path) -> None:

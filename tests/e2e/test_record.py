@@ -373,7 +373,7 @@ def test_unreachable_tool_is_an_error_answer_and_keeps_the_old_cassette(
     suite = _down_suite(tmp_path / "down")
     old = write_legacy_cassette(suite / "cassettes" / "c.jsonl", "down", {}, "old")
     run = harness.run(suite, "--mode", "record")
-    assert run.exit_code == 1, run.describe()
+    assert run.exit_code == 3, run.describe()  # the trial is lost, not failed: infrastructure
     [result] = run.results()
     assert result["failures"][0]["type"] == "tool_transient_error"
     assert "left as it was" in result["failures"][0]["message"]
@@ -388,7 +388,8 @@ def test_an_unreachable_tool_in_live_mode_is_an_infrastructure_error(
     """Nothing is written in live mode, yet the attempt measured an outage, not the agent."""
     suite = _down_suite(tmp_path / "live-down")
     run = harness.run(suite, "--mode", "live")
-    assert run.exit_code == 1, run.describe()
+    assert run.exit_code == 3, run.describe()
+    assert run.run_json()["reason_code"] == "trials_lost"
     [result] = run.results()
     assert result["outcome"] == "infra_error", result
     [failure] = result["failures"]

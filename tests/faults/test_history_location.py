@@ -5,6 +5,7 @@ traceback or a hang."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,16 @@ import pytest
 from tests.support.cli_runs import REPO, started
 
 DEMO = REPO / "suites" / "demo"
+
+
+def demo_project(root: Path) -> Path:
+    """The demo suite and its cassettes in a repository at `root`: the default history
+    database is at the project root (the suite's repository), so `root/.harness` is where it
+    goes, and the test's own checkout is never written to."""
+    (root / ".git").mkdir()
+    shutil.copytree(DEMO, root / "suites" / "demo")
+    shutil.copytree(REPO / "cassettes" / "demo", root / "cassettes" / "demo")
+    return root / "suites" / "demo"
 
 
 @pytest.mark.parametrize("where", ["dot_harness_file", "db_under_a_file", "fifo"])
@@ -27,7 +38,7 @@ def test_an_unusable_history_location_is_one_line_and_exit_2(tmp_path: Path, whe
         else:
             os.mkfifo(tmp_path / "history.db")
             args, expected = ("--db", "history.db"), "named pipe (FIFO), not a regular file"
-        run = harness.run(DEMO, *args, timeout_seconds=60)
+        run = harness.run(demo_project(tmp_path), *args, timeout_seconds=60)
         assert run.exit_code == 2, run.describe()
         assert "Traceback" not in run.stderr, run.describe()
         [line] = run.stderr.strip().splitlines()
