@@ -148,7 +148,7 @@ async def _run_shard(job: ShardJob, base: Path, loop: _Loop) -> ShardReport:
 
 async def _run_prepared_shard(
     job: ShardJob, base: Path, prepared: Prepared, loop: _Loop
-) -> list[ShardOutput]:
+) -> ShardReport:
     host: AgentHost | None = None
     if job.reuse == "per_worker":
         host = loop.slots
