@@ -20,7 +20,7 @@ from harness.config.model_proxy import (
     ModelRetry,
 )
 from harness.config.schema import RecordMode
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UsageError
 from harness.proxy.normalize import RequestNormalizer
 from harness.proxy.upstream import Upstream
 from harness.proxy.usage import PriceList
@@ -60,12 +60,15 @@ def proxy_settings(
 
     Raises:
         ConfigError: an HARNESS_UPSTREAM_<API>_BASE_URL that is not a URL.
+        UsageError: record or live with the providers' endpoints and none of their keys.
     """
     environ = os.environ if environ is None else environ
     upstreams = {
         api: Upstream(api, _upstream_url(spec, api, environ), environ.get(KEY_ENV[api]) or None)
         for api in spec.apis
     }
+    if mode in (RecordMode.record, RecordMode.live):
+        _check_some_key(mode, upstreams)
     timing = spec.stream_timing
     return ProxySettings(
         mode=mode,
@@ -80,6 +83,20 @@ def proxy_settings(
         retry=spec.retry or ModelRetry(),
         timing_scale=None if timing == "fast" else 1.0 if timing == "recorded" else timing.scale,
         chaos_seed=spec.chaos_seed if spec.stream_chunking == "chaos" else None,
+    )
+
+
+def _check_some_key(mode: RecordMode, upstreams: Mapping[str, Upstream]) -> None:
+    """Every call of a record or live run goes to a provider: with no key for any of them,
+    each would be refused (model_key_refused), so say so before any agent starts. A server of
+    your own (model_proxy.upstreams, HARNESS_UPSTREAM_*) may need no key; one missing key
+    among several may be an API the agent never calls."""
+    if any(u.key or u.base_url != DEFAULT_UPSTREAMS[u.api] for u in upstreams.values()):
+        return
+    names = " or ".join(KEY_ENV[api] for api in upstreams)
+    raise UsageError(
+        f"--mode {mode.value}: model_proxy sends the agent's model calls to the providers and "
+        f"{names} is not set; set it (replay needs no key)"
     )
 
 

@@ -82,3 +82,23 @@ def test_defaults_and_the_upstream_environment(
         prepare_run(RunOptions(suite=suite))
     with pytest.raises(UsageError, match="model_proxy runs with the local engine only"):
         prepare_run(RunOptions(suite=suite, engine="ray"))
+
+
+def test_recording_from_the_providers_with_no_key_at_all_is_refused_before_any_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = write(tmp_path, "  apis: [openai, anthropic]\n")
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HARNESS_UPSTREAM_OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("HARNESS_UPSTREAM_ANTHROPIC_BASE_URL", raising=False)
+    for mode in ("record", "live"):
+        with pytest.raises(UsageError, match=f"--mode {mode}: .* OPENAI_API_KEY or ANTHROPIC"):
+            prepare_run(RunOptions(suite=suite, mode=mode))
+    # Replay and auto need no key; one key is enough (the agent may call only that API);
+    # a server of one's own may need none.
+    assert prepare_run(RunOptions(suite=suite, mode="auto")).model_proxy is not None
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-1")
+    assert prepare_run(RunOptions(suite=suite, mode="record")).model_proxy is not None
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("HARNESS_UPSTREAM_OPENAI_BASE_URL", "http://127.0.0.1:8/v1")
+    assert prepare_run(RunOptions(suite=suite, mode="record")).model_proxy is not None
