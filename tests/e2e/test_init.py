@@ -41,8 +41,12 @@ def test_init_scaffolds_a_suite_that_runs_and_never_overwrites(harness: Harness)
     assert "harness run evals/demo --mode replay --baseline baselines/demo.json" in workflow
     assert "Next:" in done.stdout and "harness run evals/demo --mode record" in done.stdout
 
+    suite_yaml = (suite / "suite.yaml").read_text()
+    assert "agent_reuse: fork" in suite_yaml and "preload: [harness.sdk]" in suite_yaml
+
     replay = harness.run(suite)
     assert replay.exit_code == 0, replay.describe()
+    assert "notes" not in replay.run_json()  # forked: nothing made harness spawn instead
 
     cassette = (suite / "cassettes" / "unknown_order.jsonl").read_bytes()
     (suite / "suite.yaml").write_text(
@@ -86,8 +90,10 @@ def test_init_openai_template_replays_its_model_and_tool_calls_offline(harness: 
     assert done.returncode == 0, done.stdout + done.stderr
     suite = harness.cwd / "evals" / "llm"
     assert "from openai import OpenAI" in (suite / "agent" / "agent.py").read_text()
+    assert "preload: [harness.sdk, openai]" in (suite / "suite.yaml").read_text()
     replay = harness.run(suite)
     assert replay.exit_code == 0, replay.describe()
+    assert "notes" not in replay.run_json()  # forked
     results = replay.results_by_case()
     assert results["shipped_order"]["tool_calls_by_name"] == {"get_order": 1, "search_kb": 1}
     assert results["shipped_order"]["tokens_out"] > 0 and results["shipped_order"]["cost_usd"] > 0
