@@ -41,8 +41,10 @@ def runs_list(state: ServeState, params: Mapping[str, str]) -> dict[str, Any]:
     items = []
     for ref in chosen:
         card = dict(state.card(ref))
-        earlier = [r for r in refs if r.suite == ref.suite and r.started_at <= ref.started_at]
-        card["trend"] = [state.card(r)["pass_rate"] for r in reversed(earlier[:12])]
+        # The suite's own history, whatever the list is filtered by.
+        suite_runs = (r for r in state.index.runs() if r.suite == ref.suite)
+        earlier = [r for r in suite_runs if r.started_at <= ref.started_at][:12]
+        card["trend"] = [state.card(r)["pass_rate"] for r in reversed(earlier)]
         items.append(card)
     suites = sorted({ref.suite for ref in state.index.runs()})
     return paged(items, len(refs), page, suites=suites)

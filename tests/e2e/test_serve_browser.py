@@ -120,6 +120,22 @@ def test_a_deep_link_restores_the_view(
     assert console.errors == []
 
 
+def test_a_page_that_cannot_load_says_why_and_leads_back(
+    page: Page, served: Served, dashboard_runs: ServedRuns
+) -> None:
+    page.goto(served.url + "/")
+    first = page.locator(f'tr[data-run="{dashboard_runs.first}"]')
+    expect(first).to_be_visible()
+    expect(first.get_by_role("link", name="compare")).to_have_count(0)  # nothing ran before it
+    page.goto(f"{served.url}/compare?head={dashboard_runs.first}")
+    expect(page.locator(".callout.bad")).to_contain_text("has no earlier run to compare with")
+    page.get_by_role("link", name="Back to the run").click()
+    expect(page).to_have_url(f"{served.url}/runs/{dashboard_runs.first}")
+    page.goto(f"{served.url}/runs/no-such-run")
+    page.get_by_role("link", name="All runs").click()
+    expect(page.locator("h1")).to_have_text("Runs")
+
+
 def test_an_appended_result_appears_live(
     page: Page, dashboard_runs: ServedRuns, tmp_path: Path
 ) -> None:

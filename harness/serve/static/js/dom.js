@@ -168,5 +168,18 @@ export function textBlock(text, cls = "text") {
 }
 
 export function errorBox(error) {
-  return h("div", { class: "panel" }, h("div", { class: "callout bad" }, h("span", { class: "big" }, error.status === 404 ? "Not found" : "Could not load"), h("span", {}, error.message || String(error))));
+  const [href, text] = wayOut();
+  return h("div", { class: "panel" }, h("div", { class: "callout bad" },
+    h("span", { class: "big" }, error.status === 404 ? "Not found" : "Could not load"),
+    h("span", {}, error.message || String(error)),
+    h("a", { class: "way-out", href }, text)));
+}
+
+// Where a page that failed to load sends people: the run it belongs to, else every run.
+function wayOut() {
+  const [section, runId, more] = location.pathname.split("/").filter(Boolean);
+  const head = new URLSearchParams(location.search).get("head");
+  if (section === "runs" && more) return [path("runs", decodeURIComponent(runId)), "Back to the run"];
+  if (section === "compare" && head) return [path("runs", head), "Back to the run"];
+  return ["/", "All runs"];
 }

@@ -64,7 +64,8 @@ function runRow(run) {
     h("td", { class: "num" }, fmt.usd(run.cost_usd)),
     h("td", { class: "num" }, fmt.seconds(run.wall_seconds)),
     h("td", { class: "nowrap muted", title: fmt.stamp(run.started_at) }, fmt.when(run.started_at)),
-    h("td", { class: "nowrap" }, h("a", { href: withQuery("/compare", { head: run.run_id }) }, "compare")));
+    // The trend starts with this run: a second point is an earlier run to compare with.
+    h("td", { class: "nowrap" }, run.trend.length > 1 ? h("a", { href: withQuery("/compare", { head: run.run_id }) }, "compare") : null));
 }
 
 // A live run that has written nothing for ten minutes was most likely killed (it never wrote its
