@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -190,7 +192,7 @@ async def open_model_proxy(settings: ProxySettings) -> AsyncIterator[ModelProxy]
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     proxy.port = listener.extra(SocketAttribute.local_port)
     try:
-        await _check_reachable(proxy.port)
+        _check_reachable(proxy.port)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_serve, listener, proxy)
             try:
@@ -204,26 +206,25 @@ async def open_model_proxy(settings: ProxySettings) -> AsyncIterator[ModelProxy]
                 await upstream.aclose()
 
 
-async def _check_reachable(port: int) -> None:
+def _check_reachable(port: int) -> None:
     """Connect to the listener once, before any agent starts: in a fresh network namespace
     (`unshare -rn`) binding 127.0.0.1 works but connecting does not, and every model call
-    would fail as the agent's connection error.
+    would fail as the agent's connection error. A non-blocking connect, closed at once (the
+    listener accepts it later and sees it closed): the kernel answers a route that is down
+    right away, and anyio's connect_tcp would start a thread to resolve the address.
 
     Raises:
         InfrastructureError: nothing can connect to 127.0.0.1.
     """
-    try:
-        stream = await anyio.connect_tcp("127.0.0.1", port)
-    except OSError as exc:
-        # anyio's "All connection attempts failed" wraps the one that says why
-        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        code = probe.connect_ex(("127.0.0.1", port))
+    if code not in (0, errno.EINPROGRESS):
         raise InfrastructureError(
-            f"the model proxy cannot be reached on 127.0.0.1:{port} "
-            f"({cause.strerror or cause}): "
+            f"the model proxy cannot be reached on 127.0.0.1:{port} ({os.strerror(code)}): "
             "the loopback interface is down, as in a new network namespace; bring it up first "
             "(`ip link set lo up`, e.g. unshare -rn sh -c 'ip link set lo up && harness run ...')"
-        ) from None
-    await stream.aclose()  # the listener accepts it later and sees it closed
+        )
 
 
 async def _serve(listener: Any, proxy: ModelProxy) -> None:
