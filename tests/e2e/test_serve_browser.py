@@ -84,6 +84,13 @@ def test_click_through_every_page(page: Page, served: Served, dashboard_runs: Se
     expect(page.locator("h1")).to_have_text("refund")
     expect(page.locator(".strip .sq")).to_have_count(6)  # two runs, three trials on model-b
     expect(page.locator(".strip .sq.F")).to_have_count(3)
+
+    page.goto(f"{served.url}/cases/refund?suite=shop")  # both models: one column per run
+    expect(page.get_by_role("heading", name="Pass / fail over the last 2 runs")).to_be_visible()
+    expect(page.locator(".strip-row")).to_have_count(2)
+    expect(page.locator(".strip-row").first.locator(".run")).to_have_count(2)
+    calm = page.locator("table", has_text="Not flaky on").locator("tbody tr")
+    expect(calm).to_have_count(2)  # too few runs to tell on either model: one table, two rows
     assert console.errors == []
 
 

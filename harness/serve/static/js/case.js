@@ -25,8 +25,8 @@ export async function renderCase(ctx) {
       h("div", { class: "actions" },
         h("label", { class: "muted" }, "runs ", h("select", { "aria-label": "runs", on: { change: (e) => ctx.navigate(withQuery(location.pathname, { ...params, runs: e.target.value })) } },
           [10, 30, 100, 200].map((n) => h("option", { value: n, selected: Number(params.runs) === n }, `last ${n}`)))))),
-    h("div", { class: "stack" }, Object.entries(data.flakiness).map(([model, verdict]) => flakyBox(model, verdict))),
-    h("div", { class: "panel" }, h("h2", {}, `Pass / fail over the last ${entries.length} runs`), strips(entries, models),
+    flakiness(data.flakiness),
+    h("div", { class: "panel" }, h("h2", {}, `Pass / fail over the last ${new Set(entries.map((e) => e.run_id)).size} runs`), strips(entries, models),
       h("div", { class: "legend-row" }, [["P", "passed"], ["F", "failed"], ["B", "over budget"], ["E", "error"], ["L", "lost (infrastructure)"]].map(([k, text]) => h("span", {}, h("span", { class: `sq ${k}` }), text)))),
     h("div", { class: "grid-2" },
       h("div", { class: "panel" }, h("h2", {}, "Pass rate per run"), boxes.rate),
@@ -54,22 +54,51 @@ export async function renderCase(ctx) {
   ctx.onLeave(histogram(boxes.spread, entries.flatMap((e) => e.wall_ms), { format: fmt.ms, buckets: 10, height: 180 }));
 }
 
-function flakyBox(model, verdict) {
-  const who = model ? ` on ${model}` : "";
-  const rate = `${fmt.pct(verdict.pass_rate)} of ${verdict.trials} trials over ${verdict.runs} runs`;
-  if (verdict.flaky) return h("div", { class: "callout warn" }, h("span", { class: "big" }, `Flaky${who}`), h("span", {}, `passed ${rate}; ${verdict.rule}.`));
-  const why = verdict.runs < 5 ? `not enough runs to tell (${verdict.runs}; the rule needs 5)` : `stable: ${verdict.rule}`;
-  const extra = verdict.rerun_flaky_runs ? ` Passed only on a re-run in ${verdict.rerun_flaky_runs} run(s).` : "";
-  return h("div", { class: `callout ${verdict.pass_rate === 1 ? "good" : ""}` }, h("span", { class: "big" }, `Not flaky${who}`), h("span", {}, `passed ${rate}; ${why}.${extra}`));
+// A callout for each flaky model; the others in one short table when there are several, so a
+// sweep's history does not open with a stack of green boxes.
+function flakiness(verdicts) {
+  const entries = Object.entries(verdicts);
+  const calm = entries.filter(([, verdict]) => !verdict.flaky);
+  const boxes = entries.filter(([, verdict]) => verdict.flaky || calm.length === 1).map(([model, verdict]) => flakyBox(model, verdict));
+  const table = calm.length > 1 ? h("div", { class: "panel flush" }, h("table", { class: "data" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Not flaky on"), h("th", {}, "passed"), h("th", {}, "why"))),
+    h("tbody", {}, calm.map(([model, verdict]) => h("tr", {},
+      h("td", { class: "mono" }, model || "(no model)"),
+      h("td", {}, passedText(verdict)),
+      h("td", { class: "muted" }, calmReason(verdict))))))) : null;
+  return h("div", { class: "stack" }, boxes, table);
 }
 
+const passedText = (verdict) => `${fmt.pct(verdict.pass_rate)} of ${verdict.trials} trials over ${verdict.runs} runs`;
+
+function calmReason(verdict) {
+  const why = verdict.runs < 5 ? `not enough runs to tell (${verdict.runs}; the rule needs 5)` : `stable: ${verdict.rule}`;
+  return verdict.rerun_flaky_runs ? `${why}; passed only on a re-run in ${verdict.rerun_flaky_runs} run(s)` : why;
+}
+
+function flakyBox(model, verdict) {
+  const who = model ? ` on ${model}` : "";
+  if (verdict.flaky) return h("div", { class: "callout warn" }, h("span", { class: "big" }, `Flaky${who}`), h("span", {}, `passed ${passedText(verdict)}; ${verdict.rule}.`));
+  return h("div", { class: `callout ${verdict.pass_rate === 1 ? "good" : ""}` }, h("span", { class: "big" }, `Not flaky${who}`), h("span", {}, `passed ${passedText(verdict)}; ${calmReason(verdict)}.`));
+}
+
+// One column per run, the same columns on every model's row (a gap where a model did not run),
+// so a column is one moment for every model.
 function strips(entries, models) {
-  return h("div", { class: "strips" }, models.map((model) => h("div", { class: "strip-row" },
-    h("span", { class: "strip-label mono" }, model || "(no model)"),
-    h("div", { class: "strip" }, entries.filter((e) => (e.model ?? "") === model).map((entry) => h("div", { class: "run", title: `${entry.run_id} · ${fmt.stamp(entry.started_at)} · ${entry.c}/${entry.n} passed` },
-      entry.trials.map((letter, i) => (entry.in_index
-        ? h("a", { class: `sq ${letter}`, href: path("runs", entry.run_id, "attempts", entry.attempts[i]), "aria-label": `${entry.run_id} trial ${i + 1}: ${letter}` })
-        : h("span", { class: `sq ${letter}` })))))))));
+  const runIds = [...new Set(entries.map((e) => e.run_id))];
+  return h("div", { class: "strips" }, models.map((model) => {
+    const mine = new Map(entries.filter((e) => (e.model ?? "") === model).map((e) => [e.run_id, e]));
+    return h("div", { class: "strip-row" },
+      h("span", { class: "strip-label mono" }, model || "(no model)"),
+      h("div", { class: "strip" }, runIds.map((runId) => (mine.has(runId) ? runColumn(mine.get(runId)) : h("div", { class: "run none", title: `${runId}: not run on ${model || "this model"}` })))));
+  }));
+}
+
+function runColumn(entry) {
+  return h("div", { class: "run", title: `${entry.run_id} · ${fmt.stamp(entry.started_at)} · ${entry.c}/${entry.n} passed` },
+    entry.trials.map((letter, i) => (entry.in_index
+      ? h("a", { class: `sq ${letter}`, href: path("runs", entry.run_id, "attempts", entry.attempts[i]), "aria-label": `${entry.run_id} trial ${i + 1}: ${letter}` })
+      : h("span", { class: `sq ${letter}` }))));
 }
 
 function runsTable(entries, caseId) {
