@@ -105,7 +105,9 @@ async def _converse_and_grade(
     if conversation.answered and not context.grading.skip:
         graded = await _grade(conversation, context, workspace)
     completed = error is None and conversation.answered and not model_failures
-    gateway_failures = [*model_failures, *conversation.gateway.finish(completed=completed)]
+    folder = stderr_path.parent if stderr_path is not None else None
+    finished = conversation.gateway.finish(completed=completed, folder=folder)
+    gateway_failures = [*model_failures, *finished]
     usage = []
     if not isinstance(error, BudgetExceededError):
         exceeded = conversation.budget.usage_exceeded(counters.tokens_out, counters.cost_usd)

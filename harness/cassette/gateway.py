@@ -27,7 +27,7 @@ from harness.cassette.format import (
     sorted_keys,
 )
 from harness.cassette.ignore import IgnoreArgs
-from harness.cassette.matching import ReplayCassette
+from harness.cassette.matching import UNUSED_LISTED, ReplayCassette
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
@@ -35,11 +35,14 @@ from harness.config.containment import Project
 from harness.errors import CassetteError, CassetteMissError
 from harness.kinds import FailureKind
 from harness.results import Failure
+from harness.storage.atomic import atomic_write
 
 if TYPE_CHECKING:
     from harness.tools.registry import ToolSet
 
 NOT_WRITTEN = FailureKind.CASSETTE_NOT_WRITTEN
+# Strict replay's unused entries past the first few, as line ranges, in the attempt's folder.
+UNUSED_LISTING = "cassette_unused.txt"
 
 
 class ToolGateway(Protocol):
@@ -57,9 +60,10 @@ class ToolGateway(Protocol):
         """Keep a model call to write with the case's tool calls (record and auto)."""
         ...
 
-    def finish(self, *, completed: bool = True) -> list[Failure]:
-        """Called once the attempt is over; `completed`: the agent sent final_output.
-        Returns problems found (strict replay, a cassette not written) as failures."""
+    def finish(self, *, completed: bool = True, folder: Path | None = None) -> list[Failure]:
+        """Called once the attempt is over; `completed`: the agent sent final_output; `folder`:
+        the attempt's own, for a listing too long for a failure (strict replay's unused
+        entries). Returns problems found (strict replay, a cassette not written) as failures."""
         ...
 
 
@@ -205,17 +209,34 @@ class ReplayGateway:
             source=str(cassette.path),
         )
 
-    def finish(self, *, completed: bool = True) -> list[Failure]:
+    def finish(self, *, completed: bool = True, folder: Path | None = None) -> list[Failure]:
         if self._cassette is None:
             if self.strict and self.cassette_path is not None and self.cassette_path.exists():
                 # Strict replay: a recorded cassette the agent never touched is unused.
                 self._cassette = self._load()
             else:
                 return []
-        return [
+        failures = [
             Failure(type=problem.kind, message=problem.message)
             for problem in self._cassette.problems()
         ]
+        unused = len(self._cassette.unused())
+        if unused > UNUSED_LISTED and folder is not None:
+            last = failures[-1]
+            failures[-1] = Failure(type=last.type, message=last.message + self._listed(folder))
+        return failures
+
+    def _listed(self, folder: Path) -> str:
+        """Every unused entry, as line ranges, written to the attempt's folder; said where."""
+        assert self._cassette is not None
+        listing = folder / UNUSED_LISTING
+        text = "".join(f"{span}\n" for span in self._cassette.unused_ranges())
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(listing, text.encode())
+        except OSError as exc:
+            return f"; they could not be listed in {listing} ({exc.strerror or exc})"
+        return f"; every one is listed in {listing}"
 
 
 class LiveGateway:
@@ -248,7 +269,7 @@ class LiveGateway:
     def stage_model(self, entry: ModelEntry) -> None:
         pass  # live writes nothing
 
-    def finish(self, *, completed: bool = True) -> list[Failure]:
+    def finish(self, *, completed: bool = True, folder: Path | None = None) -> list[Failure]:
         if self.unavailable:
             # The agent was answered with an outage, not the tool's answer: the attempt says
             # nothing about the agent, so it is an infrastructure failure the pool retries.
@@ -288,7 +309,7 @@ class RecordGateway(LiveGateway):
     def stage_model(self, entry: ModelEntry) -> None:
         self.staged.append(entry)
 
-    def finish(self, *, completed: bool = True) -> list[Failure]:
+    def finish(self, *, completed: bool = True, folder: Path | None = None) -> list[Failure]:
         path = self.cassette_path
         if not self.staged and (self.append or path is None):
             return []  # nothing new to write

@@ -17,6 +17,11 @@ from harness.errors import CassetteMissError
 from harness.excerpts import WINDOW_CHARS, redact
 
 NEAREST_SHOWN = 3
+# Strict replay names this many unused entries one by one; the rest are counted in one more
+# problem and listed, as line ranges, by `unused_ranges` (the gateway writes them to a file): a
+# million-entry cassette must not make a million failures in results, reports and the console.
+UNUSED_LISTED = 10
+RANGES_SHOWN = 5
 DIFF_LINES_SHOWN = 6
 VALUE_CHARS = 60
 # Ranking every entry with SequenceMatcher.ratio is quadratic in the args' size; rank by the
@@ -144,11 +149,45 @@ class ReplayCassette:
             for key, indexes in self._entries.items()
             if self._answered.get(key, 0) > len(indexes)
         ]
-        unused = [
+        unused = self.unused()
+        listed = [
             ReplayProblem("cassette_unused", f"{self._label(index)} was never called", index)
-            for index in self.unused()
+            for index in unused[:UNUSED_LISTED]
         ]
-        return [*self._out_of_order, *overused, *unused]
+        rest = unused[UNUSED_LISTED:]
+        if rest:
+            ranges = self.unused_ranges(rest)
+            shown = ", ".join(ranges[:RANGES_SHOWN])
+            more = (
+                f" and {len(ranges) - RANGES_SHOWN:,} more ranges"
+                if len(ranges) > RANGES_SHOWN
+                else ""
+            )
+            message = (
+                f"{len(rest):,} more of the {len(self.interactions):,} recorded entries were "
+                f"never called ({len(unused):,} unused in all): {shown}{more}"
+            )
+            listed.append(ReplayProblem("cassette_unused", message, rest[0]))
+        return [*self._out_of_order, *overused, *listed]
+
+    def unused_ranges(self, indexes: Sequence[int] | None = None) -> list[str]:
+        """`indexes` (by default every unused entry) as runs of consecutive entries, each
+        `cassettes/t.jsonl:12-40` (or `interaction 12-40` when the file is not known)."""
+        indexes = self.unused() if indexes is None else indexes
+        runs: list[tuple[int, int]] = []
+        for index in indexes:
+            if runs and runs[-1][1] == index - 1:
+                runs[-1] = (runs[-1][0], index)
+            else:
+                runs.append((index, index))
+        return [self._span(first, last) for first, last in runs]
+
+    def _span(self, first: int, last: int) -> str:
+        if first == last:
+            return self._where(first)
+        if self._lines is None:
+            return f"{self._where(first)}-{last + 1}"
+        return f"{self._where(first)}-{self._lines[last]}"
 
     def _label(self, index: int) -> str:
         return f"{self._where(index)}: {self._keys[index][0]} {_short(self._keys[index][1])}"

@@ -40,15 +40,17 @@ def plain(text: str) -> Text:
     return Text(for_terminal(text))
 
 
-def print_report(report: RunReport) -> None:
+def print_report(report: RunReport, *, tables: bool = True) -> None:
+    """The end of a run on the console; `tables=False` (--quiet) leaves out the failures, the
+    sweep and the GitHub annotations, and says only the counts and where the run is."""
     if report.run_dir is None:  # --runs 0: validated, nothing ran
         return
-    shown, failed = report.first_failures()
+    shown, failed = report.first_failures() if tables else ([], 0)
     if failed:
         _print_failures(shown[:MAX_FAILURES_SHOWN])
         if failed > MAX_FAILURES_SHOWN:
             echo(f"... and {failed - MAX_FAILURES_SHOWN} more failed attempts: results.jsonl")
-    if "sweep" in report.overview:
+    if "sweep" in report.overview and tables:
         _print_sweep(report)
     if failed and os.environ.get("GITHUB_ACTIONS") == "true":
         for result in report.iter_results():  # read back one at a time: a sweep fails many

@@ -85,9 +85,10 @@ def execute_run(options: RunOptions, *, verbosity: str = NORMAL, list_only: bool
         events.close()  # the live display ends before any error line is printed
     if report.status == "validated":  # the suite says `runs: 0`
         print(f"{options.suite}: validated, nothing run (runs: 0)", file=sys.stderr)
-    if report.overview:  # summary.json less its rows: reading those back is not needed here
+    quiet = verbosity == QUIET  # the counts and the run directory only: the rest is in files
+    if report.overview and not quiet:  # summary.json less its rows: not read back here
         print_gate(report.overview)
-    print_report(report)
+    print_report(report, tables=not quiet)
     for line in (report.message or "").splitlines():
         echo(f"error: {line}", err=True)
     return report.exit_code

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.cassette.format import Interaction, read_cassette
-from harness.cassette.matching import ReplayCassette, canonical_args, diff_values
+from harness.cassette.matching import UNUSED_LISTED, ReplayCassette, canonical_args, diff_values
 from harness.errors import CassetteMissError
 from tests.support.strategies import PROPS, json_args
 
@@ -199,3 +199,18 @@ def test_a_long_argument_is_cut_between_words_never_inside_one() -> None:
     kept = shown.removesuffix("...")
     assert json.dumps({"q": query}, separators=(",", ":")).startswith(kept)
     assert kept.endswith((" ", ",", ":"))  # a word (or a JSON item) ended where it was cut
+
+
+def test_strict_names_the_first_unused_entries_and_counts_the_rest_as_ranges() -> None:
+    entries = [entry("t", n=n) for n in range(30)]
+    cassette = ReplayCassette(entries, strict=True, lines=list(range(2, 32)), source="c.jsonl")
+    for n in (0, 20):
+        cassette.answer("t", {"n": n})
+    problems = cassette.problems()
+    assert len(problems) == UNUSED_LISTED + 1
+    assert problems[0].message == 'c.jsonl:3: t {"n":1} was never called'
+    assert problems[-1].message == (
+        "18 more of the 30 recorded entries were never called (28 unused in all): "
+        "c.jsonl:13-21, c.jsonl:23-31"
+    )
+    assert cassette.unused_ranges() == ["c.jsonl:3-21", "c.jsonl:23-31"]
