@@ -9,6 +9,7 @@ worker thread so a slow one cannot stall other attempts, and the timeout can giv
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import inspect
 import os
@@ -24,7 +25,7 @@ import anyio.from_thread
 import anyio.lowlevel
 
 from harness.tools.backend import ToolFailure, TransientToolError, describe_exception
-from harness.tools.stderr import enter_tool_thread, running_tool
+from harness.tools.stderr import running_tool
 
 # Raised by a tool, these mean "try again": the network blinked.
 TRANSIENT_EXCEPTIONS = (ConnectionError, TimeoutError)
@@ -127,7 +128,7 @@ class PythonBackend:
             with running_tool(tool):  # its prints and warnings show as [tool NAME] lines
                 if self.is_async:
                     return await self._invoke(args)
-                return await _in_daemon_thread(self._invoke_sync, args, tool)
+                return await _in_daemon_thread(self._invoke_sync, args)
         except TRANSIENT_EXCEPTIONS as exc:
             raise TransientToolError(describe_exception(exc)) from exc
         except (ToolFailure, TransientToolError):
@@ -147,16 +148,17 @@ class PythonBackend:
         return result
 
 
-async def _in_daemon_thread(function: Any, args: dict[str, Any], tool: str) -> Any:
+async def _in_daemon_thread(function: Any, args: dict[str, Any]) -> Any:
     """Run a sync tool in a thread of its own. On timeout the thread cannot be stopped, only
     left behind; a daemon thread is, so a tool that hangs for ever cannot keep harness from
-    exiting (anyio's worker threads are joined at exit: the run would wait for the tool)."""
+    exiting (anyio's worker threads are joined at exit: the run would wait for the tool).
+    The thread runs in a copy of this task's context, as anyio's worker threads do: the tool
+    whose stderr it writes and the run's redaction are known there."""
     token = anyio.lowlevel.current_token()
     done = anyio.Event()
     outcome: list[Any] = []
 
     def work() -> None:
-        enter_tool_thread(tool)
         try:
             outcome.append((True, function(args)))
         except BaseException as exc:
@@ -164,7 +166,10 @@ async def _in_daemon_thread(function: Any, args: dict[str, Any], tool: str) -> A
         with contextlib.suppress(RuntimeError):  # the run (its event loop) is already over
             anyio.from_thread.run_sync(done.set, token=token)
 
-    threading.Thread(target=work, name="harness python tool", daemon=True).start()
+    context = contextvars.copy_context()
+    threading.Thread(
+        target=context.run, args=(work,), name="harness python tool", daemon=True
+    ).start()
     await done.wait()
     ok, value = outcome[0]
     if not ok:

@@ -1,7 +1,7 @@
 """A live tool's own stderr on the console: a Python tool's prints and warnings as it writes
 them, a command tool's stderr once it has ended. Each line is prefixed `[tool NAME] `, so it is
-told apart from harness's lines, and control characters are shown escaped: a tool may echo what
-the agent sent it, and the agent is not trusted with the terminal."""
+told apart from harness's lines; it is redacted (a tool may print the key it reads) and kept
+from driving the terminal (a tool may echo what the agent sent it), by harness.excerpts."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from harness.excerpts import for_terminal, redact
+
 # The tool running in this task or thread, whose stderr lines get its name.
 _RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar("harness_tool", default=None)
 # A line and its ending; str.splitlines ends lines at \v, \f, \x1c-\x1e, \x85 and U+2028/9 too.
 _LINE = re.compile(r"(.*?)(\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])?", re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHOWN_LINES = 50  # of a command tool's stderr
 
 
 class ToolStderr:
-    """sys.stderr once live tools run: what a running tool writes is prefixed and escaped, line
-    by line; everything else passes through as it is."""
+    """sys.stderr once live tools run: what a running tool writes is prefixed, redacted and
+    made safe, line by line; everything else passes through as it is."""
 
     def __init__(self, target: Any) -> None:
         self.target = target
@@ -38,7 +39,7 @@ class ToolStderr:
             assert found is not None  # the pattern matches any text
             if tool not in self._midline:
                 out.append(f"[tool {tool}] ")
-            out.append(_CONTROL.sub(_escaped, found[1]))
+            out.append(for_terminal(redact(found[1])))
             if found[2]:
                 out.append("\n")
                 self._midline.discard(tool)
@@ -49,10 +50,6 @@ class ToolStderr:
 
     def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
         return getattr(self.target, name)
-
-
-def _escaped(control: re.Match[str]) -> str:
-    return f"\\x{ord(control[0]):02x}"
 
 
 def prefix_tool_stderr() -> None:
@@ -70,11 +67,6 @@ def running_tool(name: str) -> Iterator[None]:
         yield
     finally:
         _RUNNING.reset(token)
-
-
-def enter_tool_thread(name: str) -> None:
-    """In a new thread (which starts with an empty context): its stderr is the tool's."""
-    _RUNNING.set(name)
 
 
 def show_tool_stderr(name: str, data: bytes) -> None:

@@ -460,11 +460,14 @@ def test_live_tools_own_stderr_is_prefixed_on_the_console(harness: Harness, tmp_
                 ],
             )
         ],
+        redact={"env": ["NOISE_TOKEN"]},
     )
+    harness.env["NOISE_TOKEN"] = "tok-5f1e9a7c"
     (suite / "noise.py").write_text(
-        "import sys\n"
+        "import os, sys\n"
         "def noisy(city):\n"
         "    print('looking up', city, file=sys.stderr)\n"
+        "    print('key:', os.environ['NOISE_TOKEN'], file=sys.stderr)\n"
         "    sys.stderr.write('two ')\n"
         "    sys.stderr.write('parts\\n')\n"
         "    return {'city': city}\n"
@@ -487,6 +490,7 @@ def test_live_tools_own_stderr_is_prefixed_on_the_console(harness: Harness, tmp_
     assert "[tool noisy] two parts" in lines
     assert "[tool quiet_async] async Rome" in lines
     assert '[tool shout] asked: {"tool": "shout", "args": {"city": "Lima"}}' in lines
-    assert "[tool shout] \\x1b[2Jcleared" in lines  # escaped, never sent to the terminal
+    assert "[tool shout] \ufffd[2Jcleared" in lines  # never sent to the terminal
+    assert "[tool noisy] key: " in run.stderr and "tok-5f1e9a7c" not in run.stderr  # redacted
     assert "\x1b" not in run.stderr
     assert not any(line.startswith("[tool") for line in run.stdout.splitlines())

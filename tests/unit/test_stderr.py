@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.tools.stderr import (
-    SHOWN_LINES,
-    ToolStderr,
-    enter_tool_thread,
-    running_tool,
-    show_tool_stderr,
-)
+from harness.excerpts import for_terminal, redacting
+from harness.tools.python import PythonBackend
+from harness.tools.stderr import SHOWN_LINES, ToolStderr, running_tool, show_tool_stderr
 
 
 def written(*writes: tuple[str | None, str]) -> str:
@@ -38,24 +33,25 @@ def test_lines_are_prefixed_once_even_when_written_in_pieces() -> None:
     assert out == "[tool t] one\n[tool t] two\nharness\n[tool u] x\n[tool u] y"
 
 
-def test_control_characters_are_escaped_tabs_kept() -> None:
+def test_control_characters_are_replaced_tabs_kept() -> None:
     out = written(("t", "\x1b[31mred\tok\x07\x9b\n"))
-    assert out == "[tool t] \\x1b[31mred\tok\\x07\\x9b\n"
+    assert out == "[tool t] \ufffd[31mred\tok\ufffd\ufffd\n"
 
 
-def test_a_thread_writes_as_the_tool_it_runs() -> None:
+async def test_a_sync_tool_in_its_thread_writes_as_itself_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     target = io.StringIO()
-    stream = ToolStderr(target)
+    monkeypatch.setattr(sys, "stderr", target)
 
-    def work() -> None:
-        enter_tool_thread("sync")
-        stream.write("from the thread\n")
+    def lookup(key: str) -> str:  # runs in a thread of its own
+        print(f"using {key}", file=sys.stderr)
+        return key
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    stream.write("harness's own\n")
-    assert target.getvalue() == "[tool sync] from the thread\nharness's own\n"
+    with redacting(lambda text: text.replace("sk-live-123", "[redacted]")):
+        assert await PythonBackend(lookup).call("lookup", {"key": "sk-live-123"}) == "sk-live-123"
+    sys.stderr.write("harness's own\n")
+    assert target.getvalue() == "[tool lookup] using [redacted]\nharness's own\n"
 
 
 @given(st.text())
@@ -63,7 +59,7 @@ def test_whatever_a_tool_writes_every_line_is_its_own_and_safe(text: str) -> Non
     out = written(("t", text))
     for line in out.splitlines():
         assert line.startswith("[tool t] ")
-        assert not any((ord(c) < 0x20 and c != "\t") or 0x7F <= ord(c) <= 0x9F for c in line)
+        assert line == for_terminal(line)
 
 
 def test_a_command_tools_stderr_shows_its_last_lines(monkeypatch: pytest.MonkeyPatch) -> None:
