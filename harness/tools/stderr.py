@@ -27,26 +27,39 @@ class ToolStderr:
 
     def __init__(self, target: Any) -> None:
         self.target = target
-        self._midline: set[str] = set()  # tools whose last write did not end its line
+        self._midline: set[str] = set()  # tools whose last shown piece did not end its line
+        # Each tool's line not ended yet: held until it ends (or the call does), so a key
+        # written in pieces is redacted whole.
+        self._held: dict[str, str] = {}
 
     def write(self, text: str) -> int:
         tool = _RUNNING.get()
         if tool is None:
             return int(self.target.write(text))
         out = []
-        for piece in text.splitlines(keepends=True):
+        for piece in (self._held.pop(tool, "") + text).splitlines(keepends=True):
             found = _LINE.fullmatch(piece)
             assert found is not None  # the pattern matches any text
-            if tool not in self._midline:
-                out.append(f"[tool {tool}] ")
-            out.append(for_terminal(redact(found[1])))
-            if found[2]:
-                out.append("\n")
-                self._midline.discard(tool)
-            else:
-                self._midline.add(tool)
+            if not found[2]:
+                self._held[tool] = piece  # only the last piece can lack a line end
+                break
+            out.append(self._shown(tool, found[1], ended=True))
         self.target.write("".join(out))
         return len(text)
+
+    def release(self, tool: str) -> None:
+        """Show what `tool` left without a line end (its call is over)."""
+        held = self._held.pop(tool, "")
+        if held:
+            self.target.write(self._shown(tool, held, ended=False))
+
+    def _shown(self, tool: str, line: str, *, ended: bool) -> str:
+        prefix = "" if tool in self._midline else f"[tool {tool}] "
+        if ended:
+            self._midline.discard(tool)
+        else:
+            self._midline.add(tool)
+        return prefix + for_terminal(redact(line)) + ("\n" if ended else "")
 
     def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
         return getattr(self.target, name)
@@ -67,6 +80,8 @@ def running_tool(name: str) -> Iterator[None]:
         yield
     finally:
         _RUNNING.reset(token)
+        if isinstance(sys.stderr, ToolStderr):
+            sys.stderr.release(name)
 
 
 def show_tool_stderr(name: str, data: bytes) -> None:

@@ -204,3 +204,56 @@ def test_a_run_leaks_no_secret(secret: str, pads: list[int]) -> None:
             assert not found, (secret, found)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_live_tools_stderr_shows_no_secret(tmp_path: Path) -> None:
+    """A live tool's stderr reaches the console ([tool NAME] lines): a Python tool that logs
+    its key, whole and in pieces, from its worker thread, and a command tool that prints it."""
+    secret = 'sk-live"probe\\0123456789abcdef'
+    suite = write_suite(
+        tmp_path / "suite",
+        {
+            "suite_name": "toolerr",
+            "agent_command": ["python3", str(REPO / "tests" / "agents" / "script_agent.py")],
+            "mode": "record",
+            "tool_registry": ["lookup", "shell"],
+            "tools": {
+                "lookup": {"backend": "python", "function": "tools:lookup"},
+                "shell": {
+                    "backend": "command",
+                    "command": ["sh", "-c", f'printf "key: %s\\n" "${ENV_NAME}" >&2; echo {{}}'],
+                },
+            },
+        },
+        [
+            {
+                "id": "c",
+                "cassette": "cassettes/c.jsonl",
+                "input": {
+                    "steps": [
+                        {"call": "lookup", "args": {"k": 1}},
+                        {"call": "shell", "args": {}},
+                        {"final": {}},
+                    ]
+                },
+            }
+        ],
+    )
+    (suite / "tools.py").write_text(
+        "import os, sys\n"
+        "def lookup(k):\n"
+        f"    key = os.environ[{ENV_NAME!r}]\n"
+        "    print('using', key, file=sys.stderr)\n"
+        "    for piece in (key[:7], key[7:15], key[15:]):\n"
+        "        sys.stderr.write(piece)\n"
+        "    sys.stderr.write(' end\\n')\n"
+        "    return {'k': k}\n",
+        encoding="utf-8",
+    )
+    with started(tmp_path) as harness:
+        harness.env[ENV_NAME] = secret
+        run = harness.run(suite, "--db", ":memory:")
+    assert run.exit_code == 0, run.describe()
+    assert "[tool lookup] using [REDACTED" in run.stderr, run.stderr
+    assert "[tool shell] key: [REDACTED" in run.stderr, run.stderr
+    assert not leaked(run.stdout + run.stderr, secret, "[tool lookup] using end"), run.stderr

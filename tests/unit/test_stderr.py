@@ -25,7 +25,19 @@ def written(*writes: tuple[str | None, str]) -> str:
         else:
             with running_tool(tool):
                 stream.write(text)
+                stream.release(tool)  # the call is over (running_tool does it for sys.stderr)
     return target.getvalue()
+
+
+def test_a_secret_written_in_pieces_is_redacted_whole() -> None:
+    secret = "sk-live-0123456789abcdef"
+    target = io.StringIO()
+    stream = ToolStderr(target)
+    with redacting(lambda text: text.replace(secret, "[REDACTED]")), running_tool("t"):
+        for piece in ("key=", secret[:10], secret[10:], " done\n", "tail ", secret):
+            stream.write(piece)
+        stream.release("t")
+    assert target.getvalue() == "[tool t] key=[REDACTED] done\n[tool t] tail [REDACTED]"
 
 
 def test_lines_are_prefixed_once_even_when_written_in_pieces() -> None:
