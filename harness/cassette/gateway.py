@@ -112,6 +112,12 @@ class Matcher:
             args = self.ignore.apply(tool, args)
         return args
 
+    def _keyed(self, entry: Interaction, redactor: Redactor | None) -> Interaction:
+        args = redactor.value(entry.args) if redactor is not None else entry.args
+        if self.ignore is not None:
+            args = self.ignore.apply(entry.tool, args)
+        return entry if args is entry.args else msgspec.structs.replace(entry, args=args)
+
     def cassette(
         self,
         entries: list[Interaction],
@@ -123,10 +129,14 @@ class Matcher:
     ) -> ReplayCassette:
         """A replay cassette over the entries `case_id` may use, args compared as keys."""
         chosen = entries_for_case(entries, case_id)
-        keyed = [
-            msgspec.structs.replace(entries[i], args=self.key(entries[i].tool, entries[i].args))
-            for i in chosen
-        ]
+        keyed = [entries[i] for i in chosen]
+        # One screen of every recorded args at once (they were redacted when recorded): a
+        # large cassette with nothing to redact or ignore is not walked entry by entry.
+        redactor = self.redactor
+        if redactor is not None and redactor.clean([entry.args for entry in keyed]):
+            redactor = None
+        if redactor is not None or self.ignore is not None:
+            keyed = [self._keyed(entry, redactor) for entry in keyed]
         return ReplayCassette(
             keyed,
             strict=strict,
@@ -220,6 +230,8 @@ class ReplayGateway:
             Failure(type=problem.kind, message=problem.message)
             for problem in self._cassette.problems()
         ]
+        if not failures:  # not strict, or nothing to say
+            return failures
         unused = len(self._cassette.unused())
         if unused > UNUSED_LISTED and folder is not None:
             last = failures[-1]

@@ -59,3 +59,12 @@ def test_strict_replay_of_a_large_cassette_is_bounded_and_quiet_is_quiet(tmp_pat
     # Everything the run wrote stays small: counts, not one line per entry.
     for name in ("results.jsonl", "summary.json", "junit.xml", "run.jsonl"):
         assert (run.dir / name).stat().st_size < 64 * 1024, name
+
+
+def test_a_large_cassette_replays_without_strict(tmp_path: Path) -> None:
+    """Unused entries are no failure without --strict, and no listing is written."""
+    with started(tmp_path) as harness:
+        run = harness.run(large_suite(harness), "--quiet", "--db", ":memory:")
+    assert run.exit_code == 0, run.describe()
+    assert [result["status"] for result in run.results()] == ["pass"]
+    assert not (run.dir / "attempts" / "c" / "cassette_unused.txt").exists()
