@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_replay
 	$(BIN)/python -m tests.bench.bench_startup
 	$(BIN)/python -m tests.bench.bench_record
+	$(BIN)/python -m tests.bench.bench_cassette
 	$(BIN)/python -m tests.bench.bench_persistent
 	$(BIN)/python -m tests.bench.bench_framework
 	$(BIN)/python -m tests.bench.bench_sweep
