@@ -111,6 +111,7 @@ def test_sigkill_during_replay_loses_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 100 runs, each killed after up to 1.8 s, and a report
 def test_sigkill_during_replay_loses_nothing_soak(tmp_path: Path) -> None:
     kill_replays(tmp_path, KILLS_SLOW, rebuilds=KILLS_SLOW)
 
@@ -165,5 +166,6 @@ def test_sigkill_during_record_keeps_each_cassette_whole(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 100 runs, each killed after up to 1.8 s, and a report
 def test_sigkill_during_record_keeps_each_cassette_whole_soak(tmp_path: Path) -> None:
     kill_recordings(tmp_path, 50)
