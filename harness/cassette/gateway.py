@@ -13,13 +13,13 @@ so equal secrets still match and different ones do not) and without `match.ignor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from harness.cassette.format import (
-    CassetteFile,
     CassetteHeader,
     Entry,
     Interaction,
@@ -27,7 +27,8 @@ from harness.cassette.format import (
     sorted_keys,
 )
 from harness.cassette.ignore import IgnoreArgs
-from harness.cassette.matching import UNUSED_LISTED, ReplayCassette
+from harness.cassette.lazy import IndexedCassette, LazyReplayCassette, index_cassette
+from harness.cassette.matching import UNUSED_LISTED, ReplayCassette, canonical_args
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
@@ -41,6 +42,17 @@ if TYPE_CHECKING:
     from harness.tools.registry import ToolSet
 
 NOT_WRITTEN = FailureKind.CASSETTE_NOT_WRITTEN
+_canonical_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+def _canonical_number(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+# Decodes args straight into canonical_args' form (an integral float becomes an int), so
+# encoding the result gives canonical_args' bytes without a Python walk of the value.
+_canonical_decoder = msgspec.json.Decoder(float_hook=_canonical_number)
 # Strict replay's unused entries past the first few, as line ranges, in the attempt's folder.
 UNUSED_LISTING = "cassette_unused.txt"
 
@@ -118,6 +130,34 @@ class Matcher:
             args = self.ignore.apply(entry.tool, args)
         return entry if args is entry.args else msgspec.structs.replace(entry, args=args)
 
+    def keyed_entry(self, entry: Interaction) -> Interaction:
+        """`entry` as `cassette` keeps it (one entry: the lazy index decodes one at a time)."""
+        redactor = self.redactor
+        if redactor is not None and redactor.clean([entry.args]):
+            redactor = None
+        if redactor is None and self.ignore is None:
+            return entry
+        return self._keyed(entry, redactor)
+
+    def hashes(self, tools: list[str], args: list[bytes]) -> list[int]:
+        """hash((tool, canonical args)) of each entry as `cassette` keys it, for the lazy
+        index; one redaction screen for the whole batch, as `cassette` does for the file."""
+        redactor = self.redactor
+        if redactor is not None and redactor.clean([msgspec.json.decode(a) for a in args]):
+            redactor = None
+        if redactor is None:
+            values = [_canonical_decoder.decode(a) for a in args]
+            if self.ignore is not None:
+                values = [self.ignore.apply(t, v) for t, v in zip(tools, values, strict=True)]
+            return [
+                hash((t, _canonical_encoder.encode(v))) for t, v in zip(tools, values, strict=True)
+            ]
+        keyed = [
+            self._keyed(Interaction(tool=t, args=msgspec.json.decode(a), ok=True), redactor)
+            for t, a in zip(tools, args, strict=True)
+        ]
+        return [hash((entry.tool, canonical_args(entry.args))) for entry in keyed]
+
     def cassette(
         self,
         entries: list[Interaction],
@@ -146,7 +186,10 @@ class Matcher:
 
 
 def check_redaction_key(
-    path: Path, header: CassetteHeader | None, entries: list[Interaction], redactor: Redactor | None
+    path: Path,
+    header: CassetteHeader | None,
+    entries: Iterable[Interaction],
+    redactor: Redactor | None,
 ) -> None:
     """A cassette whose args were redacted under another HMAC key can never match: say so."""
     if header is None or redactor is None or header.redaction_key_id == redactor.key_id:
@@ -180,7 +223,7 @@ class ReplayGateway:
         self.project = project
         self.matcher = matcher or Matcher(None, None)
         self._cassette: ReplayCassette | None = None
-        self._file: CassetteFile | None = None
+        self._file: IndexedCassette | None = None
         self.sha256: str | None = None
 
     async def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
@@ -197,13 +240,13 @@ class ReplayGateway:
     def stage_model(self, entry: ModelEntry) -> None:
         pass  # replay writes nothing
 
-    def _read(self) -> CassetteFile:
+    def _read(self) -> IndexedCassette:
         if self._file is None:
             if self.cassette_path is None:
                 raise _no_cassette()
-            cassette = read_cassette(self.cassette_path, self.project)
+            cassette = index_cassette(self.cassette_path, self.project, self.matcher.hashes)
             check_redaction_key(
-                self.cassette_path, cassette.header, cassette.interactions, self.matcher.redactor
+                self.cassette_path, cassette.header, cassette.interactions(), self.matcher.redactor
             )
             self.sha256 = cassette.sha256
             self._file = cassette
@@ -211,11 +254,11 @@ class ReplayGateway:
 
     def _load(self) -> ReplayCassette:
         cassette = self._read()
-        return self.matcher.cassette(
-            cassette.interactions,
-            case_id=self.case_id,
+        return LazyReplayCassette(
+            cassette,
+            cassette.for_case(self.case_id),
+            self.matcher.keyed_entry,
             strict=self.strict,
-            lines=cassette.lines,
             source=str(cassette.path),
         )
 

@@ -7,7 +7,8 @@ raises CassetteMissError naming the closest recorded interactions and how their 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -30,7 +31,8 @@ _REFINED = 20
 _RATIO_BYTES = 2000
 
 _encoder = msgspec.json.Encoder(order="deterministic")
-_Key = tuple[str, bytes]
+Key = tuple[str, bytes]
+_Key = Key
 
 
 def canonical_args(args: Any) -> bytes:
@@ -92,7 +94,7 @@ class ReplayCassette:
         """
         self.interactions = list(interactions)
         self.strict = strict
-        self._lines = list(lines) if lines is not None else None
+        self._lines: Sequence[int] | None = list(lines) if lines is not None else None
         self._source = source
         self._keys: list[_Key] = []
         self._entries: dict[_Key, list[int]] = {}
@@ -100,10 +102,49 @@ class ReplayCassette:
             key = (interaction.tool, canonical_args(interaction.args))
             self._keys.append(key)
             self._entries.setdefault(key, []).append(index)
+        self._start_replay(len(self.interactions))
+
+    def _start_replay(self, size: int) -> None:
+        """The replay state, shared with harness.cassette.lazy's index."""
+        self.size = size
         self._answered: dict[_Key, int] = {}
-        self._used = [False] * len(self.interactions)
+        self._used = bytearray(size)
         self._latest_index = -1
         self._out_of_order: list[ReplayProblem] = []
+
+    # What a subclass keeping its entries elsewhere (harness.cassette.lazy) provides.
+    def _entry(self, index: int) -> Interaction:
+        return self.interactions[index]
+
+    def _key(self, index: int) -> _Key:
+        return self._keys[index]
+
+    def _line(self, index: int) -> int:
+        assert self._lines is not None
+        return self._lines[index]
+
+    def _nth(self, key: _Key, count: int) -> int | None:
+        """The index of the count-th (from 0) entry recorded for `key`; None past the last."""
+        indexes = self._entries.get(key, [])
+        return indexes[count] if count < len(indexes) else None
+
+    def _last(self, key: _Key) -> int | None:
+        """The last entry recorded for `key` (once `_nth` has said there is no more)."""
+        indexes = self._entries.get(key)
+        return indexes[-1] if indexes else None
+
+    def _overused(self) -> list[tuple[int, int]]:
+        """(last entry, times recorded) of each key called more often than recorded, in
+        the order of the keys' first entries."""
+        return [
+            (indexes[-1], len(indexes))
+            for key, indexes in self._entries.items()
+            if self._answered.get(key, 0) > len(indexes)
+        ]
+
+    def _first_keys(self) -> Iterator[tuple[int, _Key]]:
+        """The first entry of each distinct key, in file order, with its key."""
+        return ((indexes[0], key) for key, indexes in self._entries.items())
 
     def answer(self, tool: str, args: dict[str, Any]) -> Interaction:
         """The recorded interaction for this call.
@@ -112,15 +153,16 @@ class ReplayCassette:
             CassetteMissError: nothing recorded for this tool and args.
         """
         key = (tool, canonical_args(args))
-        indexes = self._entries.get(key)
-        if indexes is None:
-            raise self._miss(tool, args, key[1])
         count = self._answered.get(key, 0)
-        self._answered[key] = count + 1
-        if count >= len(indexes):
+        index = self._nth(key, count)
+        if index is None:
+            last = self._last(key)
+            if last is None:
+                raise self._miss(tool, args, key[1])
             # Past the recorded calls: repeat the last answer (reported by problems()).
-            return self.interactions[indexes[-1]]
-        index = indexes[count]
+            self._answered[key] = count + 1
+            return self._entry(last)
+        self._answered[key] = count + 1
         if index < self._latest_index:
             message = (
                 f"{self._label(index)} was called after {self._where(self._latest_index)}, "
@@ -128,8 +170,8 @@ class ReplayCassette:
             )
             self._out_of_order.append(ReplayProblem("cassette_out_of_order", message, index))
         self._latest_index = max(self._latest_index, index)
-        self._used[index] = True
-        return self.interactions[index]
+        self._used[index] = 1
+        return self._entry(index)
 
     def unused(self) -> list[int]:
         """Indexes of entries no call consumed, in file order."""
@@ -142,12 +184,11 @@ class ReplayCassette:
         overused = [
             ReplayProblem(
                 "cassette_overused",
-                f"{self._label(indexes[-1])} was called {self._answered[key]} times but "
-                f"recorded {len(indexes)}; the last answer was repeated",
-                indexes[-1],
+                f"{self._label(last)} was called {self._answered[self._key(last)]} times but "
+                f"recorded {recorded}; the last answer was repeated",
+                last,
             )
-            for key, indexes in self._entries.items()
-            if self._answered.get(key, 0) > len(indexes)
+            for last, recorded in self._overused()
         ]
         unused = self.unused()
         listed = [
@@ -164,7 +205,7 @@ class ReplayCassette:
                 else ""
             )
             message = (
-                f"{len(rest):,} more of the {len(self.interactions):,} recorded entries were "
+                f"{len(rest):,} more of the {self.size:,} recorded entries were "
                 f"never called ({len(unused):,} unused in all): {shown}{more}"
             )
             listed.append(ReplayProblem("cassette_unused", message, rest[0]))
@@ -187,17 +228,18 @@ class ReplayCassette:
             return self._where(first)
         if self._lines is None:
             return f"{self._where(first)}-{last + 1}"
-        return f"{self._where(first)}-{self._lines[last]}"
+        return f"{self._where(first)}-{self._line(last)}"
 
     def _label(self, index: int) -> str:
-        return f"{self._where(index)}: {self._keys[index][0]} {_short(self._keys[index][1])}"
+        tool, canonical = self._key(index)
+        return f"{self._where(index)}: {tool} {_short(canonical)}"
 
     def _where(self, index: int) -> str:
         """`cassettes/t1.jsonl:3` when the file is known, else the entry's position."""
         if self._lines is None:
             where = f"interaction {index + 1}"
             return f"{self._source} {where}" if self._source else where
-        line = self._lines[index]
+        line = self._line(index)
         return f"{self._source}:{line}" if self._source else f"line {line}"
 
     def _miss(self, tool: str, args: dict[str, Any], canonical: bytes) -> CassetteMissError:
@@ -209,7 +251,7 @@ class ReplayCassette:
         if nearest:
             text.append("closest recorded interactions:")
         for rank, index in enumerate(nearest, start=1):
-            entry = self.interactions[index]
+            entry = self._entry(index)
             diff = diff_call(entry.tool, entry.args, tool, args)
             text.append(f"  {rank}. {self._label(index)}")
             text.extend(f"       {line}" for line in _bounded(diff))
@@ -222,7 +264,7 @@ class ReplayCassette:
                     "diff": diff,
                 }
             )
-        if not self.interactions:
+        if not self.size:
             text.append("the cassette is empty")
         text.append(f"{RECORD_HINT} (or --mode auto to add missing calls)")
         return CassetteMissError(
@@ -233,15 +275,17 @@ class ReplayCassette:
         """Up to NEAREST_SHOWN distinct recorded calls, same tool first, most similar first."""
         # seq2 is the side SequenceMatcher indexes; set it once to the requested call.
         matcher = difflib.SequenceMatcher(None, b"", canonical[:_RATIO_BYTES])
-        firsts = [indexes[0] for indexes in self._entries.values()]
 
-        def similarity(index: int, exact: bool) -> tuple[bool, float]:
-            matcher.set_seq1(self._keys[index][1][:_RATIO_BYTES])
+        def similarity(first: tuple[int, _Key], exact: bool) -> tuple[bool, float]:
+            matcher.set_seq1(first[1][1][:_RATIO_BYTES])
             ratio = matcher.ratio() if exact else matcher.quick_ratio()
-            return self._keys[index][0] == tool, ratio
+            return first[1][0] == tool, ratio
 
-        shortlist = sorted(firsts, key=lambda i: similarity(i, False), reverse=True)[:_REFINED]
-        return sorted(shortlist, key=lambda i: similarity(i, True), reverse=True)[:NEAREST_SHOWN]
+        # nlargest is sorted(..., reverse=True)[:n] (ties stay in file order) without holding
+        # every key at once.
+        shortlist = heapq.nlargest(_REFINED, self._first_keys(), key=lambda f: similarity(f, False))
+        best = sorted(shortlist, key=lambda f: similarity(f, True), reverse=True)[:NEAREST_SHOWN]
+        return [index for index, _ in best]
 
 
 def diff_call(expected_tool: str, expected_args: Any, got_tool: str, got_args: Any) -> list[str]:
