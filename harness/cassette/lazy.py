@@ -65,6 +65,7 @@ class IndexedCassette:
         self.ends = array("Q")
         self.lines = array("I")
         self.cases = array("i")
+        # hash() of each key: process-local (never stored or sent), like the index itself.
         self.hashes = array("q")
         self.case_names: list[str] = []
 
@@ -73,7 +74,7 @@ class IndexedCassette:
 
     def interaction(self, index: int) -> Interaction:
         """Tool entry `index`, decoded (it was checked when indexed)."""
-        raw = self.data[self.starts[index] : self.ends[index]]
+        raw = self.data[self.starts[index] : self.ends[index]].strip()
         number = self.lines[index]
         return fmt._to_interaction(self.path, number, fmt._decode_object(self.path, number, raw))
 

@@ -137,3 +137,17 @@ async def test_replay_gateway_answers_from_the_index(tmp_path: Path) -> None:
     assert (await gateway.answer("search", {"q": "x"})).result == 7
     assert [m.where for m in gateway.model_entries()] == [f"{path}:2"]
     assert gateway.finish() == []
+
+
+def test_a_line_with_surrounding_whitespace_answers(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf \x0c{"tool": "a", "args": {"n": 1.0}, "ok": true, "result": 5}\x0b\r\n'
+    )
+    matcher = Matcher(None, None)
+    indexed = index_cassette(path, None, matcher.hashes)
+    lazy = LazyReplayCassette(
+        indexed, indexed.for_case(None), matcher.keyed_entry, strict=False, source="t"
+    )
+    assert lazy.answer("a", {"n": 1}).result == 5
+    assert read_cassette(path).interactions == [indexed.interaction(0)]
