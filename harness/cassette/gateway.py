@@ -140,8 +140,12 @@ class Matcher:
         return self._keyed(entry, redactor)
 
     def hashes(self, tools: list[str], args: list[bytes]) -> list[int]:
-        """hash((tool, canonical args)) of each entry as `cassette` keys it, for the lazy
-        index; one redaction screen for the whole batch, as `cassette` does for the file."""
+        """hash((tool, canonical args)) of each entry as `cassette` keys it (the lazy index)."""
+        return [hash(key) for key in self.keys(tools, args)]
+
+    def keys(self, tools: list[str], args: list[bytes]) -> list[tuple[str, bytes]]:
+        """(tool, canonical args) of each entry as `cassette` keys it, from its args' JSON; one
+        redaction screen for the whole batch, as `cassette` does for the whole file."""
         redactor = self.redactor
         if redactor is not None and redactor.clean([msgspec.json.decode(a) for a in args]):
             redactor = None
@@ -149,14 +153,12 @@ class Matcher:
             values = [_canonical_decoder.decode(a) for a in args]
             if self.ignore is not None:
                 values = [self.ignore.apply(t, v) for t, v in zip(tools, values, strict=True)]
-            return [
-                hash((t, _canonical_encoder.encode(v))) for t, v in zip(tools, values, strict=True)
-            ]
+            return [(t, _canonical_encoder.encode(v)) for t, v in zip(tools, values, strict=True)]
         keyed = [
             self._keyed(Interaction(tool=t, args=msgspec.json.decode(a), ok=True), redactor)
             for t, a in zip(tools, args, strict=True)
         ]
-        return [hash((entry.tool, canonical_args(entry.args))) for entry in keyed]
+        return [(entry.tool, canonical_args(entry.args)) for entry in keyed]
 
     def cassette(
         self,
@@ -258,6 +260,7 @@ class ReplayGateway:
             cassette,
             cassette.for_case(self.case_id),
             self.matcher.keyed_entry,
+            self.matcher.keys,
             strict=self.strict,
             source=str(cassette.path),
         )

@@ -30,6 +30,8 @@ from harness.config.containment import Project
 
 # Hashes of the keys of a batch of entries, given each one's tool and args (as JSON bytes).
 Hasher = Callable[[list[str], list[bytes]], list[int]]
+# The keys themselves, the same way.
+Keyer = Callable[[list[str], list[bytes]], list[Key]]
 # Decode a batch's args once per this many entries (bounded memory, one redaction screen each).
 _BATCH = 4096
 _FIX = "fix the line or re-record the cassette"
@@ -77,6 +79,11 @@ class IndexedCassette:
         raw = self.data[self.starts[index] : self.ends[index]].strip()
         number = self.lines[index]
         return fmt._to_interaction(self.path, number, fmt._decode_object(self.path, number, raw))
+
+    def tool_and_args(self, index: int) -> tuple[str, bytes]:
+        """Tool entry `index`'s tool and args JSON, without decoding the rest of its line."""
+        head = _head_decoder.decode(self.data[self.starts[index] : self.ends[index]].strip())
+        return head.tool, bytes(head.args)
 
     def interactions(self) -> Iterator[Interaction]:
         return (self.interaction(index) for index in range(len(self)))
@@ -200,6 +207,7 @@ class LazyReplayCassette(ReplayCassette):
         indexed: IndexedCassette,
         chosen: array[int],
         keyed: Callable[[Interaction], Interaction],
+        keys: Keyer,
         *,
         strict: bool,
         source: str,
@@ -210,6 +218,7 @@ class LazyReplayCassette(ReplayCassette):
         self._indexed = indexed
         self._chosen = chosen
         self._keyed = keyed
+        self._keys_of = keys
         self._lines = array("I", (indexed.lines[i] for i in chosen))
         hashes = indexed.hashes
         self._order = array("I", sorted(range(len(chosen)), key=lambda i: hashes[chosen[i]]))
@@ -265,4 +274,8 @@ class LazyReplayCassette(ReplayCassette):
             for position in range(len(self._sorted))
             if position == 0 or self._sorted[position] != self._sorted[position - 1]
         )
-        return ((index, self._key(index)) for index in firsts)
+        for batch in range(0, len(firsts), _BATCH):
+            chosen = firsts[batch : batch + _BATCH]
+            heads = [self._indexed.tool_and_args(self._chosen[index]) for index in chosen]
+            keys = self._keys_of([tool for tool, _ in heads], [args for _, args in heads])
+            yield from zip(chosen, keys, strict=True)

@@ -85,7 +85,12 @@ def test_the_lazy_index_answers_as_the_decoded_cassette(
         )
         indexed = index_cassette(path, None, matcher.hashes)
         lazy = LazyReplayCassette(
-            indexed, indexed.for_case(case_id), matcher.keyed_entry, strict=strict, source="t"
+            indexed,
+            indexed.for_case(case_id),
+            matcher.keyed_entry,
+            matcher.keys,
+            strict=strict,
+            source="t",
         )
         assert indexed.models == loaded.models and indexed.sha256 == read_cassette(path).sha256
         for tool, args in calls:
@@ -102,7 +107,7 @@ def test_many_identical_calls_walk_their_run_once(tmp_path: Path) -> None:
     matcher = Matcher(None, None)
     indexed = index_cassette(path, None, matcher.hashes)
     lazy = LazyReplayCassette(
-        indexed, indexed.for_case(None), matcher.keyed_entry, strict=True, source="t"
+        indexed, indexed.for_case(None), matcher.keyed_entry, matcher.keys, strict=True, source="t"
     )
     assert [lazy.answer("poll", {"id": 1.0}).result for _ in range(2001)] == [*range(2000), 1999]
     assert [p.kind for p in lazy.problems()] == ["cassette_overused"]
@@ -147,7 +152,7 @@ def test_a_line_with_surrounding_whitespace_answers(tmp_path: Path) -> None:
     matcher = Matcher(None, None)
     indexed = index_cassette(path, None, matcher.hashes)
     lazy = LazyReplayCassette(
-        indexed, indexed.for_case(None), matcher.keyed_entry, strict=False, source="t"
+        indexed, indexed.for_case(None), matcher.keyed_entry, matcher.keys, strict=False, source="t"
     )
     assert lazy.answer("a", {"n": 1}).result == 5
     assert read_cassette(path).interactions == [indexed.interaction(0)]
