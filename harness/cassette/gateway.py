@@ -28,7 +28,13 @@ from harness.cassette.format import (
 )
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.lazy import IndexedCassette, LazyReplayCassette, index_cassette
-from harness.cassette.matching import UNUSED_LISTED, ReplayCassette, canonical_args
+from harness.cassette.matching import (
+    UNUSED_LISTED,
+    ReplayCassette,
+    canonical_args,
+    decode_canonical,
+    encode_canonical,
+)
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor, contains_marker
@@ -42,17 +48,7 @@ if TYPE_CHECKING:
     from harness.tools.registry import ToolSet
 
 NOT_WRITTEN = FailureKind.CASSETTE_NOT_WRITTEN
-_canonical_encoder = msgspec.json.Encoder(order="deterministic")
 
-
-def _canonical_number(text: str) -> int | float:
-    number = float(text)
-    return int(number) if number.is_integer() else number
-
-
-# Decodes args straight into canonical_args' form (an integral float becomes an int), so
-# encoding the result gives canonical_args' bytes without a Python walk of the value.
-_canonical_decoder = msgspec.json.Decoder(float_hook=_canonical_number)
 # Strict replay's unused entries past the first few, as line ranges, in the attempt's folder.
 UNUSED_LISTING = "cassette_unused.txt"
 
@@ -150,10 +146,10 @@ class Matcher:
         if redactor is not None and redactor.clean([msgspec.json.decode(a) for a in args]):
             redactor = None
         if redactor is None:
-            values = [_canonical_decoder.decode(a) for a in args]
+            values = [decode_canonical(a) for a in args]
             if self.ignore is not None:
                 values = [self.ignore.apply(t, v) for t, v in zip(tools, values, strict=True)]
-            return [(t, _canonical_encoder.encode(v)) for t, v in zip(tools, values, strict=True)]
+            return [(t, encode_canonical(v)) for t, v in zip(tools, values, strict=True)]
         keyed = [
             self._keyed(Interaction(tool=t, args=msgspec.json.decode(a), ok=True), redactor)
             for t, a in zip(tools, args, strict=True)

@@ -46,6 +46,26 @@ def canonical_args(args: Any) -> bytes:
     return _encoder.encode(_canonical_value(args))
 
 
+def _canonical_number(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+# Decodes JSON straight into _canonical_value's form (an integral float becomes an int).
+_canonical_decoder = msgspec.json.Decoder(float_hook=_canonical_number)
+
+
+def decode_canonical(args_json: bytes) -> Any:
+    """`args_json` decoded in the form canonical_args compares: `encode_canonical` of it is
+    canonical_args of the decoded value, without a Python walk of the value (the lazy index)."""
+    return _canonical_decoder.decode(args_json)
+
+
+def encode_canonical(value: Any) -> bytes:
+    """The bytes of a value from `decode_canonical` (keys sorted at every depth)."""
+    return _encoder.encode(value)
+
+
 def _canonical_value(value: Any) -> Any:
     match value:
         case bool():

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,10 +24,16 @@ from harness.cassette.format import (
 from harness.cassette.gateway import Matcher, ReplayGateway
 from harness.cassette.ignore import IgnoreArgs
 from harness.cassette.lazy import LazyReplayCassette, index_cassette
-from harness.cassette.matching import ReplayCassette
+from harness.cassette.matching import (
+    ReplayCassette,
+    canonical_args,
+    decode_canonical,
+    encode_canonical,
+)
 from harness.cassette.model_entry import ModelEntry
 from harness.cassette.redact import Redactor
 from harness.errors import CassetteError, CassetteMissError
+from tests.support.strategies import json_args
 
 SECRET = "s3cr3t-Value-99"
 VALUES = st.sampled_from([1, 1.0, 2, 2.5, "paris", "Paris", SECRET, [1, 2.0], {"k": SECRET}])
@@ -156,3 +163,12 @@ def test_a_line_with_surrounding_whitespace_answers(tmp_path: Path) -> None:
     )
     assert lazy.answer("a", {"n": 1}).result == 5
     assert read_cassette(path).interactions == [indexed.interaction(0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=json_args)
+def test_canonical_bytes_straight_from_json_are_canonical_args(args: dict[str, Any]) -> None:
+    as_json = msgspec.json.encode(args)
+    assert encode_canonical(decode_canonical(as_json)) == canonical_args(
+        msgspec.json.decode(as_json)
+    )
