@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests.support.agent_starts import mark_slow_fork_variants
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A CI runner may start the tests as a background job, whose SIGINT is ignored; every child
+    # would inherit that, and the tests that press Ctrl+C on an agent or a command would test
+    # the runner instead. Children of a Python handler start with the default disposition.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

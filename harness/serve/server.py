@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import signal
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,11 @@ def serve(app: Any, sock: socket.socket, on_ready: Callable[[], None] | None = N
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Inherited "ignore" (a script's background job): uvicorn still stops on Ctrl+C, but
+        # the signal it re-raises afterwards would vanish and serve would exit 0 as if it had
+        # ended by itself. Python's own handler makes the re-raise a KeyboardInterrupt (130).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if on_ready is not None:
         original = server.startup
 

@@ -18,7 +18,7 @@ from harness.serve.server import bind
 from tests.support.serve_runs import ServedRuns
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def start(*args: str, cwd: Path, ignoring_ctrl_c: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "CI": "true"}  # never opens a browser
     return subprocess.Popen(
         [sys.executable, "-m", "harness", "serve", *args],
@@ -27,7 +27,24 @@ def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a script's background job starts: SIGINT ignored, inherited through exec
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignoring_ctrl_c
+        else None,
     )
+
+
+def test_ctrl_c_exits_130_when_started_with_sigint_ignored(
+    dashboard_runs: ServedRuns, tmp_path: Path
+) -> None:
+    process = start(str(dashboard_runs.out), "--port", "0", cwd=tmp_path, ignoring_ctrl_c=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("harness serve: http://127.0.0.1:")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr  # was 0: the re-raised signal was ignored
 
 
 def test_serves_on_the_next_free_port_and_exits_130_on_ctrl_c(
