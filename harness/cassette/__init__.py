@@ -5,6 +5,7 @@ format.py    the JSONL file: Interaction, CassetteHeader, read/load, encode (one
 model_entry.py  model lines (`kind: "model"`): the agent's LLM calls, beside its tool calls
 matching.py  canonical_args, ReplayCassette (consuming replay, miss explanations, strict checks)
 lazy.py      replay from a checked index of the file: entries decoded only when used
+keys.py      Matcher: args as replay compares them (redacted, ignored paths dropped)
 gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, auto, live)
 redact.py    secrets -> keyed-hash markers, before anything reaches disk
 ignore.py    match.ignore_args paths

@@ -22,12 +22,12 @@ import msgspec
 from harness.cassette.gateway import (
     AutoGateway,
     LiveGateway,
-    Matcher,
     RecordGateway,
     ReplayGateway,
     ToolGateway,
 )
 from harness.cassette.ignore import IgnoreArgs
+from harness.cassette.keys import Matcher
 from harness.cassette.recorder import CassetteRecorder
 from harness.cassette.redact import Redactor
 from harness.config.schema import Case, RecordMode

@@ -19,7 +19,8 @@ from typing import Any
 
 import anyio
 
-from harness.cassette.gateway import Matcher, RecordGateway, ReplayGateway
+from harness.cassette.gateway import RecordGateway, ReplayGateway
+from harness.cassette.keys import Matcher
 from harness.cassette.recorder import CassetteRecorder
 from harness.cassette.redact import Redactor
 from harness.config.schema import RedactSpec

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.cassette.format import read_cassette
-from harness.cassette.gateway import AutoGateway, Matcher, RecordGateway, ReplayGateway
+from harness.cassette.gateway import AutoGateway, RecordGateway, ReplayGateway
 from harness.cassette.ignore import IgnoreArgs
+from harness.cassette.keys import Matcher
 from harness.cassette.recorder import CassetteRecorder, entries_for_case
 from harness.cassette.redact import Redactor
 from harness.config.schema import Budgets, Case, ToolRetry

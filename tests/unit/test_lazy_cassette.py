@@ -21,8 +21,9 @@ from harness.cassette.format import (
     encode_header,
     read_cassette,
 )
-from harness.cassette.gateway import Matcher, ReplayGateway
+from harness.cassette.gateway import ReplayGateway
 from harness.cassette.ignore import IgnoreArgs
+from harness.cassette.keys import Matcher
 from harness.cassette.lazy import LazyReplayCassette, index_cassette
 from harness.cassette.matching import (
     ReplayCassette,
