@@ -8,6 +8,7 @@ lazy.py      replay from a checked index of the file: entries decoded only when 
 keys.py      Matcher: args as replay compares them (redacted, ignored paths dropped)
 gateway.py   ToolGateway: answers an attempt's tool calls (replay, record, auto, live)
 redact.py    secrets -> keyed-hash markers, before anything reaches disk
+secret_rules.py  what counts as a secret (env values, keys, patterns) and its encodings
 ignore.py    match.ignore_args paths
 recorder.py  staged interactions written atomically when an attempt ends, merged by case
 modes.py     per run: the checked live tools and the gateway each attempt gets

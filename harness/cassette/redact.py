@@ -7,27 +7,13 @@ RunLedger, where every redacted value matched every other). The HMAC key is
 `HARNESS_REDACTION_KEY` when set, else a fixed built-in key: set it when a secret is short
 enough to guess, and set the same key where the cassettes are replayed.
 
-What is a secret:
-  - the value of each environment variable named in `redact.env`, and by default of every one
-    whose name has a part KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIALS (values of at
-    least 8 characters; named ones of at least 4: a shorter value is not treated as a secret,
-    since hiding every `abc` in every output would hide the output, and cannot be guessed
-    back from markers only when the HMAC key is secret). Each is found as it is and in every
-    encoding harness writes text in: JSON-escaped (`\"`, `\\`, `\u00e9`), Python-repr
-    escaped, and XML/HTML-escaped (`&amp;`, `&quot;`, `&#x27;`), each replaced by the marker
-    of the secret itself;
-  - the value under an object key named like `api_key`, `password`, `authorization` (the whole
-    key, case and `-`/`_` ignored, so `token_count` is left alone), plus `redact.keys`;
-  - text matching a pattern: Bearer tokens, `sk-...`, `ghp_...`, AWS key ids, JWTs, private key
-    blocks, Slack tokens, plus `redact.patterns` (group 1, when present, is the secret part).
+What counts as a secret, and the encodings it is looked for in: harness.cassette.secret_rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import html
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -35,117 +21,31 @@ from typing import Any
 
 import msgspec
 
+from harness.cassette.secret_rules import (
+    DEFAULT_KEYS,
+    DEFAULT_PATTERNS,
+    KEY_ENV,
+    MARKER_START,
+    PATTERN_HINTS,
+    compile_pattern,
+    encode_json,
+    encodings,
+    key_id,
+    normalize_key,
+    secret_values,
+)
 from harness.config.schema import RedactSpec
 
-KEY_ENV = "HARNESS_REDACTION_KEY"
 _BUILTIN_KEY = b"harness-redaction-v1"
 MARKER_RE = re.compile(r"\[REDACTED(?::[0-9a-f]{16})?\]")
-_MARKER_START = "[REDACTED"
-MIN_NAMED_SECRET = 4
-MIN_GUESSED_SECRET = 8
 # What of a stream cut into pieces waits for the next one, so a pattern's secret (a bearer
 # token, a private key block) up to this long straddling a cut is still redacted whole.
 PIECE_OVERLAP = 8 * 1024
 # A replacement can make a pattern match that did not before (a `\b` at a new edge), so a text
 # is redacted again until nothing changes; real texts settle in one or two rounds.
 _MAX_ROUNDS = 4
-
-DEFAULT_KEYS = frozenset(
-    {
-        "api_key",
-        "apikey",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "auth_token",
-        "session_token",
-        "authorization",
-        "proxy_authorization",
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "private_key",
-        "token",
-        "x_api_key",
-        "cookie",
-        "set_cookie",
-    }
-)
-DEFAULT_PATTERNS = (
-    r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})",
-    r"\b(sk-[A-Za-z0-9_-]{16,})",
-    r"\b(gh[pousr]_[A-Za-z0-9]{20,})",
-    r"\b(github_pat_[A-Za-z0-9_]{20,})",
-    r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b",
-    r"(?i)aws_secret_access_key\W{0,4}([A-Za-z0-9/+=]{40})",
-    r"\b(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,})",
-    r"\b(xox[abprs]-[A-Za-z0-9-]{10,})",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-)
-# Literals each default pattern cannot match without (lower-case ones are searched in the
-# case-folded text): a pattern whose literal is absent is skipped. Python's regex scan runs at
-# ~40 MB/s a pattern, too slow for an agent that floods its stderr; `in` is ~100x faster.
-_PATTERN_HINTS: dict[str, tuple[tuple[str, ...], bool]] = {
-    DEFAULT_PATTERNS[0]: (("bearer",), True),
-    DEFAULT_PATTERNS[1]: (("sk-",), False),
-    DEFAULT_PATTERNS[2]: (("gh",), False),
-    DEFAULT_PATTERNS[3]: (("github_pat_",), False),
-    DEFAULT_PATTERNS[4]: (("AKIA", "ASIA"), False),
-    DEFAULT_PATTERNS[5]: (("aws_secret_access_key",), True),
-    DEFAULT_PATTERNS[6]: (("eyJ",), False),
-    DEFAULT_PATTERNS[7]: (("xox",), False),
-    DEFAULT_PATTERNS[8]: (("-----BEGIN",), False),
-}
 # Up to this many forms of the secrets, `in` on each beats one scan of their alternation.
 _FORMS_TESTED_ONE_BY_ONE = 64
-_SECRET_NAME_PARTS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS"})
-_NAME_SPLIT = re.compile(r"[^A-Za-z0-9]+")
-_encoder = msgspec.json.Encoder(order="deterministic")
-
-
-def normalize_key(key: str) -> str:
-    return key.lower().replace("-", "_")
-
-
-def looks_secret_env_name(name: str) -> bool:
-    """`OPENAI_API_KEY`, `GITHUB_TOKEN`, `DB_PASSWORD`: yes. `SSH_AUTH_SOCK`, `PWD`: no."""
-    return any(part.upper() in _SECRET_NAME_PARTS for part in _NAME_SPLIT.split(name))
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """Raises ValueError with the reason when `pattern` is not a usable regex."""
-    try:
-        compiled = re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
-    if compiled.search(""):
-        raise ValueError("the pattern matches the empty string, so it would match everywhere")
-    return compiled
-
-
-def secret_values(
-    spec: RedactSpec | None, environ: Mapping[str, str], extra_env: Iterable[str] = ()
-) -> list[str]:
-    """The environment values that are secrets, longest first (so a longer one wins)."""
-    spec = spec or RedactSpec()
-    named = {*spec.env, *extra_env}
-    found = set()
-    for name, value in environ.items():
-        if name in named:
-            if len(value) >= MIN_NAMED_SECRET:
-                found.add(value)
-        elif spec.defaults and len(value) >= MIN_GUESSED_SECRET and looks_secret_env_name(name):
-            found.add(value)
-    # A value inside a marker would make redaction redact its own output.
-    return sorted((v for v in found if _MARKER_START not in v), key=lambda v: (-len(v), v))
-
-
-def key_id(environ: Mapping[str, str] | None = None) -> str | None:
-    """A short id of the HMAC key in use (None for the built-in one), stored in cassette
-    headers so replay can tell a cassette recorded under another key."""
-    key = (environ if environ is not None else os.environ).get(KEY_ENV)
-    return hashlib.sha256(key.encode()).hexdigest()[:8] if key else None
 
 
 class Redactor:
@@ -215,7 +115,7 @@ class Redactor:
                 if any(form in text for form in self._encoded):
                     return True
                 continue
-            hint = _PATTERN_HINTS.get(pattern.pattern)
+            hint = PATTERN_HINTS.get(pattern.pattern)
             if hint is not None:
                 literals, folded = hint
                 if folded and lowered is None:
@@ -257,7 +157,7 @@ class Redactor:
             return False
         lowered = text.lower()  # ASCII: what IGNORECASE and casefold() match
         for pattern in self._passes:
-            hint = _PATTERN_HINTS.get(pattern.pattern)
+            hint = PATTERN_HINTS.get(pattern.pattern)
             if hint is not None:  # a substring test is ~100x cheaper than the regex scan
                 literals, folded = hint
                 haystack = lowered if folded else text
@@ -341,14 +241,14 @@ class Redactor:
             if isinstance(value, bool):
                 return value  # a flag, not a secret
             if isinstance(value, str | int | float):
-                return self.marker(value if isinstance(value, str) else _encode(value))
+                return self.marker(value if isinstance(value, str) else encode_json(value))
             # A secret-named object or list: redact inside it rather than hide its shape.
         return self.walk(value)
 
     def _round(self, text: str) -> str:
         lowered: str | None = None
         for pattern in self._passes:
-            hint = _PATTERN_HINTS.get(pattern.pattern)
+            hint = PATTERN_HINTS.get(pattern.pattern)
             if hint is not None:
                 literals, folded = hint
                 if folded and lowered is None:
@@ -357,7 +257,7 @@ class Redactor:
                 assert haystack is not None
                 if not any(literal in haystack for literal in literals):
                     continue
-            if _MARKER_START in text:
+            if MARKER_START in text:
                 # Markers are never redacted again: a user pattern could match their hex.
                 parts = MARKER_RE.split(text)
                 markers = MARKER_RE.findall(text)
@@ -436,34 +336,10 @@ def _interleave(parts: list[str], markers: list[str]) -> list[str]:
     return out
 
 
-def _encode(value: Any) -> str:
-    return _encoder.encode(value).decode()
-
-
-def encodings(secret: str) -> set[str]:
-    """`secret` as harness may write it: raw, JSON-escaped (UTF-8 and ASCII-only), repr-escaped
-    and XML/HTML-escaped (with and without quotes)."""
-    try:
-        encoded = _encoder.encode(secret).decode()[1:-1]
-    except UnicodeEncodeError:  # a lone surrogate (an environment value that is not UTF-8)
-        encoded = secret
-    forms = {
-        secret,
-        encoded,
-        json.dumps(secret)[1:-1],
-        repr(secret)[1:-1],
-        html.escape(secret, quote=False),
-        html.escape(secret),
-        html.escape(secret).replace("&#x27;", "&apos;"),  # XML's own name for '
-        html.escape(secret).replace("&#x27;", "&#39;"),
-    }
-    return {form for form in forms if form}
-
-
 def contains_marker(value: Any) -> bool:
     """True if any string in a JSON-like value holds a redaction marker."""
     if isinstance(value, str):
-        return _MARKER_START in value and MARKER_RE.search(value) is not None
+        return MARKER_START in value and MARKER_RE.search(value) is not None
     if isinstance(value, dict):
         return any(contains_marker(k) or contains_marker(v) for k, v in value.items())
     if isinstance(value, list | tuple):

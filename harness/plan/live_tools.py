@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.cassette.ignore import parse_ignore_path
-from harness.cassette.redact import compile_pattern
+from harness.cassette.secret_rules import compile_pattern
 from harness.config.schema import (
     TOOL_BACKENDS,
     CommandToolSpec,

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.agent.session import StderrSink
-from harness.cassette.redact import Redactor, encodings
+from harness.cassette.redact import Redactor
+from harness.cassette.secret_rules import encodings
 from harness.excerpts import cut, cut_bytes, cut_tail, redacting
 from harness.grading.verdict import shorten
 from tests.support.cli_runs import REPO, Harness, command, started

@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.cassette.redact import MARKER_RE, Redactor, looks_secret_env_name
+from harness.cassette.redact import MARKER_RE, Redactor
+from harness.cassette.secret_rules import looks_secret_env_name
 from harness.config.schema import RedactSpec
 
 ENV = {
