@@ -120,14 +120,19 @@ def _judge(spec: RunCommand, shown: str, done: Completed) -> Verdict:
     )
 
 
+def check_sub_path(sub_path: str | None, where: Preparation) -> None:
+    """A command grader's `sub_path` (where in the workspace it runs): relative, no `..`."""
+    if sub_path is not None:
+        try:
+            check_relative(sub_path)
+        except PathEscapeError as exc:
+            where.error(str(exc), "sub_path")
+
+
 def prepare_run_command(spec: RunCommand, where: Preparation) -> Any:
     if not spec.command.strip():
         where.error("must not be empty", "command")
-    if spec.sub_path is not None:
-        try:
-            check_relative(spec.sub_path)
-        except PathEscapeError as exc:
-            where.error(str(exc), "sub_path")
+    check_sub_path(spec.sub_path, where)
     try:
         parse_duration(spec.timeout)
     except ValueError as exc:

@@ -12,10 +12,10 @@ from typing import Any
 
 import msgspec
 
-from harness.config.paths import PathEscapeError, check_relative, inside
+from harness.config.paths import PathEscapeError, inside
 from harness.config.schema import GraderSpec
 from harness.excerpts import cut_tail
-from harness.grading.commands import RunCommand, prepare_run_command
+from harness.grading.commands import RunCommand, check_sub_path, prepare_run_command
 from harness.grading.context import GradingContext
 from harness.grading.preparation import Preparation
 from harness.grading.subprocesses import Completed, run_captured
@@ -133,11 +133,7 @@ def _result(spec: Program, done: Completed) -> Verdict:
 def prepare_program(spec: Program, where: Preparation) -> Any:
     if not spec.program.strip():
         where.error("must name a program to run", "program")
-    if spec.sub_path is not None:
-        try:
-            check_relative(spec.sub_path)
-        except PathEscapeError as exc:
-            where.error(str(exc), "sub_path")
+    check_sub_path(spec.sub_path, where)
     try:
         parse_duration(spec.timeout)
     except ValueError as exc:
