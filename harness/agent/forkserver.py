@@ -18,8 +18,8 @@ import json
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,13 @@ class _Exit:
     event: anyio.Event
     status: int | None = None
     lost: bool = False
+    on_end: list[Callable[[], None]] = field(default_factory=list)
+
+    def end(self, status: int, *, lost: bool = False) -> None:
+        self.status, self.lost = status, lost
+        self.event.set()
+        for callback in self.on_end:
+            callback()
 
 
 class ForkServer:
@@ -154,8 +161,7 @@ class ForkServer:
                 if "exited" in message:
                     ended = self._exits.pop(int(message["exited"]), None)
                     if ended is not None:
-                        ended.status = int(message["status"])
-                        ended.event.set()
+                        ended.end(int(message["status"]))
                     continue
                 request = int(message.get("started", message.get("failed", 0)))
                 if "started" in message:
@@ -179,8 +185,7 @@ class ForkServer:
         for pid, ended in self._exits.items():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            ended.status, ended.lost = -signal.SIGKILL, True
-            ended.event.set()
+            ended.end(-signal.SIGKILL, lost=True)
         self._exits.clear()
         for event, reply in self._replies.values():
             reply.append({"lost": True})
@@ -205,7 +210,7 @@ class ForkServer:
                 raise OSError(code if isinstance(code, int) else 0, str(reply.get("message")))
             pid, ended = int(reply["pid"]), reply["exit"]
             try:
-                stdin, stdout, stderr = await adopt_pipes(pipes.parent)
+                stdin, stdout, stderr = adopt_pipes(pipes.parent)
             except BaseException:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)
@@ -286,6 +291,13 @@ class ForkedProcess(Process):
     def lost(self) -> bool:
         """The server died before it could report how this child ended."""
         return self._ended.lost
+
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        """`callback()` on the loop when the child has exited (harness.agent.process.ExitNotice)."""
+        if self._ended.status is not None:
+            callback()
+        else:
+            self._ended.on_end.append(callback)
 
     async def wait(self) -> int:
         await self._ended.event.wait()

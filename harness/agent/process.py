@@ -11,8 +11,9 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import anyio
 from anyio.abc import Process
@@ -25,6 +26,14 @@ SHIM_MARKERS = (b"pyenv", b"asdf", b"rbenv", b"nodenv", b"mise")
 
 # Process groups of agents alive right now, so a second Ctrl+C can kill them all at once.
 live_groups: set[int] = set()
+
+
+@runtime_checkable
+class ExitNotice(Protocol):
+    """A process that calls back on the loop when it exits: the ones harness starts itself
+    (spawned or forked). Waiting for anyio's own processes takes a task."""
+
+    def on_exit(self, callback: Callable[[], None]) -> None: ...
 
 
 def resolve_executable(argv0: str, *, cwd: Path | None = None) -> str:

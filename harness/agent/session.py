@@ -120,7 +120,8 @@ class StderrSink:
         self.done = anyio.Event()
         # Set when the log could not be written: the run cannot go on (harness.errors).
         self.write_error: InfrastructureError | None = None
-        self.failed = anyio.Event()
+        # Called then: it stops the attempt (harness.attempt.run).
+        self.on_failure: Callable[[], None] | None = None
 
     async def pump(self, stream: ByteReceiveStream) -> None:
         try:
@@ -133,8 +134,14 @@ class StderrSink:
             self.done.set()
 
     def feed(self, chunk: bytes) -> None:
-        """A chunk read by someone else: a kept agent's stderr pump (harness.agent.persistent)."""
+        """A chunk read by someone else: a kept agent's stderr pump (harness.agent.persistent),
+        or the loop (PipeReceiveStream.deliver)."""
         self._write(chunk)
+
+    def end(self) -> None:
+        """The stderr read by someone else has ended."""
+        self.close()
+        self.done.set()
 
     def _write(self, chunk: bytes) -> None:
         self.total_bytes += len(chunk)
@@ -167,7 +174,8 @@ class StderrSink:
                 # and say so: the attempt stops now and the run ends with exit 3.
                 self.write_error = disk_error(self.log_path, exc)
                 self._close_log()
-                self.failed.set()
+                if self.on_failure is not None:
+                    self.on_failure()
         self._tail.append(chunk)
         self._tail_bytes += len(chunk)
         while self._tail_bytes > STDERR_TAIL_BYTES * 2 and len(self._tail) > 1:

@@ -5,8 +5,8 @@ child may wait several milliseconds for a CPU first. Called on the event loop (a
 own subprocess support does) that wait freezes every other attempt: no tool call is answered,
 no message read, while one agent is being started. Here Popen runs in a worker thread, which
 drops the GIL while it waits (CPython 3.11.6+ releases it around vfork), and the loop adopts
-the finished child: its pipes become asyncio pipe transports and its exit is watched through a
-pidfd, so nothing needs a SIGCHLD handler or a reaper thread.
+the finished child: its pipes are read and written on the loop (harness.agent.pipes) and its
+exit is watched through a pidfd, so nothing needs a SIGCHLD handler or a reaper thread.
 
 Used on Linux with the asyncio backend; elsewhere `open_agent` keeps `anyio.open_process`.
 """
@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ async def spawn(
             raise
         pipes.close_child_ends()
         try:
-            adopted = await AdoptedProcess.adopt(popen, pipes.parent)
+            adopted = AdoptedProcess.adopt(popen, pipes.parent)
         except BaseException:
             _kill_now(popen)
             raise
@@ -141,9 +141,9 @@ class AdoptedProcess(Process):
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def adopt(cls, popen: subprocess.Popen[bytes], pipes: list[PipeFd]) -> AdoptedProcess:
+    def adopt(cls, popen: subprocess.Popen[bytes], pipes: list[PipeFd]) -> AdoptedProcess:
         """The child's pipes become the loop's transports, its exit is watched on the loop."""
-        stdin, stdout, stderr = await adopt_pipes(pipes)
+        stdin, stdout, stderr = adopt_pipes(pipes)
         process = cls(popen, stdin, stdout, stderr)
         process._watch_exit(asyncio.get_running_loop())
         return process
@@ -177,6 +177,13 @@ class AdoptedProcess(Process):
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exited)
+
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        """`callback()` on the loop when the child has exited (harness.agent.process.ExitNotice)."""
+        if self._exited.done():
+            callback()
+        else:
+            self._exited.add_done_callback(lambda _: callback())
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True) as scope:

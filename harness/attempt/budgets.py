@@ -4,13 +4,12 @@ timer per message, and counters checked at the call that exceeds them."""
 from __future__ import annotations
 
 import contextlib
-import math
 import time
-from collections.abc import Iterator
 
 import anyio
 
 from harness.agent.session import AgentChannel
+from harness.attempt.idle import IdleClock
 from harness.config.schema import DEFAULT_IDLE_MS, Budgets
 from harness.errors import BudgetExceededError
 from harness.protocol.messages import AgentMessage, RunnerMessage
@@ -24,10 +23,7 @@ class LiveBudget:
         self.started = time.monotonic()
         self._started_anyio = anyio.current_time()
         idle_ms = budgets.max_idle_ms if budgets.max_idle_ms is not None else DEFAULT_IDLE_MS
-        self.idle_seconds = idle_ms / 1000
-        self._idle: anyio.CancelScope | None = None
-        self._waiting = False  # inside receive/send: the idle deadline is armed
-        self._paused = 0  # model calls in flight upstream
+        self._idle = IdleClock(idle_ms)
 
     def wall_scope(self) -> anyio.CancelScope:
         """A scope whose deadline is `max_wall_ms` after the attempt started (spawn included)."""
@@ -43,67 +39,35 @@ class LiveBudget:
         assert self.budgets.max_wall_ms is not None
         return BudgetExceededError("max_wall_ms", self.budgets.max_wall_ms, self.elapsed_ms())
 
-    @contextlib.contextmanager
-    def idle_watch(self) -> Iterator[None]:
-        """The scope in which `receive`/`send` enforce the idle timeout. One scope whose
-        deadline each message moves, rather than a scope per message: a conversation costs one
-        timer per message instead of a cancel scope's enter and exit."""
-        scope = anyio.CancelScope(deadline=math.inf)
-        self._idle = scope
-        try:
-            with scope:
-                yield
-        finally:
-            self._idle = None
-        if scope.cancelled_caught:
-            limit_ms = int(self.idle_seconds * 1000)
-            raise BudgetExceededError("max_idle_ms", limit_ms, limit_ms)
+    def idle_watch(self) -> contextlib.AbstractContextManager[None]:
+        """The scope in which `receive`/`send` enforce the idle timeout; raises
+        BudgetExceededError(max_idle_ms) when the agent stayed silent for the whole limit."""
+        return self._idle.watch()
 
     async def receive(self, channel: AgentChannel) -> AgentMessage:
         """The next message, or BudgetExceededError(max_idle_ms) (raised by `idle_watch`) if the
         agent stays silent."""
-        self._arm()
+        self._idle.start_wait()
         try:
             return await channel.receive()
         finally:
-            self._disarm()
+            self._idle.end_wait()
 
     async def send(self, channel: AgentChannel, message: RunnerMessage) -> None:
         """Write one message, or BudgetExceededError(max_idle_ms) if the agent has stopped
         reading its stdin: a full pipe would otherwise block the attempt until the wall
         deadline, or for ever when there is none."""
-        self._arm()
+        self._idle.start_wait()
         try:
             await channel.send(message)
         finally:
-            self._disarm()
+            # Time the harness spends on its side (a slow live tool) is not the agent's idleness.
+            self._idle.end_wait()
 
-    def _arm(self) -> None:
-        if self._idle is None:
-            raise RuntimeError("LiveBudget.receive/send used outside idle_watch()")
-        self._waiting = True
-        if not self._paused:
-            self._idle.deadline = anyio.current_time() + self.idle_seconds
-
-    def _disarm(self) -> None:
-        # Time the harness spends on its side (a slow live tool) is not the agent's idleness.
-        self._waiting = False
-        if self._idle is not None and not self._idle.cancel_called:
-            self._idle.deadline = math.inf
-
-    @contextlib.contextmanager
-    def idle_paused(self) -> Iterator[None]:
+    def idle_paused(self) -> contextlib.AbstractContextManager[None]:
         """While the agent waits on a model call harness forwards upstream, its silence is not
-        idleness: the timer stops, and starts afresh when the answer has gone."""
-        self._paused += 1
-        if self._idle is not None and not self._idle.cancel_called:
-            self._idle.deadline = math.inf
-        try:
-            yield
-        finally:
-            self._paused -= 1
-            if not self._paused and self._waiting:
-                self._arm()
+        idleness: the clock stops, and starts afresh when the answer has gone."""
+        return self._idle.paused()
 
     def check_tool_calls(self, used: int) -> None:
         limit = self.budgets.max_tool_calls

@@ -17,8 +17,9 @@ from typing import Protocol
 import anyio
 from anyio.abc import Process
 
-from harness.agent.process import open_agent
-from harness.attempt.conversation import Conversation, cancel_when_exited
+from harness.agent.pipes import PipeReceiveStream
+from harness.agent.process import ExitNotice, open_agent
+from harness.attempt.conversation import EXITED_READ_SECONDS, Conversation, cancel_when_exited
 from harness.attempt.spec import attempt_environment
 from harness.errors import AttemptError, UsageError
 
@@ -72,27 +73,23 @@ class OwnProcess:
         error: AttemptError | None = None
         route = conversation.open_route()
         try:
-            async with (
-                self.open(conversation) as process,
-                anyio.create_task_group() as tasks,
-            ):
-                assert process.stderr is not None
-                tasks.start_soon(conversation.sink.pump, process.stderr)
-                exited = anyio.CancelScope()
-                tasks.start_soon(cancel_when_exited, process, exited)
-                # Errors are caught inside the task group: raised through it they would
-                # arrive wrapped in an ExceptionGroup.
-                try:
-                    with exited:
-                        await conversation.converse(process)
-                    if exited.cancelled_caught:
-                        raise await conversation.closed_early(process, pipes_held=True)
-                except AttemptError as exc:
-                    error = exc
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await conversation.finish_process(process)
-                    tasks.cancel_scope.cancel()
+            async with self.open(conversation) as process:
+                stderr = process.stderr
+                if isinstance(process, ExitNotice) and isinstance(stderr, PipeReceiveStream):
+                    # The processes harness starts itself report their stderr and their exit
+                    # from the loop: the attempt needs no task besides its own.
+                    stderr.deliver(conversation.sink.feed, conversation.sink.end)
+                    exited = anyio.CancelScope()
+                    process.on_exit(lambda: _end_soon(exited))
+                    error = await _converse(conversation, process, exited)
+                else:
+                    async with anyio.create_task_group() as tasks:
+                        assert stderr is not None
+                        tasks.start_soon(conversation.sink.pump, stderr)
+                        exited = anyio.CancelScope()
+                        tasks.start_soon(cancel_when_exited, process, exited)
+                        error = await _converse(conversation, process, exited)
+                        tasks.cancel_scope.cancel()
         except AttemptError as exc:  # the start failed, or the host lost the process
             error = exc
         finally:
@@ -100,6 +97,33 @@ class OwnProcess:
             if route is not None:
                 route.close()
         return error
+
+
+async def _converse(
+    conversation: Conversation, process: Process, exited: anyio.CancelScope
+) -> AttemptError | None:
+    """The conversation, ended early by `exited`, then the process finished. Errors are
+    returned, not raised: raised through a task group they would arrive wrapped in an
+    ExceptionGroup."""
+    try:
+        with exited:
+            await conversation.converse(process)
+        if exited.cancelled_caught:
+            raise await conversation.closed_early(process, pipes_held=True)
+    except AttemptError as exc:
+        return exc
+    finally:
+        with anyio.CancelScope(shield=True):
+            await conversation.finish_process(process)
+    return None
+
+
+def _end_soon(scope: anyio.CancelScope) -> None:
+    """The agent exited: the conversation ends once its last lines have had time to be read,
+    even if a grandchild keeps its stdout open (then no end of file ever comes). A deadline,
+    not a task that waits for the exit: a task would cost every attempt its start and cancel."""
+    due = anyio.current_time() + EXITED_READ_SECONDS
+    scope.deadline = min(scope.deadline, due)
 
 
 OWN_PROCESS = OwnProcess()

@@ -142,15 +142,9 @@ async def _hold(conversation: Conversation, context: AttemptContext) -> AttemptE
     """
     sink = conversation.sink
     error: AttemptError | None = None
-    async with anyio.create_task_group() as watch:
-
-        async def stop_when_failed() -> None:
-            await sink.failed.wait()
-            watch.cancel_scope.cancel()
-
-        watch.start_soon(stop_when_failed)
+    with anyio.CancelScope() as watch:
+        sink.on_failure = watch.cancel
         error = await (context.host or OWN_PROCESS).run(conversation)
-        watch.cancel_scope.cancel()
     if sink.write_error is not None:
         raise sink.write_error
     return error

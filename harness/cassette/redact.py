@@ -87,6 +87,7 @@ class Redactor:
             self._passes.insert(0, self._literal)
         self._any = _union(self._passes)
         self._keys_re = _keys_regex(self.keys)
+        self._screen = _Screen(self._passes)
         self._screenable = not any(_EDGE_SENSITIVE.search(p.pattern) for p in self._passes)
 
     def marker(self, secret: str) -> str:
@@ -156,6 +157,8 @@ class Redactor:
         if keys and self._keys_re is not None and self._keys_re.search(text):
             return False
         lowered = text.lower()  # ASCII: what IGNORECASE and casefold() match
+        if self._screen.rules_out(text, lowered):
+            return True
         for pattern in self._passes:
             hint = PATTERN_HINTS.get(pattern.pattern)
             if hint is not None:  # a substring test is ~100x cheaper than the regex scan
@@ -291,6 +294,40 @@ _screen_encoder = msgspec.json.Encoder()
 
 
 _LINE_END = re.compile("(?<=\n)")
+
+
+class _Screen:
+    """Every hinted pattern's literals in one scan of the text and one of its folded form, the
+    other patterns in one regex: when all three find nothing, no pattern can match. (A loop of
+    `in` tests, one per literal, costs several times as much on the short values of tool
+    calls, which are screened several times an attempt.)"""
+
+    def __init__(self, passes: list[re.Pattern[str]]) -> None:
+        exact: list[str] = []
+        folded: list[str] = []
+        others: list[re.Pattern[str]] = []
+        for pattern in passes:
+            hint = PATTERN_HINTS.get(pattern.pattern)
+            if hint is None:
+                others.append(pattern)
+            else:
+                literals, fold = hint
+                (folded if fold else exact).extend(literals)
+        self._exact = _literal_regex(exact)
+        self._folded = _literal_regex(folded)
+        self._others = _union(others) if others else None
+        # Patterns that cannot be combined: this screen proves nothing, every pattern runs.
+        self._usable = not others or self._others is not None
+
+    def rules_out(self, text: str, lowered: str) -> bool:
+        """True when no pass can match `text` (`lowered` is its ASCII lower case)."""
+        if not self._usable:
+            return False
+        if self._exact is not None and self._exact.search(text):
+            return False
+        if self._folded is not None and self._folded.search(lowered):
+            return False
+        return self._others is None or self._others.search(text) is None
 
 
 def _literal_regex(forms: list[str]) -> re.Pattern[str] | None:
