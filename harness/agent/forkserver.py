@@ -11,6 +11,7 @@ ForkServerLostError for their attempts (infrastructure, retried).
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import itertools
@@ -24,11 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import ByteReceiveStream, ByteSendStream, Process, TaskGroup, UNIXSocketStream
+from anyio.abc import (
+    ByteReceiveStream,
+    ByteSendStream,
+    Process,
+    SocketAttribute,
+    TaskGroup,
+    UNIXSocketStream,
+)
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from harness.agent.fork_target import ForkTarget
-from harness.agent.pipes import PipeReceiveStream, Pipes, PipeSendStream, adopt_pipes
+from harness.agent.pipes import (
+    LineDelivery,
+    PipeReceiveStream,
+    Pipes,
+    PipeSendStream,
+    adopt_pipes,
+)
 from harness.agent.process import live_groups, terminate_group
 from harness.agent.spawn import AdoptedProcess, spawn
 from harness.errors import ForkServerLostError, SpawnError
@@ -84,7 +98,9 @@ class ForkServer:
         self.hello: dict[str, Any] = {}
         self.dead = False
         self._control = control
-        self._messages = BufferedByteReceiveStream(control)
+        self._socket: socket.socket = control.extra(SocketAttribute.raw_socket)
+        self._messages = BufferedByteReceiveStream(control)  # until the hello
+        self._lines: LineDelivery | None = None  # after it
         self._send_lock = anyio.Lock()
         self._ids = itertools.count(1)
         self._replies: dict[int, tuple[anyio.Event, list[dict[str, Any]]]] = {}
@@ -124,7 +140,14 @@ class ForkServer:
             with anyio.CancelScope(shield=True):
                 await server.close()
             raise
-        tasks.start_soon(server._read)
+        # Replies and exit statuses are read by the loop itself: no task wakes per message.
+        server._lines = LineDelivery(
+            ours.fileno(),
+            server._on_message,
+            server._lose_children,
+            max_line=MAX_MESSAGE_BYTES,
+            buffered=bytes(server._messages.buffer),
+        )
         return server
 
     async def _hello(self) -> dict[str, Any]:
@@ -153,30 +176,27 @@ class ForkServer:
         text = b"".join(self._tail)[-TAIL_BYTES:].decode("utf-8", "replace").strip()
         return f"; it wrote:\n{text}" if text else ""
 
-    async def _read(self) -> None:
-        """Replies to fork requests and exit statuses, until the server hangs up."""
+    def _on_message(self, line: bytes) -> None:
+        """A reply to a fork request, or an exit status; anything else ends the reading."""
         try:
-            while True:
-                message = json.loads(await self._next_line())
-                if "exited" in message:
-                    ended = self._exits.pop(int(message["exited"]), None)
-                    if ended is not None:
-                        ended.end(int(message["status"]))
-                    continue
-                request = int(message.get("started", message.get("failed", 0)))
-                if "started" in message:
-                    # Registered before the requester runs: the exit may be the next message.
-                    message["exit"] = self._exits[int(message["pid"])] = _Exit(anyio.Event())
-                waiter = self._replies.pop(request, None)
-                if waiter is not None:
-                    waiter[1].append(message)
-                    waiter[0].set()
-        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, ValueError):
-            pass
-        except anyio.ClosedResourceError:
-            pass
-        finally:
-            self._lose_children()
+            message = json.loads(line)
+            if "exited" in message:
+                ended = self._exits.pop(int(message["exited"]), None)
+                if ended is not None:
+                    ended.end(int(message["status"]))
+                return
+            request = int(message.get("started", message.get("failed", 0)))
+            if "started" in message:
+                # Registered before the requester runs: the exit may be the next message.
+                message["exit"] = self._exits[int(message["pid"])] = _Exit(anyio.Event())
+        except (ValueError, TypeError, KeyError, AttributeError):
+            assert self._lines is not None
+            self._lines.stop()
+            return
+        waiter = self._replies.pop(request, None)
+        if waiter is not None:
+            waiter[1].append(message)
+            waiter[0].set()
 
     def _lose_children(self) -> None:
         """The server is gone: its children cannot be reported, so they are killed now and
@@ -238,8 +258,7 @@ class ForkServer:
         self._replies[request_id] = (replied, reply)
         line = json.dumps(request, separators=(",", ":")).encode() + b"\n"
         try:
-            async with self._send_lock:
-                await self._control.send_fds(line, pipes.child)
+            await self._send(line, pipes.child)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             self._replies.pop(request_id, None)
             raise ForkServerLostError(f"the fork server exited{self.tail()}") from None
@@ -257,8 +276,30 @@ class ForkServer:
             f"the fork server did not start the agent in {REPLY_TIMEOUT_SECONDS:.0f} s{self.tail()}"
         )
 
+    async def _send(self, line: bytes, fds: list[int]) -> None:
+        """`line` with `fds`, whole: at once when the socket takes it (the usual case: no loop
+        trip), else the rest after the loop says it may; one request at a time either way."""
+        if self._send_lock.locked():  # another request is part way out: after it
+            async with self._send_lock:
+                await self._control.send_fds(line, fds)
+            return
+        self._send_lock.acquire_nowait()
+        try:
+            rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+            try:
+                sent = self._socket.sendmsg([line], rights)
+            except BlockingIOError:
+                await self._control.send_fds(line, fds)
+                return
+            if sent < len(line):
+                await self._control.send(line[sent:])  # the fds went with the first bytes
+        finally:
+            self._send_lock.release()
+
     async def close(self) -> None:
         """Hang up (the server exits on its own), then end its group whatever it does."""
+        if self._lines is not None:
+            self._lines.stop()  # before the socket's fd is closed
         with anyio.CancelScope(shield=True):
             with contextlib.suppress(OSError, anyio.BrokenResourceError):
                 await self._control.aclose()

@@ -142,8 +142,7 @@ class PipeReceiveStream(ByteReceiveStream):
                 self._loop.remove_reader(fd)
 
     async def aclose(self) -> None:
-        self.close()
-        await anyio.lowlevel.checkpoint()
+        self.close()  # at once: no checkpoint, for the teardown of every attempt calls it
 
     def close(self) -> None:
         """Frees the fd at once, even while a read waits (it then raises ClosedResourceError)."""
@@ -217,9 +216,7 @@ class PipeSendStream(ByteSendStream):
             self._drained = None
 
     async def aclose(self) -> None:
-        if self._pipe.fileno() >= 0:
-            self.close()
-            await anyio.lowlevel.checkpoint()
+        self.close()  # at once: no checkpoint, for the teardown of every attempt calls it
 
     def close(self) -> None:
         """The child sees the end of its stdin; bytes it never took are dropped."""
@@ -233,6 +230,63 @@ class PipeSendStream(ByteSendStream):
             _wake(self._drained)
             self._drained = None
         self._pipe.close()
+
+
+class LineDelivery:
+    """Newline-ended lines from a socket or pipe, read by the loop itself with no task:
+    `on_line(line)` (without its newline) for each, then `on_end()` once: at end of file, on
+    a read error, on a line longer than `max_line` bytes, or at `stop()`. The fd stays open:
+    its owner closes it, after `stop()`."""
+
+    def __init__(
+        self,
+        fd: int,
+        on_line: Callable[[bytes], None],
+        on_end: Callable[[], None],
+        *,
+        max_line: int,
+        buffered: bytes = b"",
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._fd = fd
+        self._on_line = on_line
+        self._on_end: Callable[[], None] | None = on_end
+        self._max_line = max_line
+        self._buffer = bytearray(buffered)
+        self._loop.add_reader(fd, self._ready)
+        if b"\n" in self._buffer:  # lines read before: delivered from the loop, as later ones
+            self._loop.call_soon(self._split)
+
+    def _ready(self) -> None:
+        try:
+            data = os.read(self._fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.stop()
+            return
+        self._buffer += data
+        self._split()
+
+    def _split(self) -> None:
+        buffer = self._buffer
+        while self._on_end is not None:
+            end = buffer.find(b"\n")
+            if end < 0:
+                if len(buffer) > self._max_line:
+                    self.stop()
+                return
+            line = bytes(buffer[:end])
+            del buffer[: end + 1]
+            self._on_line(line)
+
+    def stop(self) -> None:
+        if self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            self._loop.remove_reader(self._fd)
+            on_end()
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

@@ -200,6 +200,8 @@ async def wait_for_exit(process: Process, timeout_seconds: float) -> int | None:
     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
         if process.stdin is not None:
             await process.stdin.aclose()
+    if process.returncode is not None:
+        return process.returncode
     with anyio.move_on_after(timeout_seconds):
         return await process.wait()
     return None

@@ -146,8 +146,9 @@ class Conversation:
             await wait_for_exit(process, min(EXIT_WAIT_SECONDS, self.agent.grace_seconds))
         await terminate_group(process, grace_seconds=self.agent.grace_seconds)
         self.exit_code = process.returncode
-        with anyio.move_on_after(STDERR_SETTLE_SECONDS):
-            await self.sink.done.wait()
+        if not self.sink.done.is_set():
+            with anyio.move_on_after(STDERR_SETTLE_SECONDS):
+                await self.sink.done.wait()
 
     async def converse(self, process: Process, channel: AgentChannel | None = None) -> None:
         """The whole conversation within the wall budget; raises the AttemptError that ends
