@@ -2,11 +2,12 @@
 harness/agent/fork_bootstrap.py, which imports the suite's `preload` once, then ask it for one
 fresh child per attempt.
 
-A child is a `ForkedProcess`: an anyio Process whose pipes harness made (and sent to the server
-with SCM_RIGHTS), in a session and process group of its own, signalled and group-killed as a
-spawned agent is. harness is not its parent, so its exit status comes from the server. If the
-server dies, its live children are killed and marked `lost`, and `open_forked` raises
-ForkServerLostError for their attempts (infrastructure, retried).
+A child is a `ForkedProcess` (harness.agent.forked_process): an anyio Process whose pipes
+harness made (and sent to the server with SCM_RIGHTS), in a session and process group of its
+own, signalled and group-killed as a spawned agent is. harness is not its parent, so its exit
+status comes from the server. If the server dies, its live children are killed and marked
+`lost`, and `open_forked` raises ForkServerLostError for their attempts (infrastructure,
+retried).
 """
 
 from __future__ import annotations
@@ -19,16 +20,13 @@ import json
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 from anyio.abc import (
     ByteReceiveStream,
-    ByteSendStream,
-    Process,
     SocketAttribute,
     TaskGroup,
     UNIXSocketStream,
@@ -36,13 +34,8 @@ from anyio.abc import (
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from harness.agent.fork_target import ForkTarget
-from harness.agent.pipes import (
-    LineDelivery,
-    PipeReceiveStream,
-    Pipes,
-    PipeSendStream,
-    adopt_pipes,
-)
+from harness.agent.forked_process import ChildExit, ForkedProcess
+from harness.agent.pipes import LineDelivery, Pipes, adopt_pipes
 from harness.agent.process import live_groups, terminate_group
 from harness.agent.spawn import AdoptedProcess, spawn
 from harness.errors import ForkServerLostError, SpawnError
@@ -70,22 +63,6 @@ class PreloadError(Exception):
         super().__init__(f"{module}: {message}")
 
 
-@dataclass
-class _Exit:
-    """How a child ended, as the server reports it (or `lost` with the server)."""
-
-    event: anyio.Event
-    status: int | None = None
-    lost: bool = False
-    on_end: list[Callable[[], None]] = field(default_factory=list)
-
-    def end(self, status: int, *, lost: bool = False) -> None:
-        self.status, self.lost = status, lost
-        self.event.set()
-        for callback in self.on_end:
-            callback()
-
-
 class ForkServer:
     """One running server: its process, the control socket, the children it has not reported
     ended yet. Its reader task runs in the task group given to `start`."""
@@ -104,7 +81,7 @@ class ForkServer:
         self._send_lock = anyio.Lock()
         self._ids = itertools.count(1)
         self._replies: dict[int, tuple[anyio.Event, list[dict[str, Any]]]] = {}
-        self._exits: dict[int, _Exit] = {}
+        self._exits: dict[int, ChildExit] = {}
         self._tail: collections.deque[bytes] = collections.deque(maxlen=64)
 
     @classmethod
@@ -188,7 +165,7 @@ class ForkServer:
             request = int(message.get("started", message.get("failed", 0)))
             if "started" in message:
                 # Registered before the requester runs: the exit may be the next message.
-                message["exit"] = self._exits[int(message["pid"])] = _Exit(anyio.Event())
+                message["exit"] = self._exits[int(message["pid"])] = ChildExit(anyio.Event())
         except (ValueError, TypeError, KeyError, AttributeError):
             assert self._lines is not None
             self._lines.stop()
@@ -308,80 +285,6 @@ class ForkServer:
             await terminate_group(self.process, grace_seconds=1)
             with contextlib.suppress(OSError, anyio.BrokenResourceError):
                 await self.process.aclose()
-
-
-class ForkedProcess(Process):
-    """An anyio Process for a fork server's child: our pipes on the loop, its exit status as
-    the server reports it."""
-
-    def __init__(
-        self,
-        pid: int,
-        ended: _Exit,
-        stdin: PipeSendStream,
-        stdout: PipeReceiveStream,
-        stderr: PipeReceiveStream,
-    ) -> None:
-        self._pid = pid
-        self._ended = ended
-        self._stdin = stdin
-        self._stdout = stdout
-        self._stderr = stderr
-
-    @property
-    def lost(self) -> bool:
-        """The server died before it could report how this child ended."""
-        return self._ended.lost
-
-    def on_exit(self, callback: Callable[[], None]) -> None:
-        """`callback()` on the loop when the child has exited (harness.agent.process.ExitNotice)."""
-        if self._ended.status is not None:
-            callback()
-        else:
-            self._ended.on_end.append(callback)
-
-    async def wait(self) -> int:
-        await self._ended.event.wait()
-        assert self._ended.status is not None
-        return self._ended.status
-
-    async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            self._stdin.close()
-            self._stdout.close()
-            self._stderr.close()
-            await self.wait()
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def send_signal(self, value: int) -> None:
-        if self._ended.status is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, value)
-
-    @property
-    def pid(self) -> int:
-        return self._pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self._ended.status
-
-    @property
-    def stdin(self) -> ByteSendStream:
-        return self._stdin
-
-    @property
-    def stdout(self) -> ByteReceiveStream:
-        return self._stdout
-
-    @property
-    def stderr(self) -> ByteReceiveStream:
-        return self._stderr
 
 
 @contextlib.asynccontextmanager
