@@ -63,7 +63,8 @@ class ForkedProcess(Process):
             self._ended.on_end.append(callback)
 
     async def wait(self) -> int:
-        await self._ended.event.wait()
+        if self._ended.status is None:  # (an Event already set still costs a loop pass)
+            await self._ended.event.wait()
         assert self._ended.status is not None
         return self._ended.status
 

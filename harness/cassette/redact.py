@@ -154,9 +154,9 @@ class Redactor:
         if b"\\" in encoded or not encoded.isascii():
             return False  # escapes or case rules beyond ASCII: the walk decides
         text = encoded.decode("ascii")
-        if keys and self._keys_re is not None and self._keys_re.search(text):
-            return False
         lowered = text.lower()  # ASCII: what IGNORECASE and casefold() match
+        if keys and self._keys_re is not None and self._keys_re.search(lowered):
+            return False
         if self._screen.rules_out(text, lowered):
             return True
         for pattern in self._passes:
@@ -337,12 +337,14 @@ def _literal_regex(forms: list[str]) -> re.Pattern[str] | None:
 
 
 def _keys_regex(keys: frozenset[str]) -> re.Pattern[str] | None:
-    """Matches `"<key>":` in JSON for every key that `normalize_key` maps into `keys`. Only used
-    on ASCII text, where `str.lower()` and IGNORECASE agree."""
+    """Matches `"<key>":` in the lower-cased JSON for every key that `normalize_key` maps into
+    `keys` (lower case already). Only used on ASCII text, where `str.lower()` does what
+    IGNORECASE would, at a fifth of the cost: an IGNORECASE alternation loses the regex
+    engine's scan for the leading quote."""
     if not keys:
         return None
     forms = sorted(re.escape(key).replace("_", "[-_]") for key in keys)
-    return re.compile('"(?:' + "|".join(forms) + ')":', re.IGNORECASE)
+    return re.compile('"(?:' + "|".join(forms) + ')":')
 
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")

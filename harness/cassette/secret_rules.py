@@ -73,12 +73,12 @@ DEFAULT_PATTERNS = (
 PATTERN_HINTS: dict[str, tuple[tuple[str, ...], bool]] = {
     DEFAULT_PATTERNS[0]: (("bearer",), True),
     DEFAULT_PATTERNS[1]: (("sk-",), False),
-    DEFAULT_PATTERNS[2]: (("gh",), False),
+    DEFAULT_PATTERNS[2]: (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), False),  # not "gh": "weight"
     DEFAULT_PATTERNS[3]: (("github_pat_",), False),
     DEFAULT_PATTERNS[4]: (("AKIA", "ASIA"), False),
     DEFAULT_PATTERNS[5]: (("aws_secret_access_key",), True),
     DEFAULT_PATTERNS[6]: (("eyJ",), False),
-    DEFAULT_PATTERNS[7]: (("xox",), False),
+    DEFAULT_PATTERNS[7]: (("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"), False),
     DEFAULT_PATTERNS[8]: (("-----BEGIN",), False),
 }
 _SECRET_NAME_PARTS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS"})

@@ -66,7 +66,7 @@ class Project(msgspec.Struct, frozen=True):
         return project
 
     def outside(self, path: Path) -> bool:
-        return not resolved(path).is_relative_to(self.root)
+        return not self.holds(os.path.realpath(path))
 
     def contain(self, path: Path, kind: str) -> Path:
         """`path` resolved, symlinks followed: the path to open.
@@ -74,10 +74,17 @@ class Project(msgspec.Struct, frozen=True):
         Raises:
             PathOutsideProject: it resolves outside the project; the message says what to do.
         """
-        real = resolved(path)
-        if not real.is_relative_to(self.root):
-            raise PathOutsideProject(self.escape_message(kind, path, real))
-        return real
+        real = os.path.realpath(path)
+        if not self.holds(real):
+            raise PathOutsideProject(self.escape_message(kind, path, Path(real)))
+        return Path(real)
+
+    def holds(self, real: str) -> bool:
+        """Whether `real`, a resolved path (os.path.realpath's), is the root or inside it. What
+        `Path.is_relative_to` says of resolved paths, by a string test at a tenth of its cost
+        (it runs for every file an attempt opens)."""
+        root = str(self.root)
+        return real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep)
 
     def escape_message(self, kind: str, path: Path, real: Path | None = None) -> str:
         shown = str(path) if real is None or real == path else f"{path} (resolving to {real})"
@@ -114,7 +121,7 @@ class Containment:
             return self.project.outside(path)
         inside = self._folder_inside.get(folder)
         if inside is None:
-            inside = resolved(Path(folder)).is_relative_to(self.project.root)
+            inside = self.project.holds(os.path.realpath(folder))
             self._folder_inside[folder] = inside
         # realpath(folder/name) is realpath(folder)/name when name is no link: inside if the
         # folder is; otherwise (say, the file is the root itself) the full check decides.

@@ -213,3 +213,15 @@ def test_a_named_project_root_must_hold_the_suite_and_not_be_the_filesystem_root
         Project.at(Path("/"), suite)
     with pytest.raises(PathOutsideProject, match="is outside the project root"):
         Project.at(tmp_path / "elsewhere", suite)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "ab", "a.b", "..", ".", ""]), max_size=5),
+    st.sampled_from(["/p", "/p/q", "/pq", "/"]),
+)
+def test_holds_says_what_is_relative_to_says_of_resolved_paths(parts: list[str], root: str) -> None:
+    """The string test agrees with Path.is_relative_to on every normalised path, including
+    the siblings that share the root's name as a prefix (/pq beside /p)."""
+    real = os.path.normpath("/" + "/".join(["p", *parts]))
+    project = Project(Path(root))
+    assert project.holds(real) == Path(real).is_relative_to(Path(root))

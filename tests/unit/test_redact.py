@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.cassette.redact import MARKER_RE, Redactor
-from harness.cassette.secret_rules import looks_secret_env_name
+from harness.cassette.secret_rules import DEFAULT_PATTERNS, PATTERN_HINTS, looks_secret_env_name
 from harness.config.schema import RedactSpec
 
 ENV = {
@@ -234,3 +234,29 @@ def test_the_screen_lets_plain_trace_events_through_unchanged() -> None:
     assert redactor.value(events) is events
     assert not redactor.clean([{"args": {"Api-Key": "abc"}}])
     assert not redactor.clean([{"q": "Bearer abcdefgh12345678"}])
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_every_default_pattern_needs_one_of_its_hint_literals(data: st.DataObject) -> None:
+    """The screens skip a pattern when none of its literals is in the text: every text the
+    pattern matches must hold one (in the case-folded text for folded hints)."""
+    for pattern in DEFAULT_PATTERNS:
+        literals, folded = PATTERN_HINTS[pattern]
+        text = data.draw(st.from_regex(pattern), label=pattern)
+        haystack = text.casefold() if folded else text
+        assert any(literal in haystack for literal in literals), (pattern, text)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["weight", "Token", "api-KEY", "x_api_key", "note", "Authorization"]),
+        st.text(string.ascii_letters + string.digits + "_-/ ", max_size=40),
+        max_size=4,
+    )
+)
+def test_clean_never_vouches_for_a_value_the_walk_would_change(value: dict[str, str]) -> None:
+    """clean() is a screen for value(): whenever it says clean, redacting changes nothing."""
+    redactor = Redactor(RedactSpec(), {})
+    if redactor.clean(value):
+        assert redactor.walk(value) == value
