@@ -69,11 +69,12 @@ class ForkedProcess(Process):
         return self._ended.status
 
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            self._stdin.close()
-            self._stdout.close()
-            self._stderr.close()
-            await self.wait()
+        self._stdin.close()
+        self._stdout.close()
+        self._stderr.close()
+        if self._ended.status is None:
+            with anyio.CancelScope(shield=True):
+                await self.wait()
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)

@@ -157,12 +157,15 @@ class Conversation:
         if channel is None:
             channel = AgentChannel(process.stdin, process.stdout, self.agent.max_line_bytes)
         with self.budget.wall_scope() as wall, self.budget.idle_watch():
+            # A stderr log that cannot be written stops the attempt now (harness.attempt.run
+            # then raises it: the run cannot go on).
+            self.sink.on_failure = wall.cancel
             if self.model is None:
                 await self._exchange(channel, process)
             else:
                 with self.model.watching():  # a model miss ends the conversation
                     await self._exchange(channel, process)
-        if wall.cancelled_caught:
+        if wall.cancelled_caught and self.sink.write_error is None:
             raise self.budget.wall_exceeded()
 
     async def _exchange(self, channel: AgentChannel, process: Process) -> None:

@@ -11,8 +11,6 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-import anyio
-
 from harness.agent.session import StderrSink
 from harness.attempt.budgets import LiveBudget
 from harness.attempt.build import Ending, build_result, failure_of, ordered_failures
@@ -134,17 +132,14 @@ async def _converse_and_grade(
 
 
 async def _hold(conversation: Conversation, context: AttemptContext) -> AttemptError | None:
-    """The conversation on the context's host, stopped at once if the stderr log cannot be
-    written (a full disk, a file-size limit).
+    """The conversation on the context's host (which stops it at once if the stderr log
+    cannot be written: a full disk, a file-size limit).
 
     Raises:
         InfrastructureError: the log could not be written; the run cannot go on (exit 3).
     """
     sink = conversation.sink
-    error: AttemptError | None = None
-    with anyio.CancelScope() as watch:
-        sink.on_failure = watch.cancel
-        error = await (context.host or OWN_PROCESS).run(conversation)
+    error = await (context.host or OWN_PROCESS).run(conversation)
     if sink.write_error is not None:
         raise sink.write_error
     return error

@@ -85,7 +85,8 @@ class RunDirectory:
         return cls(root)
 
     def stderr_path(self, attempt_key: str) -> Path:
-        return self.root / "attempts" / safe_name(attempt_key) / "stderr.log"
+        # One join, not three: pathlib parses each, and this runs for every attempt.
+        return self.root / f"attempts/{safe_name(attempt_key)}/stderr.log"
 
     def attempt_dir(self, case_id: str, model: str | None, trial: int | None) -> Path:
         """`attempts/<case>/` for a plain run; `attempts/<case>/[<model>/]trial-<n>/` in a
