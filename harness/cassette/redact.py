@@ -32,6 +32,7 @@ from harness.cassette.secret_rules import (
     encodings,
     key_id,
     normalize_key,
+    secret_pieces,
     secret_values,
 )
 from harness.config.schema import RedactSpec
@@ -74,6 +75,8 @@ class Redactor:
         self.secrets = secret_values(spec, environ, extra_env)
         patterns = [*(DEFAULT_PATTERNS if spec.defaults else ()), *spec.patterns]
         self._passes: list[re.Pattern[str]] = [compile_pattern(p) for p in patterns]
+        # Before the pieces join: a quote is an edge to them, so JSON shows them as its strings do.
+        self._screenable = not any(_EDGE_SENSITIVE.search(p.pattern) for p in self._passes)
         # Each encoding of a secret -> the secret, whose marker replaces it.
         self._encoded: dict[str, str] = {}
         for secret in reversed(self.secrets):  # a longer secret's form wins a tie
@@ -85,10 +88,13 @@ class Redactor:
         self._literal = _literal_regex(list(self._encoded))
         if self._literal is not None:
             self._passes.insert(0, self._literal)
-        self._any = _union(self._passes)
         self._keys_re = _keys_regex(self.keys)
-        self._screen = _Screen(self._passes)
-        self._screenable = not any(_EDGE_SENSITIVE.search(p.pattern) for p in self._passes)
+        self._screen = _Screen(self._passes)  # the pieces have their own test (see clean())
+        # What a line-based reader leaves of a secret with line breaks, each piece's secret.
+        self._pieces, self._piece_secret, self._hints = secret_pieces(self.secrets)
+        if self._pieces is not None:
+            self._passes.insert(1, self._pieces)  # after the whole secrets, before patterns
+        self._any = _union(self._passes)
 
     def marker(self, secret: str) -> str:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
@@ -116,7 +122,7 @@ class Redactor:
                 if any(form in text for form in self._encoded):
                     return True
                 continue
-            hint = PATTERN_HINTS.get(pattern.pattern)
+            hint = self._hints.get(pattern.pattern)
             if hint is not None:
                 literals, folded = hint
                 if folded and lowered is None:
@@ -157,10 +163,13 @@ class Redactor:
         lowered = text.lower()  # ASCII: what IGNORECASE and casefold() match
         if keys and self._keys_re is not None and self._keys_re.search(lowered):
             return False
-        if self._screen.rules_out(text, lowered):
+        pieces = self._piece_secret  # not in the screen: an `in` each beats a regex of them all
+        if self._screen.rules_out(text, lowered) and not (
+            pieces and any(p in text for p in pieces)
+        ):
             return True
         for pattern in self._passes:
-            hint = PATTERN_HINTS.get(pattern.pattern)
+            hint = self._hints.get(pattern.pattern)
             if hint is not None:  # a substring test is ~100x cheaper than the regex scan
                 literals, folded = hint
                 haystack = lowered if folded else text
@@ -251,7 +260,7 @@ class Redactor:
     def _round(self, text: str) -> str:
         lowered: str | None = None
         for pattern in self._passes:
-            hint = PATTERN_HINTS.get(pattern.pattern)
+            hint = self._hints.get(pattern.pattern)
             if hint is not None:
                 literals, folded = hint
                 if folded and lowered is None:
@@ -278,6 +287,8 @@ class Redactor:
     def _replace(self, found: re.Match[str]) -> str:
         if found.re is self._literal or found.re is self._spanning:
             return self.marker(self._encoded[found.group(0)])
+        if found.re is self._pieces:
+            return self.marker(self._piece_secret[found.group(0)])
         if found.re.groups and found.group(1) is not None:
             start, end = found.span(1)
             whole_start = found.start()

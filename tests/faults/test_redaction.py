@@ -195,6 +195,7 @@ def background(harness: Harness, pads: list[int]) -> str:
     pads=st.lists(st.integers(0, 260), min_size=2, max_size=2, unique=True),
 )
 @example(secret='sk"live\\key&value<0123>456789', pads=[80, 180])
+@example(secret="0000000\n", pads=[0, 1])  # the protocol line ends at the secret's own \n
 def test_a_run_leaks_no_secret(secret: str, pads: list[int]) -> None:
     pads = sorted(pads)
     root = Path(tempfile.mkdtemp(prefix="harness-probe-"))

@@ -4,10 +4,13 @@ nothing, and the fast screen never passes a value the walk would change."""
 
 from __future__ import annotations
 
+import json
+import re
 import string
+from collections.abc import Callable
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from harness.cassette.redact import MARKER_RE, Redactor
@@ -120,6 +123,19 @@ pattern_secrets = st.one_of(
 
 texts = st.text(max_size=40)
 
+# A secret with line breaks, as a PEM key or a JSON credential holds them: lines of any length
+# (quotes, backslashes and `&` for the encoded forms), joined by breaks readers cut lines at.
+_LINE_BREAKS = st.sampled_from(["\n", "\r\n", "\r", "\u2028", "\x0b"])
+line_secrets = st.builds(
+    lambda lines, last: "".join(text + end for text, end in lines) + last,
+    st.lists(
+        st.tuples(st.text(SECRET_ALPHABET + "\"'\\&<> ", max_size=12), _LINE_BREAKS),
+        min_size=1,
+        max_size=4,
+    ),
+    st.text(SECRET_ALPHABET, max_size=12),
+).filter(lambda secret: len(secret) >= 8)
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
     lambda children: (
@@ -176,7 +192,7 @@ def test_a_planted_pattern_secret_never_survives(value: Any, secret: str, where:
 @settings(max_examples=300, deadline=None)
 @given(
     value=json_values,
-    env_secret=secrets,
+    env_secret=secrets | line_secrets,
     patterns=st.lists(st.sampled_from([r"[0-9a-f]{4}", r"\bQ\w+", r"id-(\d+)", r"x"]), max_size=2),
 )
 def test_redaction_is_idempotent(value: Any, env_secret: str, patterns: list[str]) -> None:
@@ -236,6 +252,14 @@ def test_the_screen_lets_plain_trace_events_through_unchanged() -> None:
     assert not redactor.clean([{"q": "Bearer abcdefgh12345678"}])
 
 
+def test_a_secret_holding_regex_anchors_is_still_screened() -> None:
+    """`$` or `^` in a secret is a character of its literal, not an anchor: clean() still
+    proves a value clean in one scan instead of sending every value to the walk."""
+    redactor = Redactor(None, {"DB_PASSWORD": "pa$$word^12345"})
+    assert redactor.clean({"q": "refund for order 42"})
+    assert not redactor.clean({"q": "pw pa$$word^12345"})
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_every_default_pattern_needs_one_of_its_hint_literals(data: st.DataObject) -> None:
@@ -258,5 +282,80 @@ def test_every_default_pattern_needs_one_of_its_hint_literals(data: st.DataObjec
 def test_clean_never_vouches_for_a_value_the_walk_would_change(value: dict[str, str]) -> None:
     """clean() is a screen for value(): whenever it says clean, redacting changes nothing."""
     redactor = Redactor(RedactSpec(), {})
+    if redactor.clean(value):
+        assert redactor.walk(value) == value
+
+
+# How readers cut text into lines before anything is redacted.
+LINE_READERS: dict[str, Callable[[str], list[str]]] = {
+    "a byte stream's lines, ends kept (stderr.log)": lambda text: re.split("(?<=\n)", text),
+    "an agent's stdout lines": lambda text: text.split("\n"),
+    "str.splitlines (a live tool's stderr)": str.splitlines,
+    "str.splitlines, ends kept": lambda text: text.splitlines(keepends=True),
+}
+WINDOW = 8
+
+
+def _runs(text: str, secret: str) -> set[str]:
+    """The runs of WINDOW consecutive characters of `secret` that stand in `text`."""
+    runs = {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
+    return {run for run in runs if run in text}
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=line_secrets, before=st.integers(0, 3), after=st.integers(0, 3))
+@example(secret="0000000\n", before=9, after=20)  # found by the e2e probe, tests/faults
+@example(secret='k"ey\\1\r\nline-two\rab\u2028tail-end', before=0, after=0)
+@example(secret="ab\rcd\ref\rgh\nij", before=0, after=0)  # a stream keeps the \r in a line
+def test_a_secret_cut_at_its_line_breaks_leaves_no_run_in_any_line(
+    secret: str, before: int, after: int
+) -> None:
+    """Each line a reader cuts a secret with line breaks into, redacted on its own (as a
+    text, a stream's lines, a JSON string inside a larger text, a value), holds no 8
+    consecutive characters of the secret."""
+    redactor = Redactor(RedactSpec(env=["S"]), {"S": secret})
+    text = "#" * before + secret + "@" * after
+    for reader, read in LINE_READERS.items():
+        for line in read(text):
+            as_json = redactor.text(json.dumps({"line": line}))
+            shown = {
+                "text": redactor.text(line),
+                "lines": redactor.lines(line.encode()).decode(),
+                "json": json.loads(as_json)["line"],
+                "value": redactor.value([line])[0],
+            }
+            for how, redacted in shown.items():
+                assert not _runs(redacted, secret), (reader, how, line, redacted)
+
+
+def test_a_piece_is_a_secret_only_at_a_line_edge_and_long_enough() -> None:
+    """Anchored pieces are precise: the same characters elsewhere in a line are left."""
+    r = redactor(env={"PEM_KEY": "-----BEGIN KEY-----\nMIIEvQIBADAN\r\nBgkq\n}"})
+    assert r.text("-----BEGIN KEY-----").startswith("[REDACTED:")
+    assert r.text("x MIIEvQIBADAN\r\ny") == "x MIIEvQIBADAN\r\ny"
+    assert r.text("a\nMIIEvQIBADAN\nb") == f"a\n{r.marker(r.secrets[0])}\nb"
+    assert r.text('{"pem": "Bgkq"}') == f'{{"pem": "{r.marker(r.secrets[0])}"}}'
+    assert r.text("-----BEGIN KEY----- and more") == "-----BEGIN KEY----- and more"
+    assert r.text("}\n}") == "}\n}"  # a piece of 1 to 3 characters is no secret
+
+
+MARKER = "[REDACTED:0123456789abcdef]"
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=line_secrets, data=st.data())
+def test_clean_never_vouches_for_a_value_holding_a_piece_the_walk_would_redact(
+    secret: str, data: st.DataObject
+) -> None:
+    """A piece is a secret at a string's edges (or a marker's: the walk redacts between
+    markers), which the value's JSON shows as quotes: clean() must still send it to the walk."""
+    redactor = Redactor(RedactSpec(env=["S"]), {"S": secret})
+    lines = sorted({line for read in LINE_READERS.values() for line in read(secret)})
+    edges = st.sampled_from(["", " ", "x", MARKER, "'", "\n"])
+    strings = st.one_of(
+        ascii_texts,
+        st.tuples(edges, st.sampled_from(lines), edges).map("".join),
+    )
+    value = data.draw(st.lists(strings, max_size=4) | st.dictionaries(strings, strings, max_size=3))
     if redactor.clean(value):
         assert redactor.walk(value) == value
