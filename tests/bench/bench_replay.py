@@ -330,6 +330,18 @@ def main() -> None:
         f"  at harness's concurrency : {bare_s / crowded_s:.2f}x ({2 * (os.cpu_count() or 1)} "
         f"bare loops side by side: {crowded_s:.2f} s); harness reaches {crowded_s / run_s:.0%}"
     )
+    # Where the share of the ceiling goes, as wall time measured above: the agents sharing the
+    # cores as harness runs them (its concurrency), the fixed start and finish of one run (a
+    # 1-case run less one case), and harness's own CPU per attempt spread over the cores.
+    fixed_s = statistics.median(singles) - bare_s / CASES
+    spread_s = cpu_spawn / 1000 * CASES / cores
+    model_s = crowded_s + fixed_s + spread_s
+    print(
+        f"  where the share goes     : agents at {workers} at once {crowded_s - ceiling_s:+.2f} s, "
+        f"start and finish {fixed_s:+.2f} s, harness CPU {spread_s:+.2f} s: "
+        f"{model_s:.2f} s modelled vs {run_s:.2f} s measured; with no harness CPU at all the "
+        f"share would be {ceiling_s / (crowded_s + fixed_s):.0%}"
+    )
     print(f"harness peak RSS           : {statistics.median(rss) / 1024:.1f} MiB")
     help_s, typer_s = statistics.median(helps), statistics.median(typer_imports)
     print(
